@@ -1,0 +1,62 @@
+# The NRM backbone. `make run` starts everything; `make test` proves it.
+# Each target does its own set-up: virtual environment, packages, broker jars, keys.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := contracts runtime deploy services/identification services/referral \
+            services/shelter-registry services/repatriation
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+SETUP_STAMP := $(VENV)/.setup-stamp
+KAFKA_STAMP := .cache/kafka/.fetched
+ASYNCAPI_STAMP := .tools/.asyncapi-parser
+DEV_KEYS := var/keys/dev-jwks.json
+
+.PHONY: setup run test lint format contracts bench clean
+
+setup: $(SETUP_STAMP) $(KAFKA_STAMP) $(ASYNCAPI_STAMP) $(DEV_KEYS)
+
+$(SETUP_STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"' \
+	  || { echo "Python 3.11 not found as '$(PYTHON)': install it, or run make PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-dev.txt \
+	  $(addprefix -e ,$(PACKAGES))
+	touch $@
+
+$(KAFKA_STAMP): deploy/kafka/pom.xml $(SETUP_STAMP)
+	$(BIN)/nrm-kafka fetch
+	mkdir -p $(dir $@) && touch $@
+
+$(ASYNCAPI_STAMP): contracts/tools/package.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 and npm (Debian: nodejs npm)"; exit 1; }
+	mkdir -p .tools
+	cp contracts/tools/package.json .tools/package.json
+	cd .tools && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(DEV_KEYS): $(SETUP_STAMP)
+	$(BIN)/nrm keys init
+
+run: setup
+	$(BIN)/nrm-stack
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy contracts/src runtime/src deploy/src services/*/src
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+contracts: setup
+	$(BIN)/nrm-contracts generate
+
+clean:
+	rm -rf $(VENV) .cache .tools var .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +

@@ -1,0 +1,243 @@
+"""The AsyncAPI 3.0.0 document of the backbone: topics, their events, who sends and receives.
+
+One channel per topic (its address is the topic name), one message per event type whose
+payload is the type's envelope schema, one ``send`` operation per topic by the service
+that owns it, and the ``receive`` operations we know of. The document is self-contained:
+the envelope schemas are embedded under ``components.schemas``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nrm_contracts.envelope import CONTENT_TYPE, SPECVERSION
+from nrm_contracts.registry import EventPayload, event_types
+from nrm_contracts.schemas import JsonSchema, envelope_schema
+from nrm_contracts.topics import Topic
+
+ASYNCAPI_VERSION = "3.0.0"
+DOCUMENT_VERSION = "0.1.0"
+KAFKA_BINDING_VERSION = "0.5.0"
+LOCAL_SERVER_ID = "kafka"
+LOCAL_BROKER = "127.0.0.1:9092"
+TOPIC_PREFIX = "nrm."
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A service that reads the events of ``topic`` whose type starts with ``type_prefix``."""
+
+    service: str
+    topic: Topic
+    type_prefix: str
+    purpose: str
+
+
+# Who reads what, as far as it is decided. A subscription whose events do not exist yet
+# appears in the document as soon as they do.
+KNOWN_SUBSCRIPTIONS: tuple[Subscription, ...] = (
+    Subscription(
+        service="referral",
+        topic=Topic.IDENTIFICATION,
+        type_prefix="kh.nrm.identification.",
+        purpose="opens a referral case when a screening identifies a presumed victim",
+    ),
+    Subscription(
+        service="shelter-registry",
+        topic=Topic.REFERRAL,
+        type_prefix="kh.nrm.referral.placement.",
+        purpose="keeps shelter occupancy from the referral service's placement events",
+    ),
+)
+
+
+def owning_service(topic: Topic) -> str:
+    """The service that owns ``topic``: the only one that publishes to it."""
+    # Topics are named after their owner (see topics.py): nrm.<service>.
+    return topic.value.removeprefix(TOPIC_PREFIX)
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """The AsyncAPI 3.0.0 document of every topic and event type, as plain data."""
+    types_by_topic = _event_types_by_topic()
+    return {
+        "asyncapi": ASYNCAPI_VERSION,
+        "info": _info(),
+        "defaultContentType": CONTENT_TYPE,
+        "servers": {
+            LOCAL_SERVER_ID: {
+                "host": LOCAL_BROKER,
+                "protocol": "kafka",
+                "title": "Local development broker",
+                "description": "The single-node Kafka broker that `make up` starts.",
+            }
+        },
+        "channels": {_channel_id(topic): _channel(topic, types_by_topic[topic]) for topic in Topic},
+        "operations": _operations(types_by_topic),
+        "components": {
+            "schemas": {
+                event_type: _embedded_schema(cls)
+                for topic_types in types_by_topic.values()
+                for event_type, cls in topic_types.items()
+            },
+            "messages": {
+                event_type: _message(cls)
+                for topic_types in types_by_topic.values()
+                for event_type, cls in topic_types.items()
+            },
+        },
+    }
+
+
+def _info() -> dict[str, Any]:
+    return {
+        "title": "NRM backbone events",
+        "version": DOCUMENT_VERSION,
+        "description": (
+            "Events of the National Referral Mechanism backbone for victims of human "
+            "trafficking.\n\n"
+            f"Every record value is a CloudEvents {SPECVERSION} envelope in structured JSON "
+            f"mode ({CONTENT_TYPE}, also the record's content-type header). Its type is "
+            "kh.nrm.<service>.<event>.v<N>; its subject is the case or facility id the event "
+            "is about and is also the Kafka record key, so that the events about one case "
+            "stay in order. Required attributes: id, source, type, specversion, time, "
+            "subject and the extension traceparent (W3C trace context); the optional "
+            "extension actor names who caused the event as 'organisation/role'.\n\n"
+            "Each topic is owned by one service, the only one that publishes to it. A "
+            "version of an event type never changes in a way that breaks its readers; a "
+            "breaking change is a new type with the next version number."
+        ),
+    }
+
+
+def _event_types_by_topic() -> dict[Topic, dict[str, type[EventPayload]]]:
+    by_topic: dict[Topic, dict[str, type[EventPayload]]] = {topic: {} for topic in Topic}
+    for event_type, cls in sorted(event_types().items()):
+        by_topic[cls.topic][event_type] = cls
+    return by_topic
+
+
+def _channel_id(topic: Topic) -> str:
+    return topic.name.lower()
+
+
+def _channel(topic: Topic, topic_types: dict[str, type[EventPayload]]) -> dict[str, Any]:
+    return {
+        "address": topic.value,
+        "title": topic.value,
+        "description": (
+            f"Owned by the {owning_service(topic)} service, the only one that publishes "
+            "here. Record key = the event's subject."
+        ),
+        "messages": {
+            event_type: {"$ref": f"#/components/messages/{_pointer_token(event_type)}"}
+            for event_type in topic_types
+        },
+        "bindings": {"kafka": {"topic": topic.value, "bindingVersion": KAFKA_BINDING_VERSION}},
+    }
+
+
+def _operations(
+    types_by_topic: dict[Topic, dict[str, type[EventPayload]]],
+) -> dict[str, Any]:
+    operations: dict[str, Any] = {}
+    for topic, topic_types in types_by_topic.items():
+        service = owning_service(topic)
+        operations[f"{service}.send"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{_channel_id(topic)}"},
+            "title": f"{service} publishes on {topic.value}",
+            "summary": f"The {service} service records its events on its own topic.",
+            "messages": _message_refs(topic, topic_types),
+            "tags": [{"name": service}],
+        }
+    for subscription in KNOWN_SUBSCRIPTIONS:
+        received = {
+            event_type: cls
+            for event_type, cls in types_by_topic[subscription.topic].items()
+            if event_type.startswith(subscription.type_prefix)
+        }
+        if not received:
+            continue
+        operations[f"{subscription.service}.receive.{_channel_id(subscription.topic)}"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{_channel_id(subscription.topic)}"},
+            "title": f"{subscription.service} reads {subscription.topic.value}",
+            "summary": f"The {subscription.service} service {subscription.purpose}.",
+            "messages": _message_refs(subscription.topic, received),
+            "tags": [{"name": subscription.service}],
+        }
+    return operations
+
+
+def _message_refs(topic: Topic, topic_types: dict[str, type[EventPayload]]) -> list[Any]:
+    channel = _channel_id(topic)
+    return [
+        {"$ref": f"#/channels/{channel}/messages/{_pointer_token(event_type)}"}
+        for event_type in topic_types
+    ]
+
+
+def _message(payload: type[EventPayload]) -> dict[str, Any]:
+    description = payload.model_json_schema().get("description", payload.__name__)
+    subject_source = f"data.{payload.subject_field}"
+    return {
+        "name": payload.__name__,
+        "title": payload.event_type,
+        "summary": str(description).split("\n", 1)[0],
+        "contentType": CONTENT_TYPE,
+        "headers": {
+            "type": "object",
+            "properties": {"content-type": {"type": "string", "const": CONTENT_TYPE}},
+        },
+        "payload": {"$ref": f"#/components/schemas/{_pointer_token(payload.event_type)}"},
+        "correlationId": {
+            "description": (
+                f"The CloudEvents subject, {subject_source}: the case or facility the event "
+                "is about. It is also the Kafka record key."
+            ),
+            "location": "$message.payload#/subject",
+        },
+        "bindings": {
+            "kafka": {
+                "key": {
+                    **envelope_schema(payload)["properties"]["subject"],
+                    "description": f"Equals the CloudEvents subject ({subject_source}).",
+                },
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }
+        },
+    }
+
+
+def _embedded_schema(payload: type[EventPayload]) -> JsonSchema:
+    """The envelope schema as it sits in ``components.schemas``.
+
+    AsyncAPI tools resolve ``$ref`` against the whole document, not against a schema's
+    ``$id``: the ``#/$defs/...`` references are rebased onto the schema's place in the
+    document, and ``$id``/``$schema`` are left out so that no tool resolves otherwise.
+    """
+    schema = envelope_schema(payload)
+    schema.pop("$schema", None)
+    schema.pop("$id", None)
+    base = f"#/components/schemas/{_pointer_token(payload.event_type)}"
+    rebased: JsonSchema = _rebase_local_refs(schema, base)
+    return rebased
+
+
+def _rebase_local_refs(node: Any, base: str) -> Any:
+    if isinstance(node, dict):
+        rebased = {key: _rebase_local_refs(value, base) for key, value in node.items()}
+        ref = rebased.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            rebased["$ref"] = base + ref[1:]
+        return rebased
+    if isinstance(node, list):
+        return [_rebase_local_refs(item, base) for item in node]
+    return node
+
+
+def _pointer_token(name: str) -> str:
+    """``name`` escaped as one JSON Pointer reference token (RFC 6901)."""
+    return name.replace("~", "~0").replace("/", "~1")

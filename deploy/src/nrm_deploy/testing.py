@@ -1,0 +1,246 @@
+"""Pytest fixtures for tests against the real parts: a Kafka broker, service processes.
+
+Loaded by the repository's root ``conftest.py``. The session starts one broker on a
+free port (or uses ``KAFKA_BOOTSTRAP_SERVERS``); each test gets its own topic prefix,
+so tests share the broker but never each other's events.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from nrm_deploy.kafka_cluster import KafkaCluster, external_bootstrap, free_port
+
+SERVICE_START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class ServiceKind:
+    """How to start one of the four services."""
+
+    name: str
+    module: str
+    env_prefix: str
+
+
+SERVICES = {
+    kind.name: kind
+    for kind in (
+        ServiceKind("identification", "identification", "IDENTIFICATION_"),
+        ServiceKind("referral", "referral", "REFERRAL_"),
+        ServiceKind("shelter-registry", "shelter_registry", "SHELTER_REGISTRY_"),
+        ServiceKind("repatriation", "repatriation", "REPATRIATION_"),
+    )
+}
+
+
+@dataclass
+class ServiceProcess:
+    """A service running as a real uvicorn process on a loopback port."""
+
+    kind: ServiceKind
+    workdir: Path
+    settings: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.workdir / f"{self.kind.name}.log"
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        values = {
+            "ENVIRONMENT": "test",
+            "PORT": str(self.port),
+            "DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / f'{self.kind.name}.db'}",
+            **self.settings,
+        }
+        env.update({f"{self.kind.env_prefix}{key}": value for key, value in values.items()})
+        return env
+
+    def start(self, wait_for: str = "/healthz") -> ServiceProcess:
+        """Start the process and wait until ``wait_for`` answers 200."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"{self.kind.module}.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+        ]
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.wait_until(wait_for)
+        return self
+
+    def wait_until(self, path: str, timeout: float = SERVICE_START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.kind.name} exited: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}{path}", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.kind.name} {path} not 200 in {timeout}s: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_file.exists():
+            return "(no log)"
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to commit or clean up."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM, then SIGKILL if it does not stop in time."""
+        if self.process is None or self.process.poll() is not None:
+            self.process = None
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.process = None
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real broker of this test session (started here unless KAFKA_BOOTSTRAP_SERVERS)."""
+    external = external_bootstrap()
+    if external:
+        yield external
+        return
+    cluster = KafkaCluster(tmp_path_factory.mktemp("kafka"), nodes=1)
+    cluster.start()
+    try:
+        yield cluster.bootstrap_servers
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def token_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A signing key and JWKS of the session's own, not the developer's."""
+    from nrm_runtime.devtokens import ensure_dev_keys
+
+    directory = tmp_path_factory.mktemp("keys")
+    ensure_dev_keys(directory)
+    return directory
+
+
+@pytest.fixture
+def mint(token_keys: Path) -> Callable[..., str]:
+    """``mint("moi-dahtjp", "screener")``: a valid token for that organisation and roles."""
+    from nrm_runtime.devtokens import mint_token
+
+    def _mint(organisation: str, *roles: str, **options: object) -> str:
+        return mint_token(
+            organisation=organisation,
+            roles=list(roles),
+            directory=token_keys,
+            **options,  # type: ignore[arg-type]
+        )
+
+    return _mint
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A prefix of this test's own: its topics, consumer offsets and dead letters."""
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture
+def start_service(
+    tmp_path: Path, kafka_bootstrap: str, token_keys: Path, topic_prefix: str
+) -> Iterator[Callable[..., ServiceProcess]]:
+    """Start a service process; all are stopped at the end of the test."""
+    started: list[ServiceProcess] = []
+
+    def _start(name: str, wait_for: str = "/healthz", **settings: str) -> ServiceProcess:
+        values = {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "KAFKA_TOPIC_PREFIX": topic_prefix,
+            "KAFKA_SESSION_TIMEOUT_MS": "6000",
+            "JWT_JWKS_FILE": str(token_keys / "dev-jwks.json"),
+            "OUTBOX_POLL_SECONDS": "0.5",
+            **{key.upper(): value for key, value in settings.items()},
+        }
+        service = ServiceProcess(SERVICES[name], tmp_path / name, values)
+        started.append(service)
+        return service.start(wait_for)
+
+    yield _start
+    for service in started:
+        service.stop()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def eventually(
+    probe: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.1
+) -> object:
+    """Call ``probe`` until it returns a truthy value; fail with its last value at timeout.
+
+    For effects that cross the broker: they happen, but not within the request.
+    """
+    deadline = time.monotonic() + timeout
+    value: object = None
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"not reached within {timeout}s; last value: {value!r}")
+
+
+def screening_form(**person: object) -> dict[str, object]:
+    """A valid minimal screening; keyword arguments override the person's fields."""
+    return {
+        "person": {
+            "given_name": "Sokha",
+            "family_name": "Chan",
+            "sex": "female",
+            "estimated_age": 16,
+            "nationality": "KHM",
+            **person,
+        },
+        "encounter": {"type": "police_operation", "date": "2026-11-20", "province_code": "02"},
+    }

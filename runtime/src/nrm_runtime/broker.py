@@ -1,0 +1,112 @@
+"""The service's link to Kafka: one idempotent producer, topic provisioning, readiness.
+
+A service must start and accept requests while the broker is down (the outbox holds the
+events), so connecting is a background loop, not a start-up precondition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from nrm_runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+RECONNECT_BACKOFF_MAX_SECONDS = 5.0
+
+
+class Broker:
+    """Owns the producer; ``connected`` is set once topics exist and the producer runs."""
+
+    def __init__(self, settings: ServiceSettings, topics: list[str]) -> None:
+        self.settings = settings
+        self.topics = sorted(set(topics))
+        self.connected = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("not connected to Kafka yet")
+        return self._producer
+
+    async def connect(self) -> None:
+        """Provision topics and start the producer, retrying until the broker answers."""
+        backoff = 0.2
+        while not self.connected.is_set():
+            try:
+                await self.ensure_topics(self.topics)
+                producer = self._new_producer()
+                try:
+                    await producer.start()
+                except Exception:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+                self.connected.set()
+                log.info("connected to kafka", extra={"bootstrap": self.settings.kafka_bootstrap_servers})
+            except Exception as exc:  # noqa: BLE001 - any failure means: try again later
+                log.warning("kafka not reachable, retrying", extra={"error": type(exc).__name__})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, RECONNECT_BACKOFF_MAX_SECONDS)
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            client_id=self.settings.service_name,
+            # Idempotence implies acks=all: a record is durable on every in-sync replica,
+            # and retries never duplicate or reorder it within its partition.
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=5,
+            request_timeout_ms=15_000,
+        )
+
+    async def ensure_topics(self, topics: list[str]) -> None:
+        """Create ``topics`` when absent (the broker refuses to auto-create them)."""
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            client_id=f"{self.settings.service_name}-admin",
+            request_timeout_ms=10_000,
+        )
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            missing = [topic for topic in topics if topic not in existing]
+            if missing:
+                new_topics = [
+                    NewTopic(
+                        name=topic,
+                        num_partitions=self.settings.kafka_topic_partitions,
+                        replication_factor=self.settings.kafka_replication_factor,
+                    )
+                    for topic in missing
+                ]
+                try:
+                    await admin.create_topics(new_topics)
+                except TopicAlreadyExistsError:
+                    pass  # another service created it first
+        finally:
+            await admin.close()
+
+    async def is_reachable(self, timeout: float = 2.0) -> bool:
+        """Whether the broker answers a metadata request now (for ``/readyz``)."""
+        if self._producer is None:
+            return False
+        try:
+            return bool(
+                await asyncio.wait_for(self._producer.client.force_metadata_update(), timeout)
+            )
+        except (TimeoutError, Exception):  # noqa: BLE001
+            return False
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+        self.connected.clear()

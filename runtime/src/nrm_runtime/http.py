@@ -1,0 +1,67 @@
+"""What every service's HTTP API shares: request base model, paging, dependencies."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from nrm_runtime.database import Database
+from nrm_runtime.errors import ProblemError
+
+T = TypeVar("T")
+
+
+class RequestModel(BaseModel):
+    """A request body: unknown fields are refused (422 naming the field), not ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, newest last; ``next_cursor`` fetches the following page."""
+
+    items: list[T]
+    next_cursor: str | None = Field(default=None, description="Opaque; pass as `cursor`.")
+
+
+def encode_cursor(position: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position, default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if cursor is None:
+        return None
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError):
+        raise ProblemError(422, "invalid_input", "malformed cursor", field="cursor") from None
+    if not isinstance(position, dict):
+        raise ProblemError(422, "invalid_input", "malformed cursor", field="cursor")
+    return position
+
+
+class PageQuery(BaseModel):
+    limit: int
+    cursor: dict[str, Any] | None
+
+
+def _page_query(
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 50,
+    cursor: Annotated[str | None, Query(max_length=500, description="From `next_cursor`")] = None,
+) -> PageQuery:
+    return PageQuery(limit=limit, cursor=decode_cursor(cursor))
+
+
+PageDep = Annotated[PageQuery, Depends(_page_query)]
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(_database)]

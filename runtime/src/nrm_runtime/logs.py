@@ -1,0 +1,96 @@
+"""Structured JSON logs, one object per line, with the trace id and no personal data.
+
+Nothing in the runtime logs a payload. The scrubbing filter is the second line of
+defence: any ``extra`` field whose name is a personal-data field is replaced, so a
+careless ``log.info(..., extra={"family_name": ...})`` cannot leak a name.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import trace
+
+PERSONAL_DATA_FIELDS = frozenset(
+    {
+        "name",
+        "names",
+        "given_name",
+        "family_name",
+        "given_name_khmer",
+        "family_name_khmer",
+        "aliases",
+        "date_of_birth",
+        "birth_date",
+        "document_number",
+        "phone",
+        "email",
+        "address",
+        "notes",
+        "person",
+    }
+)
+REDACTED = "[redacted]"
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's ANSI-coloured copy of the message
+}
+
+
+class ScrubPersonalData(logging.Filter):
+    """Replace personal-data fields of a log record's ``extra`` by a marker."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key in list(vars(record)):
+            if key not in _STANDARD_ATTRIBUTES and key.lower() in PERSONAL_DATA_FIELDS:
+                setattr(record, key, REDACTED)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, trace id, extras."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            entry["trace_id"] = format(span_context.trace_id, "032x")
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            # The exception's type and where, not its text: messages can quote values.
+            entry["exception"] = record.exc_info[0].__name__
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Send the process's logs to stderr as JSON lines, scrubbed."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(ScrubPersonalData())
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    # aiokafka logs every failed connection attempt at ERROR; the runtime reports the
+    # broker's state itself (warnings, /readyz), so only aiokafka's worst is kept.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL if level != "DEBUG" else logging.DEBUG)
+    # uvicorn's access log quotes the path, and paths hold ids only; keep it but as JSON.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True

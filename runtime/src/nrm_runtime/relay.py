@@ -1,0 +1,142 @@
+"""The outbox relay: publishes committed events to Kafka, in commit order per key.
+
+Woken by every commit that wrote events (polling only as a fallback for rows written by
+another process), it publishes in batches, then marks the batch published. A crash
+between publishing and marking republishes those events: delivery is at least once,
+and every consumer is idempotent on the event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.trace import SpanKind
+from sqlalchemy import Row, select, update
+
+from nrm_runtime.broker import Broker
+from nrm_runtime.database import Database
+from nrm_runtime.metrics import ServiceMetrics
+from nrm_runtime.tables import outbox_table, utc_now
+from nrm_runtime.tracing import span_from_traceparent
+
+log = logging.getLogger(__name__)
+
+FAILURE_BACKOFF_MAX_SECONDS = 5.0
+
+
+class OutboxRelay:
+    """Moves rows from the outbox table to their topics."""
+
+    def __init__(
+        self,
+        database: Database,
+        broker: Broker,
+        metrics: ServiceMetrics,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.database = database
+        self.broker = broker
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        database.on_commit_of_events(self.wake)
+
+    def wake(self) -> None:
+        """Ask the relay to look at the outbox now (called after a commit)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until cancelled."""
+        backoff = 0.1
+        while True:
+            await self.broker.connected.wait()
+            try:
+                published = await self.publish_pending()
+                backoff = 0.1
+            except Exception:  # noqa: BLE001 - the rows stay; try again after a pause
+                self.metrics.publish_failures.inc()
+                log.warning("outbox publish failed; events stay in the outbox", exc_info=True)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, FAILURE_BACKOFF_MAX_SECONDS)
+                continue
+            if published >= self.batch_size:
+                continue  # a full batch: there is probably more
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished events; return how many were published."""
+        rows = await self._unpublished_batch()
+        self.metrics.outbox_backlog.set(len(rows))
+        if not rows:
+            return 0
+        deliveries = [await self._send(row) for row in rows]
+        outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
+        published = _published_in_key_order(rows, outcomes)
+        if published:
+            await self._mark_published([row.sequence for row in published])
+            for row in published:
+                self.metrics.events_published.labels(topic=row.topic).inc()
+        failures = len(rows) - len(published)
+        if failures:
+            first_error = next(o for o in outcomes if isinstance(o, BaseException))
+            raise RuntimeError(f"{failures} of {len(rows)} events not published") from first_error
+        return len(published)
+
+    async def _unpublished_batch(self) -> Sequence[Row[Any]]:
+        table = outbox_table
+        async with self.database.session() as session:
+            result = await session.exec(
+                select(table)
+                .where(table.c.published_at.is_(None))
+                .order_by(table.c.sequence)
+                .limit(self.batch_size)
+            )
+            return result.all()
+
+    async def _send(self, row: Row[Any]) -> asyncio.Future[Any]:
+        with span_from_traceparent(f"publish {row.event_type}", row.traceparent, SpanKind.PRODUCER):
+            return await self.broker.producer.send(
+                self.broker.settings.topic(row.topic),
+                value=row.message_value,
+                key=row.message_key.encode(),
+                # The envelope is the contract; these headers help generic Kafka tooling.
+                headers=[
+                    ("content-type", row.content_type.encode()),
+                    ("traceparent", row.traceparent.encode()),
+                ],
+            )
+
+    async def _mark_published(self, sequences: list[int]) -> None:
+        async with self.database.session() as session:
+            await session.exec(
+                update(outbox_table)
+                .where(outbox_table.c.sequence.in_(sequences))
+                .values(published_at=utc_now())
+            )
+            await session.commit()
+
+
+def _published_in_key_order(rows: Sequence[Row[Any]], outcomes: list[Any]) -> list[Row[Any]]:
+    """The rows that count as published: for each key, those before its first failure.
+
+    A later event of a key whose earlier event failed is published again with it, so a
+    consumer never sees a case's events with a gap.
+    """
+    failed_keys: set[str] = set()
+    published = []
+    for row, outcome in zip(rows, outcomes, strict=True):
+        if isinstance(outcome, BaseException) or row.message_key in failed_keys:
+            failed_keys.add(row.message_key)
+        else:
+            published.append(row)
+    return published

@@ -1,0 +1,186 @@
+"""``create_service_app``: the one place where a service's parts are wired together.
+
+A service declares what it is (settings, tables, routes, the topic it owns, what it
+subscribes to); this module gives it the runtime: database, outbox relay, consumers,
+authentication, tracing, logs, health and metrics, started and stopped with the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from sqlalchemy import MetaData
+
+from nrm_contracts import Topic
+from nrm_runtime.auth import TokenVerifier
+from nrm_runtime.broker import Broker
+from nrm_runtime.consumer import EventConsumer, Subscription
+from nrm_runtime.database import Database
+from nrm_runtime.errors import install_error_handlers
+from nrm_runtime.health import health_router
+from nrm_runtime.logs import configure_logging
+from nrm_runtime.metrics import ServiceMetrics
+from nrm_runtime.relay import OutboxRelay
+from nrm_runtime.settings import ServiceSettings
+from nrm_runtime.tracing import configure_tracing, shutdown_tracing
+
+log = logging.getLogger(__name__)
+
+UNTRACED_PATHS = "healthz,readyz,metrics"
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """What a service is, for the runtime to run it."""
+
+    title: str
+    description: str
+    settings: ServiceSettings
+    tables: MetaData
+    owned_topic: Topic
+    routers: list[APIRouter] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    version: str = "0.1.0"
+
+
+class ServiceRuntime:
+    """The running parts of one service process, kept on ``app.state.runtime``."""
+
+    def __init__(self, definition: ServiceDefinition) -> None:
+        settings = definition.settings
+        self.settings = settings
+        self.metrics = ServiceMetrics()
+        self.database = Database(
+            settings.database_url,
+            service_metadata=definition.tables,
+            event_source=f"/nrm/{settings.service_name}",
+        )
+        topics = [str(definition.owned_topic)]
+        for subscription in definition.subscriptions:
+            topics += [*subscription.topics, *subscription.dead_letter_topics()]
+        self.broker = Broker(settings, [settings.topic(name) for name in topics])
+        self.relay = OutboxRelay(
+            self.database,
+            self.broker,
+            self.metrics,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+        self.consumers = [
+            EventConsumer(subscription, settings, self.database, self.broker, self.metrics)
+            for subscription in definition.subscriptions
+        ]
+        self._connecting: asyncio.Task[None] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        await self.database.create_schema()
+        # The connecting task ends once connected; the workers run for the process's life.
+        self._connecting = asyncio.create_task(self.broker.connect(), name="kafka-connect")
+        self._workers = [
+            asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            *(
+                asyncio.create_task(consumer.run(), name=f"consumer-{consumer.group}")
+                for consumer in self.consumers
+            ),
+        ]
+
+    async def stop(self) -> None:
+        tasks = [*self._workers, *([self._connecting] if self._connecting else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.broker.close()
+        await self.database.dispose()
+
+    def _workers_alive(self) -> bool:
+        return all(not task.done() for task in self._workers)
+
+    async def alive(self) -> bool:
+        return self._workers_alive() and not any(c.is_stalled() for c in self.consumers if c.running)
+
+    async def database_ready(self) -> bool:
+        return await self.database.ping()
+
+    async def broker_ready(self) -> bool:
+        return await self.broker.is_reachable()
+
+    async def consumers_ready(self) -> bool:
+        return self._workers_alive() and all(consumer.running for consumer in self.consumers)
+
+
+def create_service_app(definition: ServiceDefinition) -> FastAPI:
+    """A FastAPI app running ``definition`` on the shared runtime."""
+    settings = definition.settings
+    runtime = ServiceRuntime(definition)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        await runtime.start()
+        log.info("service started", extra={"port": settings.port})
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            shutdown_tracing()
+
+    app = FastAPI(
+        title=definition.title,
+        description=definition.description,
+        version=definition.version,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.database = runtime.database
+    app.state.metrics = runtime.metrics
+    app.state.token_verifier = TokenVerifier(
+        settings.jwt_jwks_file,  # type: ignore[arg-type]  # set by the settings validator
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        algorithms=settings.jwt_algorithms,
+    )
+    install_error_handlers(app)
+    app.include_router(
+        health_router(
+            liveness={"tasks": runtime.alive},
+            readiness={
+                "database": runtime.database_ready,
+                "broker": runtime.broker_ready,
+                "consumers": runtime.consumers_ready,
+            },
+        )
+    )
+    for router in definition.routers:
+        app.include_router(router)
+    app.middleware("http")(_request_metrics(runtime.metrics))
+    configure_tracing(settings)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls=UNTRACED_PATHS)
+    return app
+
+
+def _request_metrics(
+    metrics: ServiceMetrics,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    async def count_request(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        metrics.http_requests.labels(request.method, template, str(response.status_code)).inc()
+        metrics.http_latency.labels(request.method, template).observe(time.perf_counter() - started)
+        return response
+
+    return count_request

@@ -1,0 +1,112 @@
+"""Service settings from the environment, one prefix per service (``REFERRAL_PORT``...)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class TelemetryExporter(StrEnum):
+    NONE = "none"
+    CONSOLE = "console"
+    OTLP = "otlp"
+
+
+DEV_ISSUER = "nrm-dev-issuer"
+DEFAULT_AUDIENCE = "nrm-backbone"
+
+
+def repo_root() -> Path:
+    """The checkout this runtime is installed from (editable install), for dev defaults."""
+    return Path(__file__).resolve().parents[3]
+
+
+def default_var_dir() -> Path:
+    return repo_root() / "var"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service shares. A service subclasses it and sets its env prefix.
+
+    Outside ``dev`` and ``test`` the settings refuse what is only safe on a laptop: the dev
+    token issuer and its key files, SQLite, a console trace exporter.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    service_name: str
+    environment: Environment = Environment.DEV
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    database_url: str = ""
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_partitions: int = Field(default=3, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    kafka_topic_prefix: str = Field(
+        default="",
+        pattern=r"^[a-zA-Z0-9._-]*$",
+        description="Put before every topic name: several deployments (or test runs) share a cluster.",
+    )
+
+    jwt_issuer: str = DEV_ISSUER
+    jwt_audience: str = DEFAULT_AUDIENCE
+    jwt_jwks_file: Path | None = None
+    jwt_algorithms: tuple[str, ...] = ("ES256",)
+
+    telemetry_exporter: TelemetryExporter = TelemetryExporter.NONE
+    otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    log_level: str = "INFO"
+
+    outbox_batch_size: int = Field(default=500, ge=1)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_retry_backoff_seconds: float = Field(default=0.2, gt=0)
+    consumer_stall_seconds: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _dev_defaults_and_refusals(self) -> Self:
+        var = default_var_dir()
+        if not self.database_url:
+            if self.environment is Environment.PRODUCTION:
+                raise ValueError("database_url is required in production")
+            object.__setattr__(
+                self, "database_url", f"sqlite+aiosqlite:///{var / f'{self.service_name}.db'}"
+            )
+        if self.jwt_jwks_file is None and self.environment is not Environment.PRODUCTION:
+            object.__setattr__(self, "jwt_jwks_file", var / "keys" / "dev-jwks.json")
+        if self.environment is Environment.PRODUCTION:
+            self._refuse_insecure_production_settings()
+        if self.jwt_algorithms and not set(self.jwt_algorithms) <= {"RS256", "ES256"}:
+            raise ValueError("jwt_algorithms: only RS256 and ES256 are accepted")
+        return self
+
+    def _refuse_insecure_production_settings(self) -> None:
+        if self.database_url.startswith("sqlite"):
+            raise ValueError("SQLite is a development database: set a PostgreSQL database_url")
+        if self.jwt_issuer == DEV_ISSUER:
+            raise ValueError("the dev token issuer is not accepted in production: set jwt_issuer")
+        if self.jwt_jwks_file is not None and default_var_dir() in self.jwt_jwks_file.parents:
+            raise ValueError("the dev signing keys are not accepted in production")
+        if self.jwt_jwks_file is None:
+            raise ValueError("set jwt_jwks_file to the issuer's published keys")
+        if self.telemetry_exporter is TelemetryExporter.CONSOLE:
+            raise ValueError("the console trace exporter is for development only")
+
+    def topic(self, name: str) -> str:
+        """The name of contract topic ``name`` on this deployment's cluster."""
+        return f"{self.kafka_topic_prefix}{name}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

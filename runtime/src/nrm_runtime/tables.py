@@ -1,0 +1,65 @@
+"""The runtime's own tables, present in every service's database.
+
+They live in their own metadata so that a service's tables and these are created in the
+service's database only, even when tests import several services into one process.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+runtime_metadata = MetaData()
+
+# BigInteger on PostgreSQL, INTEGER (the rowid alias, so autoincrement works) on SQLite.
+_sequence_id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+outbox_table = Table(
+    "outbox",
+    runtime_metadata,
+    Column("sequence", _sequence_id, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("event_type", String(200), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("message_key", String(200), nullable=False),
+    Column("message_value", LargeBinary, nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("traceparent", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, default=utc_now),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+)
+# The relay's only query: the oldest unpublished rows, in commit order.
+Index("ix_outbox_unpublished", outbox_table.c.published_at, outbox_table.c.sequence)
+
+processed_message_table = Table(
+    "processed_message",
+    runtime_metadata,
+    Column("consumer_group", String(100), nullable=False),
+    Column("event_source", String(200), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False, default=utc_now),
+    # CloudEvents: source + id identify an event.
+    PrimaryKeyConstraint("consumer_group", "event_source", "event_id"),
+)

@@ -1,0 +1,78 @@
+"""Referral's HTTP routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter
+from sqlmodel import col, or_, and_, select
+
+from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
+from nrm_runtime.errors import NotFound, ProblemError, error_responses
+from nrm_runtime.http import DatabaseDep, Page, PageDep, encode_cursor
+
+from referral.models import ReferralCasePublic
+from referral.store import ReferralCase
+
+router = APIRouter(tags=["referral cases"])
+
+Coordinator = Annotated[Principal, require_roles(Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY)]
+
+
+def _require_ministry(principal: Principal) -> None:
+    # Until referrals are addressed to providers, only the NRM coordination (a ministry)
+    # has business with every case.
+    if principal.organisation_type is not OrganisationType.MINISTRY:
+        raise ProblemError(403, "forbidden", "only the NRM coordination lists all referral cases")
+
+
+@router.get(
+    "/referral-cases",
+    response_model=Page[ReferralCasePublic],
+    responses=error_responses(401, 403, 422),
+)
+async def list_referral_cases(
+    database: DatabaseDep, principal: Coordinator, page: PageDep
+) -> Page[ReferralCasePublic]:
+    """Referral cases, oldest first."""
+    _require_ministry(principal)
+    query = select(ReferralCase).order_by(col(ReferralCase.opened_at), col(ReferralCase.id))
+    if page.cursor is not None:
+        after_time = datetime.fromisoformat(str(page.cursor.get("opened_at")))
+        after_id = UUID(str(page.cursor.get("id")))
+        query = query.where(
+            or_(
+                col(ReferralCase.opened_at) > after_time,
+                and_(col(ReferralCase.opened_at) == after_time, col(ReferralCase.id) > after_id),
+            )
+        )
+    async with database.session() as session:
+        cases = list((await session.exec(query.limit(page.limit + 1))).all())
+    next_cursor = None
+    if len(cases) > page.limit:
+        cases = cases[: page.limit]
+        last = cases[-1]
+        next_cursor = encode_cursor({"opened_at": last.opened_at.isoformat(), "id": str(last.id)})
+    return Page(
+        items=[ReferralCasePublic.model_validate(case, from_attributes=True) for case in cases],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get(
+    "/referral-cases/{case_id}",
+    response_model=ReferralCasePublic,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def get_referral_case(
+    case_id: UUID, database: DatabaseDep, principal: Coordinator
+) -> ReferralCasePublic:
+    """One referral case."""
+    _require_ministry(principal)
+    async with database.session() as session:
+        case = await session.get(ReferralCase, case_id)
+    if case is None:
+        raise NotFound("referral case")
+    return ReferralCasePublic.model_validate(case, from_attributes=True)

@@ -1,0 +1,48 @@
+"""Referral's tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID, uuid4
+
+from sqlalchemy import Column, DateTime
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+class ReferralTable(SQLModel, registry=registry()):
+    """Base of this service's tables: their own metadata, in this service's database only."""
+
+
+class ReferralCaseStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ReferralCase(ReferralTable, table=True):
+    """One per identification case: the unique constraint is the second guard against
+    a doubled case, after the consumer's processed-message record."""
+
+    __tablename__ = "referral_case"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    identification_case_id: UUID = Field(unique=True)
+    status: str = Field(default=ReferralCaseStatus.OPEN, max_length=20)
+    sex: str = Field(max_length=20)
+    is_child: bool | None = None
+    province_code: str | None = Field(default=None, max_length=2)
+    opened_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+
+
+tables = ReferralTable.metadata
+
+
+async def case_for_identification_case(
+    session: AsyncSession, identification_case_id: UUID
+) -> ReferralCase | None:
+    result = await session.exec(
+        select(ReferralCase).where(col(ReferralCase.identification_case_id) == identification_case_id)
+    )
+    return result.first()
