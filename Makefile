@@ -28,11 +28,13 @@ $(KAFKA_STAMP): deploy/kafka/pom.xml $(SETUP_STAMP)
 	$(BIN)/nrm-kafka fetch
 	mkdir -p $(dir $@) && touch $@
 
-$(ASYNCAPI_STAMP): contracts/tools/package.json
+# The official AsyncAPI parser (npm) validates our AsyncAPI document in the tests.
+# --ignore-scripts: the parser needs none, and one dependency has a telemetry script.
+$(ASYNCAPI_STAMP): contracts/tools/package.json contracts/tools/package-lock.json
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 and npm (Debian: nodejs npm)"; exit 1; }
 	mkdir -p .tools
-	cp contracts/tools/package.json .tools/package.json
-	cd .tools && npm install --no-audit --no-fund --loglevel=error
+	cp contracts/tools/package.json contracts/tools/package-lock.json .tools/
+	npm ci --prefix .tools --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(DEV_KEYS): $(SETUP_STAMP)

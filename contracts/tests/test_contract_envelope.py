@@ -191,6 +191,11 @@ INVALID_RECORDS: list[Any] = [
         id="key differing from subject",
     ),
     pytest.param(
+        lambda r: (None, r[1], r[2]),
+        "record has no key",
+        id="no key",
+    ),
+    pytest.param(
         lambda r: (r[0], r[1], {"content-type": b"application/json"}),
         "content-type 'application/json' is not application/cloudevents+json",
         id="wrong content-type header",

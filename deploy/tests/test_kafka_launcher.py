@@ -11,7 +11,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from nrm_deploy import kafka as kafka_cli
-from nrm_deploy.kafka import KafkaCluster, ToolMissingError, external_bootstrap, free_port
+from nrm_deploy.kafka import (
+    KafkaCluster,
+    KafkaStartError,
+    ToolMissingError,
+    external_bootstrap,
+    free_port,
+)
 from nrm_deploy.kafka_jars import ensure_kafka_jars, find_java, find_maven
 from nrm_deploy.kafka_layout import port_is_free
 
@@ -206,3 +212,33 @@ def test_missing_maven_is_a_clear_error_only_when_jars_must_be_fetched(
     monkeypatch.setenv("NRM_KAFKA_LIBS", str(tmp_path / "libs"))
     with pytest.raises(ToolMissingError, match="Maven"):
         ensure_kafka_jars()
+
+
+def test_fetch_fills_an_empty_jar_dir_once_and_drops_stale_jars(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kafka_libs: Path
+) -> None:
+    libs = tmp_path / "libs"
+    libs.mkdir()
+    (libs / "kafka_2.13-0.0.1.jar").write_bytes(b"a jar of another Kafka version")
+    monkeypatch.setenv("NRM_KAFKA_LIBS", str(libs))
+    assert ensure_kafka_jars() == libs  # runs Maven (from its local repository by now)
+    jars = {jar.name for jar in libs.glob("*.jar")}
+    assert jars == {jar.name for jar in kafka_libs.glob("*.jar")}
+    assert "kafka_2.13-0.0.1.jar" not in jars
+    monkeypatch.setenv("PATH", str(tmp_path))  # a second call must not need Maven
+    assert ensure_kafka_jars() == libs
+
+
+def test_a_broker_that_fails_to_start_is_reported_with_its_log(
+    tmp_path: Path, kafka_libs: Path
+) -> None:
+    cluster = KafkaCluster(tmp_path / "kafka", ports=[free_port()])
+    [node] = cluster.nodes
+    # Storage "formatted" for another node: the broker refuses it and exits.
+    node.data_dir.mkdir(parents=True)
+    (node.data_dir / "meta.properties").write_text(
+        f"version=1\ncluster.id={cluster.cluster_id}\nnode.id=99\n"
+    )
+    with pytest.raises(KafkaStartError, match=r"exited with code [1-9](.|\n)*server\.log"):
+        cluster.start(timeout=60)
+    assert cluster.running_nodes() == []

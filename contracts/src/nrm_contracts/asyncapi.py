@@ -70,7 +70,7 @@ def asyncapi_document() -> dict[str, Any]:
                 "host": LOCAL_BROKER,
                 "protocol": "kafka",
                 "title": "Local development broker",
-                "description": "The single-node Kafka broker that `make up` starts.",
+                "description": "The single-node Kafka broker that `make run` starts.",
             }
         },
         "channels": {_channel_id(topic): _channel(topic, types_by_topic[topic]) for topic in Topic},

@@ -109,6 +109,9 @@ class Envelope:
             )
         if not value:
             raise InvalidEvent("empty record value")
+        if not key:
+            # Without the key a case's events scatter across partitions, out of order.
+            raise InvalidEvent("record has no key: the key must be the event subject")
         # Checked on the raw JSON: the SDK fills in a missing id, time or specversion.
         _require_attributes(_json_object(value))
         message = KafkaMessage(headers=headers or {}, key=key, value=value)

@@ -135,7 +135,7 @@ class KafkaCluster:
         try:
             self._format_and_launch(java, self.nodes)
             launched_at = time.monotonic()
-            self._wait_ready(deadline)
+            self._wait_ready(self.nodes, deadline)
             self.startup_seconds = time.monotonic() - launched_at
         except BaseException:
             self.stop()
@@ -163,7 +163,7 @@ class KafkaCluster:
         node = self.nodes[index]
         try:
             self._format_and_launch(find_java(), [node])
-            self._wait_ready(deadline)
+            self._wait_ready([n for n in self.nodes if n is node or n.is_running()], deadline)
         except BaseException:
             node.signal_stop()
             node.wait_stopped(time.monotonic() + 30)
@@ -196,22 +196,23 @@ class KafkaCluster:
         for node in starting:
             node.launch(java)
 
-    def _wait_ready(self, deadline: float) -> None:
-        running = self.running_nodes()
-        ports = [node.settings.broker_port for node in running]
+    def _wait_ready(self, expected: list[KafkaNode], deadline: float) -> None:
+        # ``expected`` rather than the nodes alive now: one that died right after
+        # launch must fail the start, not be left out of the readiness check.
+        ports = [node.settings.broker_port for node in expected]
         try:
             run_blocking(
                 lambda: wait_until_ready(
                     bootstrap_servers=",".join(f"127.0.0.1:{p}" for p in ports),
                     broker_ports=ports,
-                    node_ids={node.settings.node_id for node in running},
-                    replication_factor=min(self.replication_factor, len(running)),
+                    node_ids={node.settings.node_id for node in expected},
+                    replication_factor=min(self.replication_factor, len(expected)),
                     deadline=deadline,
-                    check_alive=lambda: self._raise_if_any_died(running),
+                    check_alive=lambda: self._raise_if_any_died(expected),
                 )
             )
         except TimeoutError as error:
-            tails = "\n".join(node.log_tails() for node in running)
+            tails = "\n".join(node.log_tails() for node in expected)
             raise KafkaStartError(f"Kafka at {self.bootstrap_servers}: {error}\n{tails}") from None
 
     @staticmethod

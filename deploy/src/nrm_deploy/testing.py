@@ -16,33 +16,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from nrm_deploy.catalogue import SERVICES, ServiceKind
 from nrm_deploy.kafka_cluster import KafkaCluster, external_bootstrap, free_port
 
 SERVICE_START_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True)
-class ServiceKind:
-    """How to start one of the four services."""
-
-    name: str
-    module: str
-    env_prefix: str
-
-
-SERVICES = {
-    kind.name: kind
-    for kind in (
-        ServiceKind("identification", "identification", "IDENTIFICATION_"),
-        ServiceKind("referral", "referral", "REFERRAL_"),
-        ServiceKind("shelter-registry", "shelter_registry", "SHELTER_REGISTRY_"),
-        ServiceKind("repatriation", "repatriation", "REPATRIATION_"),
-    )
-}
 
 
 @dataclass
@@ -81,13 +63,12 @@ class ServiceProcess:
             sys.executable,
             "-m",
             "uvicorn",
-            f"{self.kind.module}.app:create_app",
+            self.kind.app_factory,
             "--factory",
             "--host",
             "127.0.0.1",
             "--port",
             str(self.port),
-            "--no-access-log",
         ]
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
@@ -244,3 +225,42 @@ def screening_form(**person: object) -> dict[str, object]:
         },
         "encounter": {"type": "police_operation", "date": "2026-11-20", "province_code": "02"},
     }
+
+
+async def produce_records(
+    bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]
+) -> None:
+    """Write raw records (key, value, headers) to ``topic``, as a foreign producer would."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for key, value, headers in records:
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, expect: int, timeout: float = 30.0
+) -> list[Any]:
+    """Read ``topic`` from the beginning until ``expect`` records arrived (or timeout)."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(records) < expect and asyncio.get_running_loop().time() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for batch in batches.values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
