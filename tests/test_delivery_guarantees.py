@@ -93,7 +93,9 @@ def test_killed_consumer_loses_nothing_and_doubles_nothing(start_service, mint) 
     assert recorded_at_kill < total, "the kill must happen while screenings flow"
     assert len(recorded) == total
     cases = eventually(
-        lambda: (lambda c: c if len(c) >= total else None)(referral_cases(referral.url, coordinator)),
+        lambda: (lambda c: c if len(c) >= total else None)(
+            referral_cases(referral.url, coordinator)
+        ),
         timeout=60,
     )
     assert isinstance(cases, list)
@@ -147,7 +149,7 @@ async def test_malformed_events_are_dead_lettered_and_the_consumer_goes_on(
     coordinator = mint("mosvy", "case_manager")
     eventually(lambda: referral_cases(referral.url, coordinator))
     parked = await read_topic(
-        kafka_bootstrap, dead_letter_topic(topic, "referral"), expect=2, timeout=30
+        kafka_bootstrap, dead_letter_topic(topic, "referral"), expect=2, within=30
     )
     assert [record.value for record in parked] == [not_json, json.dumps(wrong_type).encode()]
     reasons = [dict(record.headers)["nrm.dlq.reason"].decode() for record in parked]
@@ -162,9 +164,7 @@ async def test_malformed_events_are_dead_lettered_and_the_consumer_goes_on(
 
 
 @pytest.mark.parametrize("count", [1])
-def test_outbox_keeps_events_while_the_broker_is_down(
-    start_service, mint, tmp_path, count
-) -> None:
+def test_outbox_keeps_events_while_the_broker_is_down(start_service, mint, tmp_path, count) -> None:
     from nrm_deploy.kafka_cluster import KafkaCluster
 
     cluster = KafkaCluster(tmp_path / "own-kafka", nodes=1)

@@ -242,9 +242,7 @@ async def produce_records(
         await producer.stop()
 
 
-async def read_topic(
-    bootstrap: str, topic: str, *, expect: int, timeout: float = 30.0
-) -> list[Any]:
+async def read_topic(bootstrap: str, topic: str, *, expect: int, within: float = 30.0) -> list[Any]:
     """Read ``topic`` from the beginning until ``expect`` records arrived (or timeout)."""
     import asyncio
 
@@ -256,7 +254,7 @@ async def read_topic(
     await consumer.start()
     records: list[Any] = []
     try:
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while len(records) < expect and asyncio.get_running_loop().time() < deadline:
             batches = await consumer.getmany(timeout_ms=500)
             for batch in batches.values():

@@ -107,7 +107,9 @@ class TokenVerifier:
         except jwt.ExpiredSignatureError:
             raise ProblemError(401, "invalid_token", "token expired") from None
         except jwt.InvalidTokenError as invalid:
-            raise ProblemError(401, "invalid_token", f"token rejected: {type(invalid).__name__}") from None
+            raise ProblemError(
+                401, "invalid_token", f"token rejected: {type(invalid).__name__}"
+            ) from None
         try:
             return Principal(
                 subject=claims["sub"],

@@ -7,6 +7,7 @@ events), so connecting is a background loop, not a start-up precondition.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from aiokafka import AIOKafkaProducer
@@ -49,7 +50,9 @@ class Broker:
                     raise
                 self._producer = producer
                 self.connected.set()
-                log.info("connected to kafka", extra={"bootstrap": self.settings.kafka_bootstrap_servers})
+                log.info(
+                    "connected to kafka", extra={"bootstrap": self.settings.kafka_bootstrap_servers}
+                )
             except Exception as exc:  # noqa: BLE001 - any failure means: try again later
                 log.warning("kafka not reachable, retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(backoff)
@@ -87,20 +90,19 @@ class Broker:
                     )
                     for topic in missing
                 ]
-                try:
+                # Another service may have created one first: that is the same outcome.
+                with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(new_topics)
-                except TopicAlreadyExistsError:
-                    pass  # another service created it first
         finally:
             await admin.close()
 
-    async def is_reachable(self, timeout: float = 2.0) -> bool:
+    async def is_reachable(self, wait_seconds: float = 2.0) -> bool:
         """Whether the broker answers a metadata request now (for ``/readyz``)."""
         if self._producer is None:
             return False
         try:
             return bool(
-                await asyncio.wait_for(self._producer.client.force_metadata_update(), timeout)
+                await asyncio.wait_for(self._producer.client.force_metadata_update(), wait_seconds)
             )
         except (TimeoutError, Exception):  # noqa: BLE001
             return False

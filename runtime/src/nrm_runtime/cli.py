@@ -16,7 +16,10 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="mint a dev bearer token")
     token.add_argument("--org", required=True, help="organisation id, e.g. moi-dahtjp")
     token.add_argument(
-        "--role", required=True, action="append", choices=[r.value for r in Role],
+        "--role",
+        required=True,
+        action="append",
+        choices=[r.value for r in Role],
         help="role (repeat for several)",
     )
     token.add_argument("--org-type", choices=[t.value for t in OrganisationType])

@@ -57,7 +57,10 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._consumer.commit_processed()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("partitions assigned", extra={"partitions": [f"{tp.topic}:{tp.partition}" for tp in assigned]})
+        log.info(
+            "partitions assigned",
+            extra={"partitions": [f"{tp.topic}:{tp.partition}" for tp in assigned]},
+        )
 
 
 class EventConsumer:
@@ -101,8 +104,10 @@ class EventConsumer:
                 await self._poll_loop(consumer)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - reconnect after any client failure
-                log.warning("consumer failed; restarting", extra={"group": self.group}, exc_info=True)
+            except Exception:
+                log.warning(
+                    "consumer failed; restarting", extra={"group": self.group}, exc_info=True
+                )
                 await asyncio.sleep(1.0)
             finally:
                 self.running = False
@@ -180,13 +185,19 @@ class EventConsumer:
                 if attempt == attempts:
                     log.error(
                         "handler failed; dead-lettering",
-                        extra={"group": self.group, "event_id": envelope.id, "error": type(exc).__name__},
+                        extra={
+                            "group": self.group,
+                            "event_id": envelope.id,
+                            "error": type(exc).__name__,
+                        },
                     )
                     # The exception's type, not its text: database errors quote the values
                     # they failed on, and those can be personal data.
                     return f"handler failed after {attempts} attempts: {type(exc).__name__}"
                 self.metrics.handler_retries.labels(self.group, record.topic).inc()
-                await asyncio.sleep(self.settings.consumer_retry_backoff_seconds * 2 ** (attempt - 1))
+                await asyncio.sleep(
+                    self.settings.consumer_retry_backoff_seconds * 2 ** (attempt - 1)
+                )
         raise AssertionError("unreachable")
 
     async def _handle_once(
@@ -197,7 +208,11 @@ class EventConsumer:
                 return "duplicate"
             await handler(envelope.data, uow)
             await uow.mark_processed(
-                self.group, envelope, topic=record.topic, partition=record.partition, offset=record.offset
+                self.group,
+                envelope,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
             )
             await uow.commit()
         return "processed"
@@ -209,17 +224,26 @@ class EventConsumer:
         is never lost between the two topics.
         """
         target = dead_letter_topic(record.topic, self.group)
-        headers = list(record.headers or ()) + [
+        headers = [
+            *(record.headers or ()),
             (f"{DEAD_LETTER_HEADER_PREFIX}reason", reason.encode()),
             (f"{DEAD_LETTER_HEADER_PREFIX}topic", record.topic.encode()),
             (f"{DEAD_LETTER_HEADER_PREFIX}partition", str(record.partition).encode()),
             (f"{DEAD_LETTER_HEADER_PREFIX}offset", str(record.offset).encode()),
             (f"{DEAD_LETTER_HEADER_PREFIX}consumer-group", self.group.encode()),
         ]
-        await self.broker.producer.send_and_wait(target, value=record.value, key=record.key, headers=headers)
+        await self.broker.producer.send_and_wait(
+            target, value=record.value, key=record.key, headers=headers
+        )
         log.warning(
             "record dead-lettered",
-            extra={"group": self.group, "topic": record.topic, "partition": record.partition, "offset": record.offset, "reason": reason},
+            extra={
+                "group": self.group,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": reason,
+            },
         )
         self._count(record, "dead_lettered")
 
@@ -234,9 +258,9 @@ def _headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, bytes]:
 async def _stop_quietly(consumer: AIOKafkaConsumer, commit: Callable[[], Awaitable[None]]) -> None:
     try:
         await commit()
-    except Exception:  # noqa: BLE001 - the next member re-reads; effects are idempotent
+    except Exception:
         log.info("final offset commit failed", exc_info=True)
     try:
         await consumer.stop()
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.info("consumer stop failed", exc_info=True)

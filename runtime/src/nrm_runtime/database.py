@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_contracts import Actor, Envelope, EventPayload
-from nrm_runtime.tracing import current_traceparent
 from nrm_runtime.tables import outbox_table, processed_message_table, runtime_metadata
+from nrm_runtime.tracing import current_traceparent
 
 
 class Database:
@@ -32,7 +32,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **_engine_options(url))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False
+        )
         self._commit_listeners: list[Callable[[], None]] = []
 
     @property
@@ -133,7 +135,10 @@ class UnitOfWork:
     async def already_processed(self, consumer_group: str, envelope: Envelope) -> bool:
         """Whether ``consumer_group`` has already committed the effect of this event."""
         table = processed_message_table
-        found = await self.session.exec(
+        # The runtime's tables are Core tables: queried through the session's connection,
+        # inside the same transaction as the service's ORM work.
+        connection = await self.session.connection()
+        found = await connection.execute(
             select(table.c.event_id).where(
                 table.c.consumer_group == consumer_group,
                 table.c.event_source == envelope.source,
@@ -146,7 +151,8 @@ class UnitOfWork:
         self, consumer_group: str, envelope: Envelope, *, topic: str, partition: int, offset: int
     ) -> None:
         """The tracking record: written in the same transaction as the event's effect."""
-        await self.session.exec(
+        connection = await self.session.connection()
+        await connection.execute(
             insert(processed_message_table).values(
                 consumer_group=consumer_group,
                 event_source=envelope.source,
@@ -161,7 +167,8 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Commit the state change and its outbox rows together, then wake the relay."""
         if self._outbox_rows:
-            await self.session.exec(insert(outbox_table), params=self._outbox_rows)
+            connection = await self.session.connection()
+            await connection.execute(insert(outbox_table), self._outbox_rows)
         await self.session.commit()
         wrote_events = bool(self._outbox_rows)
         self._outbox_rows = []

@@ -44,6 +44,8 @@ def health_router(*, liveness: dict[str, Check], readiness: dict[str, Check]) ->
     )
     async def metrics(request: Request) -> Response:
         """Prometheus metrics of this service."""
-        return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(
+            generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+        )
 
     return router

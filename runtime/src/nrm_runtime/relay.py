@@ -9,6 +9,7 @@ and every consumer is idempotent on the event id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -59,7 +60,7 @@ class OutboxRelay:
             try:
                 published = await self.publish_pending()
                 backoff = 0.1
-            except Exception:  # noqa: BLE001 - the rows stay; try again after a pause
+            except Exception:
                 self.metrics.publish_failures.inc()
                 log.warning("outbox publish failed; events stay in the outbox", exc_info=True)
                 await asyncio.sleep(backoff)
@@ -67,10 +68,9 @@ class OutboxRelay:
                 continue
             if published >= self.batch_size:
                 continue  # a full batch: there is probably more
-            try:
+            # Woken by a commit, or after the poll interval for rows of other processes.
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def publish_pending(self) -> int:
@@ -94,8 +94,8 @@ class OutboxRelay:
 
     async def _unpublished_batch(self) -> Sequence[Row[Any]]:
         table = outbox_table
-        async with self.database.session() as session:
-            result = await session.exec(
+        async with self.database.engine.connect() as connection:
+            result = await connection.execute(
                 select(table)
                 .where(table.c.published_at.is_(None))
                 .order_by(table.c.sequence)
@@ -105,7 +105,7 @@ class OutboxRelay:
 
     async def _send(self, row: Row[Any]) -> asyncio.Future[Any]:
         with span_from_traceparent(f"publish {row.event_type}", row.traceparent, SpanKind.PRODUCER):
-            return await self.broker.producer.send(
+            delivery: asyncio.Future[Any] = await self.broker.producer.send(
                 self.broker.settings.topic(row.topic),
                 value=row.message_value,
                 key=row.message_key.encode(),
@@ -115,15 +115,15 @@ class OutboxRelay:
                     ("traceparent", row.traceparent.encode()),
                 ],
             )
+            return delivery
 
     async def _mark_published(self, sequences: list[int]) -> None:
-        async with self.database.session() as session:
-            await session.exec(
+        async with self.database.engine.begin() as connection:
+            await connection.execute(
                 update(outbox_table)
                 .where(outbox_table.c.sequence.in_(sequences))
                 .values(published_at=utc_now())
             )
-            await session.commit()
 
 
 def _published_in_key_order(rows: Sequence[Row[Any]], outcomes: list[Any]) -> list[Row[Any]]:

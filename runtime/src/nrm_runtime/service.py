@@ -106,7 +106,9 @@ class ServiceRuntime:
         return all(not task.done() for task in self._workers)
 
     async def alive(self) -> bool:
-        return self._workers_alive() and not any(c.is_stalled() for c in self.consumers if c.running)
+        return self._workers_alive() and not any(
+            c.is_stalled() for c in self.consumers if c.running
+        )
 
     async def database_ready(self) -> bool:
         return await self.database.ping()

@@ -56,7 +56,8 @@ class ServiceSettings(BaseSettings):
     kafka_topic_prefix: str = Field(
         default="",
         pattern=r"^[a-zA-Z0-9._-]*$",
-        description="Put before every topic name: several deployments (or test runs) share a cluster.",
+        description="Put before every topic name, so that several deployments (or test "
+        "runs) can share one cluster.",
     )
 
     jwt_issuer: str = DEV_ISSUER

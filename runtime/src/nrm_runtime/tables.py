@@ -19,7 +19,6 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
-    Text,
 )
 
 runtime_metadata = MetaData()

@@ -7,13 +7,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
-from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
-from nrm_runtime.errors import NotFound, error_responses
-from nrm_runtime.http import DatabaseDep
-
 from identification import usecases
 from identification.models import ScreeningCreate, ScreeningPublic
 from identification.store import Screening
+from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
+from nrm_runtime.errors import NotFound, error_responses
+from nrm_runtime.http import DatabaseDep
 
 router = APIRouter(tags=["screenings"])
 

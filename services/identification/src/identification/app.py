@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from nrm_contracts import Topic
-from nrm_runtime.service import ServiceDefinition, create_service_app
-
 from identification.api import router
 from identification.settings import IdentificationSettings
 from identification.store import tables
+from nrm_contracts import Topic
+from nrm_runtime.service import ServiceDefinition, create_service_app
 
 
 def create_app(settings: IdentificationSettings | None = None) -> FastAPI:

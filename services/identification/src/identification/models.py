@@ -14,13 +14,17 @@ from nrm_runtime.http import RequestModel
 
 class PersonIn(RequestModel):
     given_name: str = Field(min_length=1, max_length=200, description="Given name in Latin letters")
-    family_name: str = Field(min_length=1, max_length=200, description="Family name in Latin letters")
+    family_name: str = Field(
+        min_length=1, max_length=200, description="Family name in Latin letters"
+    )
     given_name_khmer: str | None = Field(default=None, max_length=200)
     family_name_khmer: str | None = Field(default=None, max_length=200)
     sex: Sex
     birth_date: date | None = None
     estimated_age: int | None = Field(default=None, ge=0, le=120)
-    nationality: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3")
+    nationality: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3"
+    )
 
     @model_validator(mode="after")
     def _birth_date_not_in_future(self) -> Self:
@@ -42,7 +46,9 @@ class EncounterIn(RequestModel):
     @model_validator(mode="after")
     def _one_place(self) -> Self:
         if (self.province_code is None) == (self.country_code is None):
-            raise ValueError("give exactly one of province_code (in Cambodia) or country_code (abroad)")
+            raise ValueError(
+                "give exactly one of province_code (in Cambodia) or country_code (abroad)"
+            )
         return self
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from nrm_contracts.events.identification import ScreeningRecorded
-from nrm_runtime.auth import Principal
-from nrm_runtime.database import Database
-from nrm_runtime.tables import utc_now
-
 from identification import domain
 from identification.models import EncounterIn, PersonIn, ScreeningCreate, ScreeningPublic
 from identification.store import Screening
+from nrm_contracts.events.identification import EncounterType, ScreeningRecorded
+from nrm_runtime.auth import Principal
+from nrm_runtime.database import Database
+from nrm_runtime.tables import utc_now
 
 
 async def record_screening(
@@ -66,7 +65,7 @@ def to_public(screening: Screening) -> ScreeningPublic:
         reporting_organisation=screening.reporting_organisation,
         person=PersonIn.model_validate(screening, from_attributes=True),
         encounter=EncounterIn(
-            type=screening.encounter_type,  # type: ignore[arg-type]
+            type=EncounterType(screening.encounter_type),
             date=screening.encounter_date,
             province_code=screening.province_code,
             country_code=screening.country_code,

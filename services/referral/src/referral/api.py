@@ -7,12 +7,11 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter
-from sqlmodel import col, or_, and_, select
+from sqlmodel import and_, col, or_, select
 
 from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep, encode_cursor
-
 from referral.models import ReferralCasePublic
 from referral.store import ReferralCase
 

@@ -7,7 +7,6 @@ from fastapi import FastAPI
 from nrm_contracts import Topic
 from nrm_runtime.consumer import Subscription
 from nrm_runtime.service import ServiceDefinition, create_service_app
-
 from referral.api import router
 from referral.handlers import HANDLERS
 from referral.settings import ReferralSettings

@@ -7,7 +7,6 @@ from nrm_contracts.events.referral import ReferralCaseOpened
 from nrm_runtime.consumer import Handler
 from nrm_runtime.database import UnitOfWork
 from nrm_runtime.tables import utc_now
-
 from referral.store import ReferralCase, case_for_identification_case
 
 

@@ -8,7 +8,6 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from nrm_contracts.events.identification import Sex
-
 from referral.store import ReferralCaseStatus
 
 

@@ -33,7 +33,9 @@ class ReferralCase(ReferralTable, table=True):
     sex: str = Field(max_length=20)
     is_child: bool | None = None
     province_code: str | None = Field(default=None, max_length=2)
-    opened_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    opened_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
 
 
 tables = ReferralTable.metadata
@@ -43,6 +45,8 @@ async def case_for_identification_case(
     session: AsyncSession, identification_case_id: UUID
 ) -> ReferralCase | None:
     result = await session.exec(
-        select(ReferralCase).where(col(ReferralCase.identification_case_id) == identification_case_id)
+        select(ReferralCase).where(
+            col(ReferralCase.identification_case_id) == identification_case_id
+        )
     )
     return result.first()

@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from nrm_contracts import Topic
 from nrm_runtime.service import ServiceDefinition, create_service_app
-
 from repatriation.settings import RepatriationSettings
 from repatriation.store import tables
 
@@ -15,7 +14,8 @@ def create_app(settings: RepatriationSettings | None = None) -> FastAPI:
     return create_service_app(
         ServiceDefinition(
             title="NRM repatriation",
-            description="Cross-border cases run by bilateral SOPs as data, with the counterpart agencies' liaison API.",
+            description="Cross-border cases run by bilateral SOPs as data, "
+            "with the counterpart agencies' liaison API.",
             settings=settings or RepatriationSettings(),
             tables=tables,
             owned_topic=Topic.REPATRIATION,

@@ -1,1 +1,2 @@
-"""NRM shelter registry: Organisations, facilities and their live capacity; registration with MOSVY; coverage and gaps."""
+"""NRM shelter registry: Organisations, facilities and their live capacity;
+registration with MOSVY; coverage and gaps."""

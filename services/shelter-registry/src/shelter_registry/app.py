@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from nrm_contracts import Topic
 from nrm_runtime.service import ServiceDefinition, create_service_app
-
 from shelter_registry.settings import ShelterRegistrySettings
 from shelter_registry.store import tables
 
@@ -15,7 +14,8 @@ def create_app(settings: ShelterRegistrySettings | None = None) -> FastAPI:
     return create_service_app(
         ServiceDefinition(
             title="NRM shelter registry",
-            description="Organisations, facilities and their live capacity; registration with MOSVY; coverage and gaps.",
+            description="Organisations, facilities and their live capacity; "
+            "registration with MOSVY; coverage and gaps.",
             settings=settings or ShelterRegistrySettings(),
             tables=tables,
             owned_topic=Topic.SHELTER_REGISTRY,

@@ -1,0 +1,119 @@
+"""The identification service in-process: real SQLite in tmp_path, no Kafka.
+
+The broker connection loop runs in the background against a port nobody listens on and
+keeps retrying; events stay in the outbox, which is where these tests read them.
+Test modules get these helpers through fixtures only, never by importing this module.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from identification.app import create_app
+from identification.settings import IdentificationSettings
+from nrm_contracts import Envelope
+from nrm_deploy.testing import bearer
+
+UNUSED_BROKER = "127.0.0.1:1"
+
+
+@pytest.fixture
+def identification_db(tmp_path: Path) -> Path:
+    return tmp_path / "identification.db"
+
+
+@pytest.fixture
+def identification_app(identification_db: Path, token_keys: Path) -> FastAPI:
+    return create_app(
+        IdentificationSettings(
+            environment="test",
+            database_url=f"sqlite+aiosqlite:///{identification_db}",
+            kafka_bootstrap_servers=UNUSED_BROKER,
+            jwt_jwks_file=token_keys / "dev-jwks.json",
+        )
+    )
+
+
+@pytest.fixture
+def client(identification_app: FastAPI) -> Iterator[TestClient]:
+    """The running app: the lifespan has created the schema."""
+    with TestClient(identification_app) as running:
+        yield running
+
+
+@pytest.fixture
+def auth(mint: Callable[..., str]) -> Callable[..., dict[str, str]]:
+    """``auth("moi-dahtjp", "screener")``: the headers of a caller of that organisation."""
+
+    def _auth(organisation: str, *roles: str) -> dict[str, str]:
+        return bearer(mint(organisation, *roles))
+
+    return _auth
+
+
+@pytest.fixture
+def screening_form() -> Callable[..., dict[str, Any]]:
+    """A valid screening; keyword arguments override the person, ``encounter=`` the encounter."""
+
+    def _form(*, encounter: dict[str, Any] | None = None, **person: Any) -> dict[str, Any]:
+        return {
+            "person": {
+                "given_name": "Sreymom",
+                "family_name": "Keovathana",
+                "given_name_khmer": "ស្រីមុំ",
+                "family_name_khmer": "កែវវឌ្ឍនា",
+                "sex": "female",
+                "birth_date": "2010-05-17",
+                "nationality": "KHM",
+                **person,
+            },
+            "encounter": {
+                "type": "police_operation",
+                "date": "2026-03-02",
+                "province_code": "02",
+                **(encounter or {}),
+            },
+        }
+
+    return _form
+
+
+def _rows(database: Path, query: str) -> list[sqlite3.Row]:
+    connection = sqlite3.connect(database)
+    connection.row_factory = sqlite3.Row
+    try:
+        return connection.execute(query).fetchall()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def outbox_rows(identification_db: Path) -> Callable[[], list[sqlite3.Row]]:
+    """The outbox as stored, in commit order (read with a plain sqlite3 connection)."""
+    return lambda: _rows(identification_db, "SELECT * FROM outbox ORDER BY sequence")
+
+
+@pytest.fixture
+def screening_rows(identification_db: Path) -> Callable[[], list[sqlite3.Row]]:
+    return lambda: _rows(identification_db, "SELECT * FROM screening")
+
+
+@pytest.fixture
+def parse_outbox_row() -> Callable[[sqlite3.Row], Envelope]:
+    """Parse an outbox row as a consumer would parse the Kafka record the relay makes of it."""
+
+    def _parse(row: sqlite3.Row) -> Envelope:
+        return Envelope.from_kafka(
+            row["message_key"].encode(),
+            row["message_value"],
+            {"content-type": row["content_type"].encode()},
+        )
+
+    return _parse
