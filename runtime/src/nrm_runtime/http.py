@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from nrm_runtime.database import Database
 from nrm_runtime.errors import ProblemError
@@ -19,6 +20,17 @@ class RequestModel(BaseModel):
     """A request body: unknown fields are refused (422 naming the field), not ignored."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _iso_date_only(value: object) -> object:
+    # Pydantic would read the number 0 as 1970-01-01: a date must be written as one.
+    if isinstance(value, date | str):
+        return value
+    raise ValueError("a date must be an ISO 8601 string (YYYY-MM-DD)")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+"""A calendar date, accepted only as ISO 8601 text."""
 
 
 class Page(BaseModel, Generic[T]):

@@ -7,6 +7,7 @@ service's database only, even when tests import several services into one proces
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -19,7 +20,9 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    TypeDecorator,
 )
+from sqlalchemy.engine import Dialect
 
 runtime_metadata = MetaData()
 
@@ -29,6 +32,30 @@ _sequence_id = BigInteger().with_variant(Integer(), "sqlite")
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in UTC, read back with its time zone on every database.
+
+    SQLite keeps no time zone: without this, a time written as UTC comes back naive and
+    is served without its offset, which no client can interpret safely.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every stored time must carry its time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 outbox_table = Table(
@@ -42,8 +69,8 @@ outbox_table = Table(
     Column("message_value", LargeBinary, nullable=False),
     Column("content_type", String(100), nullable=False),
     Column("traceparent", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, default=utc_now),
-    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False, default=utc_now),
+    Column("published_at", UtcDateTime(), nullable=True),
 )
 # The relay's only query: the oldest unpublished rows, in commit order.
 Index("ix_outbox_unpublished", outbox_table.c.published_at, outbox_table.c.sequence)
@@ -58,7 +85,7 @@ processed_message_table = Table(
     Column("topic", String(200), nullable=False),
     Column("partition", Integer, nullable=False),
     Column("offset", BigInteger, nullable=False),
-    Column("processed_at", DateTime(timezone=True), nullable=False, default=utc_now),
+    Column("processed_at", UtcDateTime(), nullable=False, default=utc_now),
     # CloudEvents: source + id identify an event.
     PrimaryKeyConstraint("consumer_group", "event_source", "event_id"),
 )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Self
+from datetime import UTC, datetime
+from typing import Any, Self
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from nrm_contracts.events.identification import EncounterType, Sex
-from nrm_runtime.http import RequestModel
+from nrm_runtime.http import IsoDate, RequestModel
 
 
 class PersonIn(RequestModel):
@@ -20,8 +20,8 @@ class PersonIn(RequestModel):
     given_name_khmer: str | None = Field(default=None, max_length=200)
     family_name_khmer: str | None = Field(default=None, max_length=200)
     sex: Sex
-    birth_date: date | None = None
-    estimated_age: int | None = Field(default=None, ge=0, le=120)
+    birth_date: IsoDate | None = None
+    estimated_age: StrictInt | None = Field(default=None, ge=0, le=120)
     nationality: str | None = Field(
         default=None, pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3"
     )
@@ -33,9 +33,26 @@ class PersonIn(RequestModel):
         return self
 
 
+def _exactly_one_place(schema: dict[str, Any]) -> None:
+    # The rule "province in Cambodia, or a country abroad, never both" stated in the
+    # schema too, so that generated clients and API fuzzers know it.
+    schema["oneOf"] = [
+        {
+            "required": [present],
+            "properties": {present: {"type": "string"}, absent: {"type": "null"}},
+        }
+        for present, absent in (
+            ("province_code", "country_code"),
+            ("country_code", "province_code"),
+        )
+    ]
+
+
 class EncounterIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra=_exactly_one_place)
+
     type: EncounterType
-    date: date
+    date: IsoDate
     province_code: str | None = Field(
         default=None, pattern=r"^[0-9]{2}$", description="Cambodian province code, when in Cambodia"
     )
@@ -57,6 +74,14 @@ class ScreeningCreate(RequestModel):
 
     person: PersonIn
     encounter: EncounterIn
+
+    @model_validator(mode="after")
+    def _encounter_dated_plausibly(self) -> Self:
+        if self.encounter.date > datetime.now(UTC).date():
+            raise ValueError("encounter.date is in the future")
+        if self.person.birth_date is not None and self.encounter.date < self.person.birth_date:
+            raise ValueError("encounter.date is before person.birth_date")
+        return self
 
 
 class ScreeningPublic(BaseModel):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+from nrm_runtime.tables import UtcDateTime
 
 
 class IdentificationTable(SQLModel, registry=registry()):
@@ -34,7 +36,7 @@ class Screening(IdentificationTable, table=True):
     province_code: str | None = Field(default=None, max_length=2)
     country_code: str | None = Field(default=None, max_length=3)
     is_child: bool | None = None
-    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 tables = IdentificationTable.metadata

@@ -6,10 +6,12 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from nrm_runtime.tables import UtcDateTime
 
 
 class ReferralTable(SQLModel, registry=registry()):
@@ -33,9 +35,7 @@ class ReferralCase(ReferralTable, table=True):
     sex: str = Field(max_length=20)
     is_child: bool | None = None
     province_code: str | None = Field(default=None, max_length=2)
-    opened_at: datetime = Field(
-        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
-    )
+    opened_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
 
 
 tables = ReferralTable.metadata

@@ -1,0 +1,83 @@
+"""The identification API as its OpenAPI document declares it to other systems."""
+
+from __future__ import annotations
+
+import pytest
+
+OPEN_PATHS = {"/healthz", "/readyz", "/metrics", "/docs"}
+ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+@pytest.fixture
+def openapi(client) -> dict:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def operations(document: dict) -> list[tuple[str, str, dict]]:
+    return [
+        (path, method, operation)
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    ]
+
+
+def test_the_bearer_scheme_is_declared(openapi) -> None:
+    assert openapi["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A JWT from the NRM identity provider",
+    }
+
+
+def test_every_route_but_operations_requires_a_bearer_token(openapi) -> None:
+    guarded = [(p, m, op) for p, m, op in operations(openapi) if p not in OPEN_PATHS]
+
+    assert {(p, m) for p, m, _ in guarded} == {
+        ("/screenings", "post"),
+        ("/screenings/{screening_id}", "get"),
+    }
+    for path, method, operation in guarded:
+        assert operation.get("security") == [{"HTTPBearer": []}], f"{method} {path}"
+
+
+def test_operations_routes_need_no_token(openapi) -> None:
+    for path, method, operation in operations(openapi):
+        if path in OPEN_PATHS:
+            assert "security" not in operation, f"{method} {path}"
+
+
+def test_every_guarded_route_declares_its_response_model(openapi) -> None:
+    for path, method, operation in operations(openapi):
+        if path in OPEN_PATHS:
+            continue
+        success = [status for status in operation["responses"] if status.startswith("2")]
+        assert len(success) == 1, f"{method} {path}"
+        schema = operation["responses"][success[0]]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ScreeningPublic"}, f"{method} {path}"
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/screenings", "post", {"201", "401", "403", "422"}),
+        ("/screenings/{screening_id}", "get", {"200", "401", "403", "404", "422"}),
+    ],
+)
+def test_each_route_declares_its_errors_with_the_error_shape(
+    openapi, path, method, statuses
+) -> None:
+    responses = openapi["paths"][path][method]["responses"]
+
+    assert set(responses) == statuses
+    for status in statuses - {"200", "201"}:
+        assert responses[status]["content"]["application/json"]["schema"] == ERROR_BODY
+
+
+def test_the_error_shape_is_code_message_and_optional_field(openapi) -> None:
+    schemas = openapi["components"]["schemas"]
+
+    assert schemas["ErrorBody"]["required"] == ["error"]
+    assert set(schemas["ErrorDetail"]["properties"]) == {"code", "message", "field"}
+    assert schemas["ErrorDetail"]["required"] == ["code", "message"]
