@@ -12,7 +12,7 @@ KAFKA_STAMP := .cache/kafka/.fetched
 ASYNCAPI_STAMP := .tools/.asyncapi-parser
 DEV_KEYS := var/keys/dev-jwks.json
 
-.PHONY: setup run test lint format contracts bench clean
+.PHONY: setup run test lint format contracts clean
 
 setup: $(SETUP_STAMP) $(KAFKA_STAMP) $(ASYNCAPI_STAMP) $(DEV_KEYS)
 

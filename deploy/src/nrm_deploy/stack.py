@@ -130,9 +130,10 @@ class RunningService:
         return f"http://{HOST}:{self.port}"
 
     def is_healthy(self) -> bool:
-        """Whether ``/healthz`` answers 200 now."""
+        """Whether ``/readyz`` answers 200 now: alive, and its database, broker and
+        consumers working (``/healthz`` alone would not prove the broker is reachable)."""
         try:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+            with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:
                 return int(response.status) == 200
         except (urllib.error.URLError, OSError):
             return False
@@ -316,7 +317,7 @@ def refuse_busy_ports(ports: dict[str, int]) -> None:
 def wait_healthy(
     services: list[RunningService], kafka: KafkaCluster | None, signals: StopSignals
 ) -> bool:
-    """Wait until every service answers ``/healthz``; False if a stop was requested."""
+    """Wait until every service is ready; False if a stop was requested."""
     deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
     waiting = list(services)
     while waiting:
@@ -328,7 +329,7 @@ def wait_healthy(
             tails = "\n".join(service.log_tail() for service in waiting)
             names = ", ".join(service.kind.name for service in waiting)
             raise StackError(
-                f"no healthy /healthz within {HEALTH_TIMEOUT_SECONDS:.0f}s: {names}\n{tails}"
+                f"not ready (/readyz) within {HEALTH_TIMEOUT_SECONDS:.0f}s: {names}\n{tails}"
             )
         if waiting:
             time.sleep(POLL_SECONDS)
@@ -404,18 +405,10 @@ def display_path(path: Path) -> str:
 def token_command(organisation: str, role: str, keys_dir: Path) -> str:
     """A shell command printing a dev token that this stack's services accept."""
     bin_dir = Path(sys.executable).parent  # the venv's bin, not resolved past its symlink
-    if keys_dir.resolve() == (repo_root() / "var" / "keys").resolve():
-        return f"{display_path(bin_dir / 'nrm')} token --org {organisation} --role {role}"
-    # `nrm token` signs with the repository's var/keys only; another --var-dir has its own.
-    # JSON string literals are Python ones too, and in double quotes they need no
-    # escaping inside the shell's single quotes.
-    literal = json.dumps
-    code = (
-        "from pathlib import Path; from nrm_runtime.devtokens import mint_token; "
-        f"print(mint_token(organisation={literal(organisation)}, roles=[{literal(role)}], "
-        f"directory=Path({literal(str(keys_dir))})))"
-    )
-    return f"{display_path(bin_dir / 'python')} -c {shlex.quote(code)}"
+    command = f"{display_path(bin_dir / 'nrm')}"
+    if keys_dir.resolve() != (repo_root() / "var" / "keys").resolve():
+        command += f" --keys-dir {shlex.quote(display_path(keys_dir))}"
+    return f"{command} token --org {organisation} --role {role}"
 
 
 def example_screening() -> dict[str, object]:

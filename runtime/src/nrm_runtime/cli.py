@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from nrm_runtime.auth import OrganisationType, Role
 from nrm_runtime.devtokens import ensure_dev_keys, mint_token, rotate_dev_key
@@ -11,6 +12,12 @@ from nrm_runtime.devtokens import ensure_dev_keys, mint_token, rotate_dev_key
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nrm", description="NRM backbone command line")
+    parser.add_argument(
+        "--keys-dir",
+        type=Path,
+        default=None,
+        help="where the dev signing key lives (default var/keys of this checkout)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     token = commands.add_parser("token", help="mint a dev bearer token")
@@ -42,13 +49,15 @@ def main(argv: list[str] | None = None) -> int:
                     organisation_type=args.org_type,
                     subject=args.subject,
                     ttl_seconds=args.ttl_minutes * 60,
+                    directory=args.keys_dir,
                 )
             )
         except ValueError as error:
             print(f"nrm token: {error}", file=sys.stderr)
             return 2
         return 0
-    jwks = ensure_dev_keys() if args.action == "init" else rotate_dev_key()
+    rotate = args.action == "rotate"
+    jwks = rotate_dev_key(args.keys_dir) if rotate else ensure_dev_keys(args.keys_dir)
     print(f"dev token keys: {jwks}")
     return 0
 

@@ -77,20 +77,28 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _dev_defaults_and_refusals(self) -> Self:
-        var = default_var_dir()
-        if not self.database_url:
-            if self.environment is Environment.PRODUCTION:
-                raise ValueError("database_url is required in production")
-            object.__setattr__(
-                self, "database_url", f"sqlite+aiosqlite:///{var / f'{self.service_name}.db'}"
-            )
-        if self.jwt_jwks_file is None and self.environment is not Environment.PRODUCTION:
-            object.__setattr__(self, "jwt_jwks_file", var / "keys" / "dev-jwks.json")
+        if self.environment is Environment.DEV:
+            self._fill_dev_defaults()
+        else:
+            # Outside dev, nothing security-relevant is taken by default: where the data
+            # lives and whose tokens are trusted must be said explicitly.
+            if not self.database_url:
+                raise ValueError(f"database_url is required in {self.environment}")
+            if self.jwt_jwks_file is None:
+                raise ValueError(f"jwt_jwks_file is required in {self.environment}")
         if self.environment is Environment.PRODUCTION:
             self._refuse_insecure_production_settings()
-        if self.jwt_algorithms and not set(self.jwt_algorithms) <= {"RS256", "ES256"}:
+        if not self.jwt_algorithms or not set(self.jwt_algorithms) <= {"RS256", "ES256"}:
             raise ValueError("jwt_algorithms: only RS256 and ES256 are accepted")
         return self
+
+    def _fill_dev_defaults(self) -> None:
+        var = default_var_dir()
+        if not self.database_url:
+            url = f"sqlite+aiosqlite:///{var / f'{self.service_name}.db'}"
+            object.__setattr__(self, "database_url", url)
+        if self.jwt_jwks_file is None:
+            object.__setattr__(self, "jwt_jwks_file", var / "keys" / "dev-jwks.json")
 
     def _refuse_insecure_production_settings(self) -> None:
         if self.database_url.startswith("sqlite"):
@@ -99,8 +107,6 @@ class ServiceSettings(BaseSettings):
             raise ValueError("the dev token issuer is not accepted in production: set jwt_issuer")
         if self.jwt_jwks_file is not None and default_var_dir() in self.jwt_jwks_file.parents:
             raise ValueError("the dev signing keys are not accepted in production")
-        if self.jwt_jwks_file is None:
-            raise ValueError("set jwt_jwks_file to the issuer's published keys")
         if self.telemetry_exporter is TelemetryExporter.CONSOLE:
             raise ValueError("the console trace exporter is for development only")
 

@@ -1,0 +1,164 @@
+"""The referral service in-process: real SQLite in tmp_path, no Kafka.
+
+Events come in by calling the handler in a unit of work, as the consumer does; events
+going out are read from the outbox. Test modules get these helpers through fixtures only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from nrm_contracts import Actor, Envelope
+from nrm_contracts.events.identification import ScreeningRecorded
+from nrm_contracts.events.referral import ReferralCaseOpened
+from nrm_deploy.testing import bearer
+from nrm_runtime.database import Database
+from referral import store
+from referral.app import create_app
+from referral.handlers import open_referral_case
+from referral.settings import ReferralSettings
+
+UNUSED_BROKER = "127.0.0.1:1"
+SCREENER = Actor("moi-dahtjp", "screener")
+
+
+@pytest.fixture
+def screening_recorded() -> Callable[..., ScreeningRecorded]:
+    """``screening_recorded(case_id=...)``: a ScreeningRecorded of a new screening."""
+
+    def _event(**fields: Any) -> ScreeningRecorded:
+        values: dict[str, Any] = {
+            "case_id": uuid4(),
+            "screening_id": uuid4(),
+            "reporting_organisation": "moi-dahtjp",
+            "encounter_type": "police_operation",
+            "sex": "female",
+            "is_child": True,
+            "nationality": "KHM",
+            "province_code": "02",
+            "recorded_at": datetime.now(UTC),
+            **fields,
+        }
+        return ScreeningRecorded(**values)
+
+    return _event
+
+
+async def handle(database: Database, event: ScreeningRecorded) -> list[Envelope]:
+    """Run the handler as the consumer does: in a unit of work on behalf of the event's actor."""
+    async with database.unit_of_work(actor=SCREENER) as uow:
+        await open_referral_case(event, uow)
+        await uow.commit()
+        return uow.recorded
+
+
+@pytest.fixture
+def referral_db(tmp_path: Path) -> Path:
+    return tmp_path / "referral.db"
+
+
+@pytest.fixture
+async def referral_database(referral_db: Path) -> AsyncIterator[Database]:
+    """The service's database on its own, schema created, without the app."""
+    database = Database(
+        f"sqlite+aiosqlite:///{referral_db}",
+        service_metadata=store.tables,
+        event_source="/nrm/referral",
+    )
+    await database.create_schema()
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def referral_app(referral_db: Path, token_keys: Path) -> FastAPI:
+    return create_app(
+        ReferralSettings(
+            environment="test",
+            database_url=f"sqlite+aiosqlite:///{referral_db}",
+            kafka_bootstrap_servers=UNUSED_BROKER,
+            jwt_jwks_file=token_keys / "dev-jwks.json",
+        )
+    )
+
+
+@pytest.fixture
+def client(referral_app: FastAPI) -> Iterator[TestClient]:
+    """The running app: the lifespan has created the schema."""
+    with TestClient(referral_app) as running:
+        yield running
+
+
+@pytest.fixture
+def open_cases(
+    client: TestClient, screening_recorded: Callable[..., ScreeningRecorded]
+) -> Callable[[int], list[ReferralCaseOpened]]:
+    """``open_cases(3)``: three identification cases screened, through the app's database."""
+
+    def _open(count: int) -> list[ReferralCaseOpened]:
+        database: Database = client.app.state.database  # type: ignore[attr-defined]
+        opened = []
+        for _ in range(count):
+            recorded = client.portal.call(handle, database, screening_recorded())  # type: ignore[union-attr]
+            opened += [envelope.data for envelope in recorded]
+        return opened
+
+    return _open
+
+
+@pytest.fixture
+def handle_event() -> Callable[..., Any]:
+    """``await handle_event(database, event)``: the consumer's way of running the handler."""
+    return handle
+
+
+@pytest.fixture
+def auth(mint: Callable[..., str]) -> Callable[..., dict[str, str]]:
+    """``auth("mosvy", "case_manager")``: the headers of a caller of that organisation."""
+
+    def _auth(organisation: str, *roles: str) -> dict[str, str]:
+        return bearer(mint(organisation, *roles))
+
+    return _auth
+
+
+@pytest.fixture
+def outbox_rows(referral_db: Path) -> Callable[[], list[sqlite3.Row]]:
+    """The outbox as stored, in commit order (read with a plain sqlite3 connection)."""
+
+    def _rows() -> list[sqlite3.Row]:
+        connection = sqlite3.connect(referral_db)
+        connection.row_factory = sqlite3.Row
+        try:
+            return connection.execute("SELECT * FROM outbox ORDER BY sequence").fetchall()
+        finally:
+            connection.close()
+
+    return _rows
+
+
+@pytest.fixture
+def parse_outbox_row() -> Callable[[sqlite3.Row], Envelope]:
+    """Parse an outbox row as a consumer would parse the Kafka record the relay makes of it."""
+
+    def _parse(row: sqlite3.Row) -> Envelope:
+        return Envelope.from_kafka(
+            row["message_key"].encode(),
+            row["message_value"],
+            {"content-type": row["content_type"].encode()},
+        )
+
+    return _parse
+
+
+def case_ids(opened: list[ReferralCaseOpened]) -> list[UUID]:
+    return [event.referral_case_id for event in opened]
