@@ -85,6 +85,7 @@ class FakeProducer:
         self.delivered: list[SentRecord] = []
         self.refusal: Failure = lambda _record: None
         self.delivery_failure: Failure = lambda _record: None
+        self._delivery = asyncio.Event()
 
     async def send(
         self,
@@ -105,6 +106,7 @@ class FakeProducer:
             future.set_exception(failed)
         else:
             self.delivered.append(record)
+            self._delivery.set()
             future.set_result(record)
         return future
 
@@ -123,7 +125,8 @@ class FakeProducer:
     async def wait_until_delivered(self, count: int) -> list[SentRecord]:
         """Wait (the caller bounds how long) until ``count`` records were delivered."""
         while len(self.delivered) < count:
-            await asyncio.sleep(0.005)
+            self._delivery.clear()
+            await self._delivery.wait()
         return self.delivered
 
 

@@ -148,14 +148,23 @@ async def test_a_handler_that_fails_then_succeeds_is_retried(
     assert len(await read_cases()) == 1  # the failed attempts' writes were rolled back
     assert producer.delivered == []
     assert outcome(metrics, "processed") == 1
-    assert metrics.registry.get_sample_value(
-        "nrm_consumer_retries_total", {"consumer_group": GROUP, "topic": TOPIC}
-    ) == 2
+    assert (
+        metrics.registry.get_sample_value(
+            "nrm_consumer_retries_total", {"consumer_group": GROUP, "topic": TOPIC}
+        )
+        == 2
+    )
 
 
 async def test_a_handler_that_always_fails_is_dead_lettered_with_the_exception_type(
-    make_consumer, cases, metrics, producer, screening_recorded, consumer_record,
-    read_cases, read_processed,
+    make_consumer,
+    cases,
+    metrics,
+    producer,
+    screening_recorded,
+    consumer_record,
+    read_cases,
+    read_processed,
 ) -> None:
     handler = Handler(cases, fail_times=99)
     consumer = make_consumer(handler)
@@ -293,6 +302,7 @@ class FakeKafkaConsumer:
         self.batches = [batch]
         self.partitions = set(batch)
         self.committed: list[dict[TopicPartition, int]] = []
+        self.commit_made = asyncio.Event()
         self.stopped = False
 
     async def start(self) -> None:
@@ -312,6 +322,7 @@ class FakeKafkaConsumer:
 
     async def commit(self, offsets) -> None:
         self.committed.append(dict(offsets))
+        self.commit_made.set()
 
     async def stop(self) -> None:
         self.stopped = True
@@ -351,9 +362,7 @@ async def test_offsets_are_committed_after_the_batch_is_processed(
 
     task = await run_on(consumer, fake, monkeypatch)
     try:
-        async with asyncio.timeout(TIMEOUT):
-            while not fake.committed:
-                await asyncio.sleep(0.005)
+        await asyncio.wait_for(fake.commit_made.wait(), TIMEOUT)
     finally:
         await stop(task)
 
@@ -362,14 +371,6 @@ async def test_offsets_are_committed_after_the_batch_is_processed(
     assert fake.stopped
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "consumer.EventConsumer.run: its finally sets self._consumer = None before "
-        "_stop_quietly(consumer, self.commit_processed), and commit_processed returns at once "
-        "when self._consumer is None, so the final commit on stop or failure never happens"
-    ),
-)
 async def test_stopping_mid_batch_commits_the_records_already_processed(
     make_consumer, cases, screening_recorded, consumer_record, read_processed, monkeypatch
 ) -> None:

@@ -78,6 +78,9 @@ def test_an_organisation_the_dev_issuer_does_not_know_needs_its_type(tmp_path) -
         mint_token(organisation="ngo-new", roles=["provider_staff"], directory=tmp_path)
 
     token = mint_token(
-        organisation="ngo-new", roles=["provider_staff"], organisation_type="ngo", directory=tmp_path
+        organisation="ngo-new",
+        roles=["provider_staff"],
+        organisation_type="ngo",
+        directory=tmp_path,
     )
     assert jwt.decode(token, options={"verify_signature": False})["org_type"] == "ngo"

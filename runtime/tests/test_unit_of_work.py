@@ -104,9 +104,7 @@ async def test_commit_wakes_the_relay_only_when_events_were_recorded(
     assert len(woken) == wakes
 
 
-async def test_a_rolled_back_unit_of_work_wakes_nobody(
-    database, case_opened, request_span
-) -> None:
+async def test_a_rolled_back_unit_of_work_wakes_nobody(database, case_opened, request_span) -> None:
     woken: list[str] = []
     database.on_commit_of_events(lambda: woken.append("relay"))
 
@@ -156,14 +154,6 @@ async def test_recorded_lists_the_events_of_this_unit_of_work(
             assert uow.recorded == [first, second]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "tracing.current_traceparent: with no tracer provider configured (a script, a unit "
-        "test of a use case) the fallback root span is non-recording and invalid, nothing is "
-        "injected and carrier['traceparent'] raises KeyError, so UnitOfWork.record fails"
-    ),
-)
 async def test_an_event_recorded_outside_any_trace_still_gets_a_traceparent(
     database, case_opened, monkeypatch
 ) -> None:

@@ -8,6 +8,7 @@ downtime. The algorithm is pinned; ``iss``, ``aud``, ``exp`` and ``sub`` are req
 from __future__ import annotations
 
 import json
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,19 +61,34 @@ class Principal(BaseModel):
 
 
 class TokenVerifier:
-    """Verifies tokens against a JWKS document; reloads it when an unknown ``kid`` appears."""
+    """Verifies tokens against a JWKS document, each key with its own algorithm.
+
+    The document is re-read when it changes on disk, so a key added or retired by the
+    issuer takes effect without a restart: checked at once when a token names an
+    unknown ``kid``, otherwise at most once per ``reload_interval``.
+    """
 
     def __init__(
-        self, jwks_file: Path, *, issuer: str, audience: str, algorithms: tuple[str, ...]
+        self,
+        jwks_file: Path,
+        *,
+        issuer: str,
+        audience: str,
+        algorithms: tuple[str, ...],
+        reload_interval: float = 5.0,
     ) -> None:
         self.jwks_file = jwks_file
         self.issuer = issuer
         self.audience = audience
-        self.algorithms = list(algorithms)
-        self._keys: dict[str, Any] = {}
+        self.algorithms = frozenset(algorithms)
+        self.reload_interval = reload_interval
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._loaded_mtime: int | None = None
+        self._checked_at = float("-inf")
 
     def _load_keys(self) -> None:
         try:
+            mtime = self.jwks_file.stat().st_mtime_ns
             document = json.loads(self.jwks_file.read_text())
         except FileNotFoundError as missing:
             raise RuntimeError(
@@ -80,11 +96,26 @@ class TokenVerifier:
                 "or set the service's JWT_JWKS_FILE"
             ) from missing
         keys = jwt.PyJWKSet.from_dict(document).keys
-        self._keys = {key.key_id: key.key for key in keys if key.key_id}
+        self._keys = {key.key_id: key for key in keys if key.key_id}
+        self._loaded_mtime = mtime
 
-    def _key_for(self, kid: str) -> Any:
+    def _refresh(self, *, now: bool) -> None:
+        """Re-read the document if it changed on disk; look at most once per interval
+        unless ``now`` (a stat, not a read: unknown kids cost the attacker, not us)."""
+        moment = time.monotonic()
+        if self._loaded_mtime is None:
+            self._load_keys()
+            return
+        if not now and moment - self._checked_at < self.reload_interval:
+            return
+        self._checked_at = moment
+        if self.jwks_file.stat().st_mtime_ns != self._loaded_mtime:
+            self._load_keys()
+
+    def _key_for(self, kid: str) -> jwt.PyJWK:
+        self._refresh(now=False)
         if kid not in self._keys:
-            self._load_keys()  # a new kid: the issuer rotated its key
+            self._refresh(now=True)  # a new kid: the issuer may have rotated its key
         try:
             return self._keys[kid]
         except KeyError:
@@ -94,12 +125,14 @@ class TokenVerifier:
         """The principal named by a valid token; :class:`ProblemError` 401 otherwise."""
         try:
             header = jwt.get_unverified_header(token)
-            if header.get("alg") not in self.algorithms:
+            key = self._key_for(str(header.get("kid", "")))
+            # The key decides the algorithm: a token may not choose how it is checked.
+            if header.get("alg") != key.algorithm_name or key.algorithm_name not in self.algorithms:
                 raise ProblemError(401, "invalid_token", "token algorithm not accepted")
             claims = jwt.decode(
                 token,
-                self._key_for(str(header.get("kid", ""))),
-                algorithms=self.algorithms,
+                key,
+                algorithms=[key.algorithm_name],
                 audience=self.audience,
                 issuer=self.issuer,
                 options={"require": ["iss", "aud", "exp", "sub"]},

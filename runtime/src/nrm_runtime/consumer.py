@@ -111,8 +111,9 @@ class EventConsumer:
                 await asyncio.sleep(1.0)
             finally:
                 self.running = False
-                self._consumer = None
+                # Commit what was processed while the consumer is still ours, then stop.
                 await _stop_quietly(consumer, self.commit_processed)
+                self._consumer = None
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(

@@ -7,6 +7,7 @@ the relay does, after the commit.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from nrm_contracts import Actor, Envelope, EventPayload
 from nrm_runtime.tables import outbox_table, processed_message_table, runtime_metadata
 from nrm_runtime.tracing import current_traceparent
+
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -174,7 +177,10 @@ class UnitOfWork:
         self._outbox_rows = []
         if wrote_events:
             for listener in self._commit_listeners:
-                listener()
+                try:
+                    listener()
+                except Exception:
+                    log.warning("commit listener failed", exc_info=True)
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 class ErrorDetail(BaseModel):
@@ -52,6 +56,7 @@ _DESCRIPTIONS = {
     404: "Not found, or not yours to see",
     409: "Conflicts with the current state",
     422: "Invalid input; `field` names the offending field",
+    500: "Unexpected error (reported, without details)",
     503: "A dependency is unavailable",
 }
 
@@ -69,6 +74,19 @@ def _body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     )
 
 
+def _field_of(error: Mapping[str, Any]) -> str | None:
+    """The field a validation error is about, as the client named it (``person.sex``)."""
+    hinted = (error.get("ctx") or {}).get("field")
+    if hinted:
+        return str(hinted)  # a cross-field rule that named the field to blame
+    if error.get("type") == "json_invalid":
+        return "body"  # the location is a character offset, not a field
+    location = [str(part) for part in error.get("loc", ())]
+    if location and location[0] in ("body", "query", "path", "header"):
+        location = location[1:] or location
+    return ".".join(location) or None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every error with :class:`ErrorBody`."""
 
@@ -80,10 +98,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
-        # ("body", "person", "sex") -> "person.sex": the field as the client named it.
-        location = [str(part) for part in first.get("loc", ())]
-        field = ".".join(location[1:]) if len(location) > 1 else (location[0] if location else None)
-        return JSONResponse(_body("invalid_input", str(first.get("msg")), field), 422)
+        return JSONResponse(_body("invalid_input", str(first.get("msg")), _field_of(first)), 422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # The type only: an exception's text can quote the personal data it failed on.
+        log.error("unhandled error", extra={"error": type(exc).__name__})
+        return JSONResponse(_body("internal_error", "an unexpected error occurred"), 500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

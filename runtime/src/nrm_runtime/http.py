@@ -9,6 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from nrm_runtime.database import Database
 from nrm_runtime.errors import ProblemError
@@ -20,6 +21,15 @@ class RequestModel(BaseModel):
     """A request body: unknown fields are refused (422 naming the field), not ignored."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def invalid_field(field: str, message: str) -> PydanticCustomError:
+    """Raise it from a request model's cross-field rule to blame one field by its path.
+
+    Pydantic places a model validator's error on the whole model; this names the field
+    the client must change (the 422 answer's ``field``).
+    """
+    return PydanticCustomError("invalid_field", message, {"field": field})
 
 
 def _iso_date_only(value: object) -> object:

@@ -46,10 +46,26 @@ class ScrubPersonalData(logging.Filter):
     """Replace personal-data fields of a log record's ``extra`` by a marker."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for key in list(vars(record)):
-            if key not in _STANDARD_ATTRIBUTES and key.lower() in PERSONAL_DATA_FIELDS:
+        for key, value in list(vars(record).items()):
+            if key in _STANDARD_ATTRIBUTES:
+                continue
+            if key.lower() in PERSONAL_DATA_FIELDS:
                 setattr(record, key, REDACTED)
+            elif isinstance(value, dict):
+                setattr(record, key, _scrubbed(value))
         return True
+
+
+def _scrubbed(value: Any) -> Any:
+    """A copy of ``value`` with personal-data keys redacted at any depth."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if str(key).lower() in PERSONAL_DATA_FIELDS else _scrubbed(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrubbed(item) for item in value]
+    return value
 
 
 class JsonFormatter(logging.Formatter):
@@ -71,7 +87,8 @@ class JsonFormatter(logging.Formatter):
         if span_context.is_valid:
             entry["trace_id"] = format(span_context.trace_id, "032x")
         for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
+            # Extras never overwrite the formatter's own fields (time, level, service...).
+            if key not in _STANDARD_ATTRIBUTES and not key.startswith("_") and key not in entry:
                 entry[key] = value
         if record.exc_info and record.exc_info[0] is not None:
             # The exception's type and where, not its text: messages can quote values.

@@ -79,7 +79,7 @@ class OutboxRelay:
         self.metrics.outbox_backlog.set(len(rows))
         if not rows:
             return 0
-        deliveries = [await self._send(row) for row in rows]
+        deliveries = await self._send_all(rows)
         outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
         published = _published_in_key_order(rows, outcomes)
         if published:
@@ -103,6 +103,25 @@ class OutboxRelay:
             )
             return result.all()
 
+    async def _send_all(self, rows: Sequence[Row[Any]]) -> list[asyncio.Future[Any]]:
+        """Hand every row to the producer; a refused row holds back the rest of its key.
+
+        The producer refuses some records outright (too large, metadata timeout): that
+        is the failure of one row, not of the batch, and must not stop other cases.
+        """
+        refused_keys: set[str] = set()
+        deliveries: list[asyncio.Future[Any]] = []
+        for row in rows:
+            if row.message_key in refused_keys:
+                deliveries.append(_failed(RuntimeError("an earlier event of its key was refused")))
+                continue
+            try:
+                deliveries.append(await self._send(row))
+            except Exception as refused:  # noqa: BLE001 - recorded as this row's outcome
+                refused_keys.add(row.message_key)
+                deliveries.append(_failed(refused))
+        return deliveries
+
     async def _send(self, row: Row[Any]) -> asyncio.Future[Any]:
         with span_from_traceparent(f"publish {row.event_type}", row.traceparent, SpanKind.PRODUCER):
             delivery: asyncio.Future[Any] = await self.broker.producer.send(
@@ -124,6 +143,12 @@ class OutboxRelay:
                 .where(outbox_table.c.sequence.in_(sequences))
                 .values(published_at=utc_now())
             )
+
+
+def _failed(error: BaseException) -> asyncio.Future[Any]:
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    future.set_exception(error)
+    return future
 
 
 def _published_in_key_order(rows: Sequence[Row[Any]], outcomes: list[Any]) -> list[Row[Any]]:

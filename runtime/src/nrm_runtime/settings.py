@@ -105,7 +105,8 @@ class ServiceSettings(BaseSettings):
             raise ValueError("SQLite is a development database: set a PostgreSQL database_url")
         if self.jwt_issuer == DEV_ISSUER:
             raise ValueError("the dev token issuer is not accepted in production: set jwt_issuer")
-        if self.jwt_jwks_file is not None and default_var_dir() in self.jwt_jwks_file.parents:
+        dev_keys = default_var_dir().resolve()
+        if self.jwt_jwks_file is not None and dev_keys in self.jwt_jwks_file.resolve().parents:
             raise ValueError("the dev signing keys are not accepted in production")
         if self.telemetry_exporter is TelemetryExporter.CONSOLE:
             raise ValueError("the console trace exporter is for development only")

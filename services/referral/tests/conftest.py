@@ -11,17 +11,19 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from opentelemetry.trace import SpanKind
 
 from nrm_contracts import Actor, Envelope
 from nrm_contracts.events.identification import ScreeningRecorded
 from nrm_contracts.events.referral import ReferralCaseOpened
 from nrm_deploy.testing import bearer
 from nrm_runtime.database import Database
+from nrm_runtime.tracing import span_from_traceparent
 from referral import store
 from referral.app import create_app
 from referral.handlers import open_referral_case
@@ -29,6 +31,8 @@ from referral.settings import ReferralSettings
 
 UNUSED_BROKER = "127.0.0.1:1"
 SCREENER = Actor("moi-dahtjp", "screener")
+# The trace of the request that recorded the screening, as the consumed event carries it.
+INCOMING_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 @pytest.fixture
@@ -54,11 +58,15 @@ def screening_recorded() -> Callable[..., ScreeningRecorded]:
 
 
 async def handle(database: Database, event: ScreeningRecorded) -> list[Envelope]:
-    """Run the handler as the consumer does: in a unit of work on behalf of the event's actor."""
-    async with database.unit_of_work(actor=SCREENER) as uow:
-        await open_referral_case(event, uow)
-        await uow.commit()
-        return uow.recorded
+    """Run the handler as the consumer does: in the span continuing the event's trace, in a
+    unit of work on behalf of the event's actor. Return the events it recorded."""
+    with span_from_traceparent(
+        f"process {event.event_type}", INCOMING_TRACEPARENT, SpanKind.CONSUMER
+    ):
+        async with database.unit_of_work(actor=SCREENER) as uow:
+            await open_referral_case(event, uow)
+            await uow.commit()
+            return uow.recorded
 
 
 @pytest.fixture
@@ -102,14 +110,16 @@ def client(referral_app: FastAPI) -> Iterator[TestClient]:
 def open_cases(
     client: TestClient, screening_recorded: Callable[..., ScreeningRecorded]
 ) -> Callable[[int], list[ReferralCaseOpened]]:
-    """``open_cases(3)``: three identification cases screened, through the app's database."""
+    """``open_cases(3)``: three identification cases screened, handled through the app's
+    database on the app's event loop."""
 
     def _open(count: int) -> list[ReferralCaseOpened]:
         database: Database = client.app.state.database  # type: ignore[attr-defined]
-        opened = []
+        assert client.portal is not None
+        opened: list[ReferralCaseOpened] = []
         for _ in range(count):
-            recorded = client.portal.call(handle, database, screening_recorded())  # type: ignore[union-attr]
-            opened += [envelope.data for envelope in recorded]
+            recorded = client.portal.call(handle, database, screening_recorded())
+            opened += [envelope.data for envelope in recorded]  # type: ignore[misc]
         return opened
 
     return _open
@@ -119,6 +129,11 @@ def open_cases(
 def handle_event() -> Callable[..., Any]:
     """``await handle_event(database, event)``: the consumer's way of running the handler."""
     return handle
+
+
+@pytest.fixture
+def incoming_traceparent() -> str:
+    return INCOMING_TRACEPARENT
 
 
 @pytest.fixture
@@ -158,7 +173,3 @@ def parse_outbox_row() -> Callable[[sqlite3.Row], Envelope]:
         )
 
     return _parse
-
-
-def case_ids(opened: list[ReferralCaseOpened]) -> list[UUID]:
-    return [event.referral_case_id for event in opened]

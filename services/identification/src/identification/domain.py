@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 ADULT_AGE = 18
+
+# The earliest time zone on Earth: "today" there is never in the future anywhere, so a
+# date written on the day by a responder in Phnom Penh (UTC+7) before 07:00 is accepted.
+_EARLIEST_ZONE = timezone(timedelta(hours=14))
+
+
+def latest_possible_today() -> date:
+    """The calendar date that is today somewhere; any later date is in the future."""
+    return datetime.now(_EARLIEST_ZONE).date()
 
 
 def age_on(birth_date: date, day: date) -> int:

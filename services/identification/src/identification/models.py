@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from identification.domain import latest_possible_today
 from nrm_contracts.events.identification import EncounterType, Sex
-from nrm_runtime.http import IsoDate, RequestModel
+from nrm_runtime.http import IsoDate, RequestModel, invalid_field
 
 
 class PersonIn(RequestModel):
@@ -28,8 +29,8 @@ class PersonIn(RequestModel):
 
     @model_validator(mode="after")
     def _birth_date_not_in_future(self) -> Self:
-        if self.birth_date is not None and self.birth_date > datetime.now(UTC).date():
-            raise ValueError("birth_date is in the future")
+        if self.birth_date is not None and self.birth_date > latest_possible_today():
+            raise invalid_field("person.birth_date", "the birth date is in the future")
         return self
 
 
@@ -77,10 +78,10 @@ class ScreeningCreate(RequestModel):
 
     @model_validator(mode="after")
     def _encounter_dated_plausibly(self) -> Self:
-        if self.encounter.date > datetime.now(UTC).date():
-            raise ValueError("encounter.date is in the future")
+        if self.encounter.date > latest_possible_today():
+            raise invalid_field("encounter.date", "the encounter date is in the future")
         if self.person.birth_date is not None and self.encounter.date < self.person.birth_date:
-            raise ValueError("encounter.date is before person.birth_date")
+            raise invalid_field("encounter.date", "the encounter date is before the birth date")
         return self
 
 

@@ -39,8 +39,7 @@ async def list_referral_cases(
     _require_ministry(principal)
     query = select(ReferralCase).order_by(col(ReferralCase.opened_at), col(ReferralCase.id))
     if page.cursor is not None:
-        after_time = datetime.fromisoformat(str(page.cursor.get("opened_at")))
-        after_id = UUID(str(page.cursor.get("id")))
+        after_time, after_id = _position(page.cursor)
         query = query.where(
             or_(
                 col(ReferralCase.opened_at) > after_time,
@@ -58,6 +57,14 @@ async def list_referral_cases(
         items=[ReferralCasePublic.model_validate(case, from_attributes=True) for case in cases],
         next_cursor=next_cursor,
     )
+
+
+def _position(cursor: dict[str, object]) -> tuple[datetime, UUID]:
+    """Where the previous page ended; 422 for a cursor this list did not give out."""
+    try:
+        return datetime.fromisoformat(str(cursor["opened_at"])), UUID(str(cursor["id"]))
+    except (KeyError, ValueError):
+        raise ProblemError(422, "invalid_input", "malformed cursor", field="cursor") from None
 
 
 @router.get(

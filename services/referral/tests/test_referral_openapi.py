@@ -1,0 +1,71 @@
+"""The referral API as its OpenAPI document declares it to other systems."""
+
+from __future__ import annotations
+
+import pytest
+
+OPEN_PATHS = {"/healthz", "/readyz", "/metrics", "/docs"}
+ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+@pytest.fixture
+def openapi(client) -> dict:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def guarded_operations(document: dict) -> dict[tuple[str, str], dict]:
+    return {
+        (path, method): operation
+        for path, methods in document["paths"].items()
+        if path not in OPEN_PATHS
+        for method, operation in methods.items()
+    }
+
+
+def test_every_route_but_operations_requires_a_bearer_token(openapi) -> None:
+    guarded = guarded_operations(openapi)
+
+    assert set(guarded) == {("/referral-cases", "get"), ("/referral-cases/{case_id}", "get")}
+    for (path, method), operation in guarded.items():
+        assert operation.get("security") == [{"HTTPBearer": []}], f"{method} {path}"
+    assert openapi["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+@pytest.mark.parametrize(
+    ("path", "model"),
+    [
+        ("/referral-cases", "Page_ReferralCasePublic_"),
+        ("/referral-cases/{case_id}", "ReferralCasePublic"),
+    ],
+)
+def test_every_guarded_route_declares_its_response_model(openapi, path, model) -> None:
+    success = openapi["paths"][path]["get"]["responses"]["200"]
+
+    assert success["content"]["application/json"]["schema"] == {
+        "$ref": f"#/components/schemas/{model}"
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "statuses"),
+    [
+        ("/referral-cases", {"200", "401", "403", "422"}),
+        ("/referral-cases/{case_id}", {"200", "401", "403", "404", "422"}),
+    ],
+)
+def test_each_route_declares_its_errors_with_the_error_shape(openapi, path, statuses) -> None:
+    responses = openapi["paths"][path]["get"]["responses"]
+
+    assert set(responses) == statuses
+    for status in statuses - {"200"}:
+        assert responses[status]["content"]["application/json"]["schema"] == ERROR_BODY
+
+
+def test_the_list_declares_its_paging_parameters(openapi) -> None:
+    parameters = {p["name"]: p for p in openapi["paths"]["/referral-cases"]["get"]["parameters"]}
+
+    assert parameters["limit"]["schema"]["minimum"] == 1
+    assert parameters["limit"]["schema"]["maximum"] == 500
+    assert "cursor" in parameters
