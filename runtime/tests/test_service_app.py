@@ -6,6 +6,7 @@ The app is built but its lifespan is not entered: nothing connects to Kafka here
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -43,6 +44,7 @@ def service_app(make_settings, database_url, token_keys, cases, monkeypatch) -> 
             settings=settings,
             tables=cases.metadata,
             owned_topic=Topic.REFERRAL,
+            migrations=Path(__file__).parent / "startup-not-run-here",
             routers=[cases_router],
             subscriptions=[Subscription("referral", (Topic.IDENTIFICATION,), {})],
         )

@@ -130,11 +130,12 @@ def start_command(
     cluster = KafkaCluster(
         data_dir, nodes=nodes, ports=[port + i for i in range(nodes)], heap_mb=heap_mb
     )
-    previous_handler = _stop_on_sigterm()
+    previous_handlers = _interrupt_on_stop_signals()
     try:
         return _run_until_interrupted(cluster, timeout)
     finally:
-        signal.signal(signal.SIGTERM, previous_handler)
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
 
 
 def _run_until_interrupted(cluster: KafkaCluster, timeout: float) -> int:
@@ -159,13 +160,15 @@ def _run_until_interrupted(cluster: KafkaCluster, timeout: float) -> int:
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
-def _stop_on_sigterm() -> SignalHandler:
+def _interrupt_on_stop_signals() -> dict[int, SignalHandler]:
     # SIGTERM (systemd, the stack runner, `kill`) should stop the brokers as cleanly
-    # as Ctrl-C does, through the same KeyboardInterrupt path.
+    # as Ctrl-C does, through the same KeyboardInterrupt path. SIGINT is set too
+    # because a shell starts background jobs with SIGINT ignored, which Python
+    # would inherit, leaving `kill -INT` without effect.
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    return signal.signal(signal.SIGTERM, interrupt)
+    return {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _watch(cluster: KafkaCluster) -> int:

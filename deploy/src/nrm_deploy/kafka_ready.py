@@ -35,7 +35,9 @@ def run_blocking(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine to completion from sync code, even inside a running event loop.
 
     Test fixtures and the stack runner may call the sync launcher API from async
-    code; ``asyncio.run`` cannot nest, so then the coroutine gets its own thread.
+    code; ``asyncio.run`` cannot nest, so then the coroutine gets its own thread
+    (the caller's loop is blocked meanwhile, like any sync call; async callers that
+    must stay responsive use ``await asyncio.to_thread(cluster.start)``).
     """
     try:
         asyncio.get_running_loop()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from nrm_runtime.auth import OrganisationType, Role
 from nrm_runtime.devtokens import ensure_dev_keys, mint_token, rotate_dev_key
+from nrm_runtime.schema import autogenerate_revision, history_of
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
 
     keys = commands.add_parser("keys", help="dev signing keys")
     keys.add_argument("action", choices=["init", "rotate"])
+
+    migration = commands.add_parser(
+        "migration", help="write the next schema revision of a service (or 'runtime')"
+    )
+    migration.add_argument("history", help="runtime, identification, referral, ...")
+    migration.add_argument("-m", "--message", required=True, help="what changed")
     return parser
 
 
@@ -55,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             print(f"nrm token: {error}", file=sys.stderr)
             return 2
+        return 0
+    if args.command == "migration":
+        autogenerate_revision(history_of(args.history), args.message)
         return 0
     rotate = args.action == "rotate"
     jwks = rotate_dev_key(args.keys_dir) if rotate else ensure_dev_keys(args.keys_dir)

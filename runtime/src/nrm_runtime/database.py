@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_contracts import Actor, Envelope, EventPayload
+from nrm_runtime.schema import MigrationHistory, upgrade_to_head
 from nrm_runtime.tables import outbox_table, processed_message_table, runtime_metadata
 from nrm_runtime.tracing import current_traceparent
 
@@ -44,8 +45,14 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    async def migrate(self, histories: list[MigrationHistory]) -> None:
+        """Bring the schema to the newest revision of every history (at service start)."""
+        async with self.engine.begin() as connection:
+            await connection.run_sync(upgrade_to_head, histories)
+
     async def create_schema(self) -> None:
-        """Create the runtime's and the service's tables when absent."""
+        """Create the tables straight from the metadata, for tests of ad-hoc tables that
+        have no migrations; a service's database is always built by :meth:`migrate`."""
         async with self.engine.begin() as connection:
             await connection.run_sync(runtime_metadata.create_all)
             await connection.run_sync(self.service_metadata.create_all)

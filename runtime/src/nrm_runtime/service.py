@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -28,6 +29,7 @@ from nrm_runtime.health import health_router
 from nrm_runtime.logs import configure_logging
 from nrm_runtime.metrics import ServiceMetrics
 from nrm_runtime.relay import OutboxRelay
+from nrm_runtime.schema import MigrationHistory, runtime_history
 from nrm_runtime.settings import ServiceSettings
 from nrm_runtime.tracing import configure_tracing, shutdown_tracing
 
@@ -45,6 +47,7 @@ class ServiceDefinition:
     settings: ServiceSettings
     tables: MetaData
     owned_topic: Topic
+    migrations: Path
     routers: list[APIRouter] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
     version: str = "0.1.0"
@@ -77,11 +80,17 @@ class ServiceRuntime:
             EventConsumer(subscription, settings, self.database, self.broker, self.metrics)
             for subscription in definition.subscriptions
         ]
+        self.migration_histories = [
+            runtime_history(),
+            MigrationHistory(
+                settings.service_name, definition.migrations, definition.tables, "alembic_version"
+            ),
+        ]
         self._connecting: asyncio.Task[None] | None = None
         self._workers: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        await self.database.create_schema()
+        await self.database.migrate(self.migration_histories)
         # The connecting task ends once connected; the workers run for the process's life.
         self._connecting = asyncio.create_task(self.broker.connect(), name="kafka-connect")
         self._workers = [

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from identification import models
+from identification import domain
 from nrm_contracts import Topic
 from nrm_contracts.events.identification import ScreeningRecorded
 
@@ -299,18 +299,21 @@ class _NightInPhnomPenh(datetime):
         return datetime(2026, 3, 2, 18, 30, tzinfo=UTC).astimezone(tz)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'today' is taken as datetime.now(UTC).date() in identification.models: from "
-    "00:00 to 07:00 in Cambodia the UTC date is still yesterday, so an encounter (or a "
-    "birth) dated today in Cambodia is refused as 'in the future'",
+@pytest.mark.parametrize(
+    ("encounter_date", "status"),
+    [
+        ("2026-03-02", 201),  # yesterday in Cambodia, today in UTC
+        ("2026-03-03", 201),  # a raid at 01:00 tonight, local time: today in Cambodia
+        ("2026-03-04", 422),  # tomorrow everywhere on Earth
+    ],
 )
 def test_an_encounter_dated_today_in_cambodia_is_accepted_at_night(
-    client, auth, screening_form, monkeypatch
+    client, auth, screening_form, monkeypatch, encounter_date, status
 ) -> None:
-    monkeypatch.setattr(models, "datetime", _NightInPhnomPenh)
-    form = screening_form(encounter={"date": "2026-03-03"})  # a raid at 01:00, local time
+    # "Today" once meant today in UTC, which refused Cambodian dates from 00:00 to 07:00.
+    monkeypatch.setattr(domain, "datetime", _NightInPhnomPenh)
+    form = screening_form(encounter={"date": encounter_date})
 
     response = client.post("/screenings", json=form, headers=auth("moi-dahtjp", "screener"))
 
-    assert response.status_code == 201
+    assert response.status_code == status

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from identification.api import router
@@ -19,6 +21,7 @@ def create_app(settings: IdentificationSettings | None = None) -> FastAPI:
             "responder; decisions by the Competent Authority.",
             settings=settings or IdentificationSettings(),
             tables=tables,
+            migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.IDENTIFICATION,
             routers=[router],
         )

@@ -62,9 +62,13 @@ async def list_referral_cases(
 def _position(cursor: dict[str, object]) -> tuple[datetime, UUID]:
     """Where the previous page ended; 422 for a cursor this list did not give out."""
     try:
-        return datetime.fromisoformat(str(cursor["opened_at"])), UUID(str(cursor["id"]))
+        opened_at = datetime.fromisoformat(str(cursor["opened_at"]))
+        case_id = UUID(str(cursor["id"]))
     except (KeyError, ValueError):
-        raise ProblemError(422, "invalid_input", "malformed cursor", field="cursor") from None
+        opened_at = None
+    if opened_at is None or opened_at.tzinfo is None:
+        raise ProblemError(422, "invalid_input", "malformed cursor", field="cursor")
+    return opened_at, case_id
 
 
 @router.get(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from nrm_contracts import Topic
@@ -23,6 +25,7 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
             "referral lifecycle, delivered to NGOs.",
             settings=settings or ReferralSettings(),
             tables=tables,
+            migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.REFERRAL,
             routers=[router],
             subscriptions=[

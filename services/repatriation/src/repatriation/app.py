@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from nrm_contracts import Topic
@@ -18,6 +20,7 @@ def create_app(settings: RepatriationSettings | None = None) -> FastAPI:
             "with the counterpart agencies' liaison API.",
             settings=settings or RepatriationSettings(),
             tables=tables,
+            migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.REPATRIATION,
         )
     )
