@@ -50,11 +50,21 @@ class Principal(BaseModel):
     organisation: str = Field(min_length=1, max_length=64)
     organisation_type: OrganisationType
     roles: frozenset[Role] = Field(min_length=1)
+    acting_role: Role | None = Field(
+        default=None, description="The role the route admitted the caller in, once checked."
+    )
 
     @property
     def actor(self) -> Actor:
-        """Recorded on every event this caller causes (the role that acted)."""
-        return Actor(self.organisation, ",".join(sorted(self.roles)))
+        """Recorded on every event this caller causes: the role that acted, when a route
+        admitted the caller in one role; else every role the caller holds."""
+        role = self.acting_role or ",".join(sorted(self.roles))
+        return Actor(self.organisation, role)
+
+    def acting_as(self, allowed: tuple[Role, ...]) -> Principal:
+        """This caller acting in the first of ``allowed`` roles it holds."""
+        role = next(role for role in allowed if role in self.roles)
+        return self.model_copy(update={"acting_role": role})
 
     def has_any_role(self, roles: frozenset[Role]) -> bool:
         return bool(self.roles & roles)
@@ -178,6 +188,6 @@ def require_roles(*roles: Role) -> Any:
     async def _check(principal: CurrentPrincipal) -> Principal:
         if not principal.has_any_role(allowed):
             raise ProblemError(403, "forbidden", "your role may not do this")
-        return principal
+        return principal.acting_as(roles)
 
     return Depends(_check)

@@ -163,11 +163,6 @@ BAD_POSITIONS = {
     "id not a uuid": {"opened_at": "2026-03-02T08:30:00+00:00", "id": "x"},
     "opened_at without a time zone": {"opened_at": "2026-03-02T08:30:00", "id": str(uuid4())},
 }
-NAIVE_POSITION = (
-    "api._position accepts an opened_at without a time zone; the naive datetime then "
-    "reaches UtcDateTime.process_bind_param, which raises ValueError ('naive datetime') "
-    "inside the query (sqlalchemy StatementError): a 500 internal_error, not 422 on the cursor"
-)
 
 
 @pytest.mark.parametrize("cursor", list(BAD_CURSORS.values()), ids=list(BAD_CURSORS))
@@ -179,19 +174,7 @@ def test_a_malformed_cursor_is_422_naming_the_cursor(client, auth, cursor) -> No
     assert response.json()["error"]["field"] == "cursor"
 
 
-@pytest.mark.parametrize(
-    "position",
-    [
-        pytest.param(
-            position,
-            id=name,
-            marks=pytest.mark.xfail(strict=True, reason=NAIVE_POSITION)
-            if name == "opened_at without a time zone"
-            else (),
-        )
-        for name, position in BAD_POSITIONS.items()
-    ],
-)
+@pytest.mark.parametrize("position", list(BAD_POSITIONS.values()), ids=list(BAD_POSITIONS))
 def test_a_cursor_that_holds_no_position_is_422_naming_the_cursor(
     client, auth, open_cases, position
 ) -> None:
