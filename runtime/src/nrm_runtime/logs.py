@@ -107,6 +107,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # aiokafka logs every failed connection attempt at ERROR; the runtime reports the
     # broker's state itself (warnings, /readyz), so only aiokafka's worst is kept.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL if level != "DEBUG" else logging.DEBUG)
+    # Alembic narrates every migration step at INFO; a start-up needs none of it.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     # uvicorn's access log quotes the path, and paths hold ids only; keep it but as JSON.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []
