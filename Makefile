@@ -11,10 +11,11 @@ SETUP_STAMP := $(VENV)/.setup-stamp
 KAFKA_STAMP := .cache/kafka/.fetched
 ASYNCAPI_STAMP := .tools/.asyncapi-parser
 DEV_KEYS := var/keys/dev-jwks.json
+POSTGRES_STAMP := .cache/.postgres-server
 
 .PHONY: setup run test lint format contracts clean
 
-setup: $(SETUP_STAMP) $(KAFKA_STAMP) $(ASYNCAPI_STAMP) $(DEV_KEYS)
+setup: $(SETUP_STAMP) $(KAFKA_STAMP) $(ASYNCAPI_STAMP) $(DEV_KEYS) $(POSTGRES_STAMP)
 
 $(SETUP_STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"' \
@@ -36,6 +37,15 @@ $(ASYNCAPI_STAMP): contracts/tools/package.json contracts/tools/package-lock.jso
 	cp contracts/tools/package.json contracts/tools/package-lock.json .tools/
 	npm ci --prefix .tools --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The tests run the services on PostgreSQL (production's database) as well as SQLite;
+# they start their own throw-away server from the installed binaries.
+$(POSTGRES_STAMP): $(SETUP_STAMP)
+	@$(BIN)/python -c 'from nrm_deploy.postgres import server_binaries; server_binaries()' 2>/dev/null \
+	  || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	       else echo "PostgreSQL server not found: install it (Debian: sudo apt-get install postgresql)"; exit 1; fi; }
+	mkdir -p $(dir $@) && touch $@
 
 $(DEV_KEYS): $(SETUP_STAMP)
 	$(BIN)/nrm keys init

@@ -151,9 +151,15 @@ def make_settings() -> Callable[..., UnitSettings]:
     return UnitSettings
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'unit.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every test that touches the database runs on both: SQLite (the embedded default)
+    and PostgreSQL (production), each a real server or file."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'unit.db'}"
+    server = request.getfixturevalue("postgres_server")
+    url: str = server.create_database()
+    return url
 
 
 @pytest.fixture
@@ -167,7 +173,7 @@ def settings(make_settings: Callable[..., UnitSettings], database_url: str) -> U
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    """A real SQLite database file with the runtime's and the test service's tables."""
+    """A real database with the runtime's and the test service's tables."""
     db = Database(database_url, service_metadata=service_metadata, event_source=EVENT_SOURCE)
     await db.create_schema()
     yield db

@@ -167,8 +167,20 @@ def topic_prefix() -> str:
 
 
 @pytest.fixture
+def database_kind() -> str:
+    """The database the services of a test run on; parametrize it to run on both:
+    ``@pytest.mark.parametrize("database_kind", ["sqlite", "postgresql"])``."""
+    return "sqlite"
+
+
+@pytest.fixture
 def start_service(
-    tmp_path: Path, kafka_bootstrap: str, token_keys: Path, topic_prefix: str
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    kafka_bootstrap: str,
+    token_keys: Path,
+    topic_prefix: str,
+    database_kind: str,
 ) -> Iterator[Callable[..., ServiceProcess]]:
     """Start a service process; all are stopped at the end of the test."""
     started: list[ServiceProcess] = []
@@ -182,6 +194,8 @@ def start_service(
             "OUTBOX_POLL_SECONDS": "0.5",
             **{key.upper(): value for key, value in settings.items()},
         }
+        if database_kind == "postgresql" and "DATABASE_URL" not in values:
+            values["DATABASE_URL"] = request.getfixturevalue("postgres_server").create_database()
         service = ServiceProcess(SERVICES[name], tmp_path / name, values)
         started.append(service)
         return service.start(wait_for)
@@ -262,3 +276,15 @@ async def read_topic(bootstrap: str, topic: str, *, expect: int, within: float =
     finally:
         await consumer.stop()
     return records
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A real PostgreSQL server for this test session (started on first use)."""
+    from nrm_deploy.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
