@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -288,3 +289,29 @@ async def test_the_backlog_gauge_shows_the_unpublished_events_of_the_last_pass(
     assert metrics.registry.get_sample_value("nrm_outbox_backlog") == 1
     await relay.publish_pending()
     assert metrics.registry.get_sample_value("nrm_outbox_backlog") == 0
+
+
+# Replicas share a database only on PostgreSQL; SQLite has one process by construction.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_replicas_sharing_a_postgresql_outbox_take_turns_and_send_each_event_once(
+    database, broker, metrics, commit_events, producer
+) -> None:
+    case_ids = [str(uuid.UUID(int=index + 1)) for index in range(60)]
+    await commit_events(*case_ids)
+    replica = Database(database.url, service_metadata=database.service_metadata, event_source="x")
+    relays = [
+        OutboxRelay(db, broker, metrics, batch_size=7, poll_seconds=LONG_POLL_SECONDS)
+        for db in (database, replica)
+    ]
+    try:
+
+        async def drain(relay: OutboxRelay) -> None:
+            for _ in range(200):
+                await relay.publish_pending()
+                await asyncio.sleep(0)
+
+        await asyncio.gather(*(drain(relay) for relay in relays))
+    finally:
+        await replica.dispose()
+
+    assert sorted(keys(producer.delivered)) == sorted(case_ids)  # each event once, none twice

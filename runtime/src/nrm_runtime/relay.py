@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from opentelemetry.trace import SpanKind
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, select, text, update
 
 from nrm_runtime.broker import Broker
 from nrm_runtime.database import Database
@@ -26,6 +26,8 @@ from nrm_runtime.tracing import span_from_traceparent
 log = logging.getLogger(__name__)
 
 FAILURE_BACKOFF_MAX_SECONDS = 5.0
+# The advisory lock the relays of one service's database take turns on (any constant).
+RELAY_LOCK = 0x6E726D5F72656C61  # "nrm_rela"
 
 
 class OutboxRelay:
@@ -75,6 +77,35 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; return how many were published."""
+        async with self._relay_turn() as ours:
+            return await self._publish_batch() if ours else 0
+
+    @contextlib.asynccontextmanager
+    async def _relay_turn(self) -> AsyncIterator[bool]:
+        """Whether this process may publish now.
+
+        Replicas of a service share its PostgreSQL database; one relay at a time keeps
+        the outbox's commit order on the topic and spares duplicate sends. SQLite has
+        one process by construction.
+        """
+        if self.database.dialect != "postgresql":
+            yield True
+            return
+        async with self.database.engine.connect() as connection:
+            ours = bool(
+                await connection.scalar(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": RELAY_LOCK}
+                )
+            )
+            try:
+                yield ours
+            finally:
+                if ours:
+                    await connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": RELAY_LOCK}
+                    )
+
+    async def _publish_batch(self) -> int:
         rows = await self._unpublished_batch()
         self.metrics.outbox_backlog.set(len(rows))
         if not rows:
