@@ -191,8 +191,16 @@ class KafkaCluster:
         unformatted = [node for node in starting if not node.is_formatted()]
         # Each format is a short JVM run; in parallel they cost about one.
         formatters = [(node, node.begin_format(java, self.cluster_id)) for node in unformatted]
-        for node, formatter in formatters:
-            node.finish_format(formatter)
+        try:
+            for node, formatter in formatters:
+                node.finish_format(formatter)
+        except BaseException:
+            # Interrupted (Ctrl-C) or failed: no formatter JVM may outlive the launcher.
+            for _node, formatter in formatters:
+                if formatter.poll() is None:
+                    formatter.kill()
+                    formatter.wait()
+            raise
         for node in starting:
             node.launch(java)
 
