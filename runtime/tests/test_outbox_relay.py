@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -315,3 +316,26 @@ async def test_replicas_sharing_a_postgresql_outbox_take_turns_and_send_each_eve
         await replica.dispose()
 
     assert sorted(keys(producer.delivered)) == sorted(case_ids)  # each event once, none twice
+
+
+async def test_purge_deletes_published_events_only_and_never_unpublished_ones(
+    relay, producer, commit_events, read_outbox
+) -> None:
+    await commit_events(CASE_A)
+    await relay.publish_pending()
+    await commit_events(CASE_B)  # not yet published
+
+    purged = await relay.purge_published(before=datetime.now(UTC) + timedelta(seconds=1))
+
+    assert purged == 1
+    assert [row.message_key for row in await read_outbox()] == [CASE_B]
+
+
+async def test_purge_keeps_published_events_younger_than_the_retention(
+    relay, producer, commit_events, read_outbox
+) -> None:
+    await commit_events(CASE_A)
+    await relay.publish_pending()
+
+    assert await relay.purge_published(before=datetime.now(UTC) - timedelta(hours=1)) == 0
+    assert len(await read_outbox()) == 1

@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from opentelemetry.trace import SpanKind
-from sqlalchemy import Row, select, text, update
+from sqlalchemy import Row, delete, select, text, update
 
 from nrm_runtime.broker import Broker
 from nrm_runtime.database import Database
@@ -26,6 +27,7 @@ from nrm_runtime.tracing import span_from_traceparent
 log = logging.getLogger(__name__)
 
 FAILURE_BACKOFF_MAX_SECONDS = 5.0
+PURGE_INTERVAL_SECONDS = 3600.0
 # The advisory lock the relays of one service's database take turns on (any constant).
 RELAY_LOCK = 0x6E726D5F72656C61  # "nrm_rela"
 
@@ -41,12 +43,15 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_seconds: float = 1.0,
+        retention: timedelta = timedelta(days=7),
     ) -> None:
         self.database = database
         self.broker = broker
         self.metrics = metrics
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.retention = retention
+        self._next_purge = 0.0
         self._wake = asyncio.Event()
         database.on_commit_of_events(self.wake)
 
@@ -70,10 +75,36 @@ class OutboxRelay:
                 continue
             if published >= self.batch_size:
                 continue  # a full batch: there is probably more
+            await self._purge_when_due()
             # Woken by a commit, or after the poll interval for rows of other processes.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             self._wake.clear()
+
+    async def purge_published(self, before: datetime) -> int:
+        """Delete events published before ``before``; unpublished ones are never touched.
+
+        Kafka keeps the events; the outbox only needs them until they are published, and
+        a while after, to answer "was this sent, and when".
+        """
+        async with self.database.engine.begin() as connection:
+            result = await connection.execute(
+                delete(outbox_table).where(
+                    outbox_table.c.published_at.is_not(None),
+                    outbox_table.c.published_at < before,
+                )
+            )
+        return int(result.rowcount or 0)
+
+    async def _purge_when_due(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now < self._next_purge:
+            return
+        self._next_purge = now + PURGE_INTERVAL_SECONDS
+        try:
+            await self.purge_published(utc_now() - self.retention)
+        except Exception:
+            log.warning("outbox purge failed", exc_info=True)
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; return how many were published."""

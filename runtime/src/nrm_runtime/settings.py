@@ -71,6 +71,7 @@ class ServiceSettings(BaseSettings):
 
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_retention_hours: float = Field(default=168.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, gt=0)
     consumer_stall_seconds: float = Field(default=60.0, gt=0)
