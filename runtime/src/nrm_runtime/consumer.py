@@ -136,6 +136,7 @@ class EventConsumer:
                 for record in records:
                     await self.process(record)
                     self._next_offsets[partition] = record.offset + 1
+                    self.last_progress = time.monotonic()
             await self.commit_processed()
             self.last_progress = time.monotonic()
 
