@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import date
 
 import httpx
 import pytest
 
 from nrm_contracts import Envelope, Topic, dead_letter_topic
-from nrm_contracts.events.identification import EncounterType, ScreeningRecorded, Sex
+from nrm_contracts.events.identification import AgeBand, ConsentBasis, Sex, VictimPresumed
 from nrm_deploy.testing import (
     bearer,
     eventually,
@@ -37,19 +37,37 @@ def referral_cases(referral_url: str, token: str) -> list[dict[str, object]]:
             return items
 
 
-def screening_recorded_event() -> Envelope:
+GUARDIAN_CONSENT = [{"purpose": "referral", "given": True, "basis": "guardian"}]
+PRESUMPTION = {"stage": "preliminary", "outcome": "identified", "rationale": "reasonable grounds"}
+
+
+def victim_presumed_event() -> Envelope:
     return Envelope(
         source="/nrm/identification",
-        data=ScreeningRecorded(
+        data=VictimPresumed(
             case_id=uuid.uuid4(),
-            screening_id=uuid.uuid4(),
-            reporting_organisation="moi-dahtjp",
-            encounter_type=EncounterType.HOTLINE,
+            decision_id=uuid.uuid4(),
+            person_ref=uuid.uuid4(),
+            decided_on=date(2026, 3, 4),
             sex=Sex.MALE,
-            recorded_at=datetime.now(UTC),
+            age_band=AgeBand.FROM_25_TO_39,
+            is_child=False,
+            referral_consent_basis=ConsentBasis.OWN_CONSENT,
+            recovery_period_ends_on=date(2026, 4, 3),
+            final_decision_due_on=date(2026, 4, 18),
         ),
         traceparent=TRACEPARENT,
     )
+
+
+def presume_victim(client: httpx.Client, decider: dict[str, str]) -> str:
+    """A screening with consent to referral, then a positive preliminary decision."""
+    screened = client.post("/screenings", json={**screening_form(), "consents": GUARDIAN_CONSENT})
+    assert screened.status_code == 201, screened.text
+    case_id: str = screened.json()["case_id"]
+    decided = client.post(f"/cases/{case_id}/decisions", json=PRESUMPTION, headers=decider)
+    assert decided.status_code == 201, decided.text
+    return case_id
 
 
 def as_record(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
@@ -71,6 +89,7 @@ def test_killed_consumer_loses_nothing_and_doubles_nothing(start_service, mint) 
     identification = start_service("identification")
     referral = start_service("referral", wait_for="/readyz")
     screener = bearer(mint("moi-dahtjp", "screener"))
+    decider = bearer(mint("mosvy", "competent_authority"))
     coordinator = mint("mosvy", "case_manager")
     total = 400
     recorded: list[str] = []
@@ -78,9 +97,7 @@ def test_killed_consumer_loses_nothing_and_doubles_nothing(start_service, mint) 
     def record_screenings() -> None:
         with httpx.Client(base_url=identification.url, headers=screener, timeout=30) as client:
             for _ in range(total):
-                response = client.post("/screenings", json=screening_form())
-                assert response.status_code == 201, response.text
-                recorded.append(response.json()["case_id"])
+                recorded.append(presume_victim(client, decider))
 
     flow = threading.Thread(target=record_screenings)
     flow.start()
@@ -90,7 +107,7 @@ def test_killed_consumer_loses_nothing_and_doubles_nothing(start_service, mint) 
     referral.start(wait_for="/readyz")
     flow.join(timeout=120)
 
-    assert recorded_at_kill < total, "the kill must happen while screenings flow"
+    assert recorded_at_kill < total, "the kill must happen while decisions flow"
     assert len(recorded) == total
     cases = eventually(
         lambda: (lambda c: c if len(c) >= total else None)(
@@ -101,14 +118,14 @@ def test_killed_consumer_loses_nothing_and_doubles_nothing(start_service, mint) 
     assert isinstance(cases, list)
     opened_for = [case["identification_case_id"] for case in cases]
     assert len(opened_for) == total, "a referral case was doubled"
-    assert set(opened_for) == set(recorded), "a screening was lost"
+    assert set(opened_for) == set(recorded), "a presumed victim was lost"
 
 
 async def test_the_same_event_delivered_twice_has_one_effect(
     start_service, mint, kafka_bootstrap, topic_prefix
 ) -> None:
     referral = start_service("referral", wait_for="/readyz")
-    event = screening_recorded_event()
+    event = victim_presumed_event()
 
     await produce_records(
         kafka_bootstrap, f"{topic_prefix}{Topic.IDENTIFICATION}", [as_record(event)] * 2
@@ -130,7 +147,7 @@ async def test_malformed_events_are_dead_lettered_and_the_consumer_goes_on(
 ) -> None:
     referral = start_service("referral", wait_for="/readyz")
     topic = f"{topic_prefix}{Topic.IDENTIFICATION}"
-    valid = screening_recorded_event()
+    valid = victim_presumed_event()
     wrong_type = json.loads(valid.to_kafka().value)
     wrong_type["id"] = str(uuid.uuid4())
     wrong_type["data"]["sex"] = "not-a-sex"
@@ -175,13 +192,12 @@ def test_outbox_keeps_events_while_the_broker_is_down(start_service, mint, tmp_p
         referral = start_service("referral", wait_for="/readyz", **own_broker)
         cluster.stop()
 
-        recorded = httpx.post(
-            f"{identification.url}/screenings",
-            json=screening_form(),
+        with httpx.Client(
+            base_url=identification.url,
             headers=bearer(mint("moi-dahtjp", "screener")),
             timeout=10,
-        )
-        assert recorded.status_code == 201, recorded.text
+        ) as client:
+            case_id = presume_victim(client, bearer(mint("mosvy", "competent_authority")))
 
         def broker_reported_down() -> bool:
             ready = httpx.get(f"{identification.url}/readyz", timeout=10)
@@ -193,7 +209,7 @@ def test_outbox_keeps_events_while_the_broker_is_down(start_service, mint, tmp_p
         coordinator = mint("mosvy", "case_manager")
         cases = eventually(lambda: referral_cases(referral.url, coordinator), timeout=90)
         assert isinstance(cases, list)
-        assert [case["identification_case_id"] for case in cases] == [recorded.json()["case_id"]]
+        assert [case["identification_case_id"] for case in cases] == [case_id]
         eventually(lambda: httpx.get(f"{identification.url}/readyz").status_code == 200)
     finally:
         cluster.stop()

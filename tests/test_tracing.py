@@ -78,6 +78,9 @@ def collector() -> Iterator[OtlpCollector]:
     server.server_close()
 
 
+GUARDIAN_CONSENT = [{"purpose": "referral", "given": True, "basis": "guardian"}]
+
+
 def test_one_trace_spans_the_request_and_the_consuming_handler(
     start_service, mint, collector, monkeypatch
 ) -> None:
@@ -86,10 +89,17 @@ def test_one_trace_spans_the_request_and_the_consuming_handler(
     identification = start_service("identification", **exporting)
     start_service("referral", wait_for="/readyz", **exporting)
 
-    response = httpx.post(
+    screened = httpx.post(
         f"{identification.url}/screenings",
-        json=screening_form(),
+        json={**screening_form(), "consents": GUARDIAN_CONSENT},
         headers=bearer(mint("moi-dahtjp", "screener")),
+    )
+    assert screened.status_code == 201
+    # Referral acts on the Competent Authority's decision: that request starts the trace.
+    response = httpx.post(
+        f"{identification.url}/cases/{screened.json()['case_id']}/decisions",
+        json={"stage": "preliminary", "outcome": "identified", "rationale": "reasonable grounds"},
+        headers=bearer(mint("mosvy", "competent_authority")),
     )
     assert response.status_code == 201
 
@@ -97,13 +107,15 @@ def test_one_trace_spans_the_request_and_the_consuming_handler(
         with collector.lock:
             spans = list(collector.spans)
         requests = [
-            s for s in spans if s.service == "identification" and s.name == "POST /screenings"
+            s
+            for s in spans
+            if s.service == "identification" and s.name == "POST /cases/{case_id}/decisions"
         ]
         handlers = [
             s
             for s in spans
             if s.service == "referral"
-            and s.name == "process kh.nrm.identification.screening.recorded.v1"
+            and s.name == "process kh.nrm.identification.victim.presumed.v1"
         ]
         if requests and handlers:
             return requests[0], handlers[0]
@@ -117,4 +129,4 @@ def test_one_trace_spans_the_request_and_the_consuming_handler(
         in_trace = {
             (s.service, s.name) for s in collector.spans if s.trace_id == request_span.trace_id
         }
-    assert ("identification", "publish kh.nrm.identification.screening.recorded.v1") in in_trace
+    assert ("identification", "publish kh.nrm.identification.victim.presumed.v1") in in_trace

@@ -1,5 +1,6 @@
-"""A screening recorded in identification opens exactly one referral case in referral,
-across a real broker and real service processes."""
+"""A screening recorded in identification, then presumed a victim by the Competent
+Authority with consent to referral, opens exactly one referral case in referral, across a
+real broker and real service processes."""
 
 from __future__ import annotations
 
@@ -15,17 +16,26 @@ def referral_cases(referral_url: str, token: str) -> list[dict[str, object]]:
     return items
 
 
-def test_screening_opens_a_referral_case(start_service, mint) -> None:
+GUARDIAN_CONSENT = [{"purpose": "referral", "given": True, "basis": "guardian"}]
+
+
+def test_a_presumed_victim_opens_a_referral_case(start_service, mint) -> None:
     identification = start_service("identification")
     referral = start_service("referral", wait_for="/readyz")
 
     recorded = httpx.post(
         f"{identification.url}/screenings",
-        json=screening_form(),
+        json={**screening_form(), "consents": GUARDIAN_CONSENT},
         headers=bearer(mint("moi-dahtjp", "screener")),
     )
-
     assert recorded.status_code == 201, recorded.text
+    decided = httpx.post(
+        f"{identification.url}/cases/{recorded.json()['case_id']}/decisions",
+        json={"stage": "preliminary", "outcome": "identified", "rationale": "reasonable grounds"},
+        headers=bearer(mint("mosvy", "competent_authority")),
+    )
+
+    assert decided.status_code == 201, decided.text
     coordinator = mint("mosvy", "case_manager")
     cases = eventually(lambda: referral_cases(referral.url, coordinator))
     assert isinstance(cases, list) and len(cases) == 1

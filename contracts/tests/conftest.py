@@ -16,6 +16,40 @@ from nrm_contracts import Actor, Envelope, payload_class
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
+# The public state of a girls' shelter in Phnom Penh, as every facility event carries it.
+FACILITY_STATE: dict[str, Any] = {
+    "facility_id": "5b4a3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+    "state_version": 7,
+    "organisation_id": "ngo-shelter-a",
+    "organisation_kind": "ngo",
+    "name": "Lotus House Phnom Penh",
+    "facility_type": "residential_shelter",
+    "services": ["safe_accommodation", "medical", "psychosocial", "education"],
+    "eligibility": {
+        "sexes": ["female"],
+        "min_age": 10,
+        "max_age": 17,
+        "exploitation_types": ["sexual_exploitation", "forced_marriage"],
+        "nationalities": [],
+    },
+    "languages": ["km", "en"],
+    "location": {
+        "province_code": "12",
+        "district_code": "1201",
+        "latitude": 11.5564,
+        "longitude": 104.9282,
+    },
+    "registration": {
+        "status": "registered",
+        "offered_for_referral": True,
+        "status_changed_at": "2024-06-01T03:00:00Z",
+        "last_inspection_date": "2024-05-20",
+        "last_inspection_result": "compliant",
+    },
+    "capacity": {"beds_total": 24, "beds_occupied": 19, "beds_reserved": 2, "beds_free": 3},
+    "changed_at": "2025-03-06T02:00:00Z",
+}
+
 # One realistic payload per event type: a new event type needs one here (a test says so).
 SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "kh.nrm.identification.screening.recorded.v1": {
@@ -29,12 +63,175 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "province_code": "01",
         "recorded_at": "2025-03-04T05:06:07Z",
     },
+    "kh.nrm.identification.victim.presumed.v1": {
+        "case_id": "0b6f2a8e-6a43-4f1e-9d0c-2f1b7c9e4a10",
+        "decision_id": "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a",
+        "person_ref": "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918",
+        "decided_on": "2025-03-07",
+        "sex": "male",
+        "age_band": "25_to_39",
+        "is_child": False,
+        "nationality": "KHM",
+        "exploitation_types": ["forced_labour"],
+        "labour_sectors": ["fishing"],
+        "province_code": "01",
+        "needs_hints": ["medical", "safe_accommodation"],
+        "consented_purposes": ["referral"],
+        "referral_consent_basis": "own_consent",
+        "recovery_period_ends_on": "2025-04-06",
+        "final_decision_due_on": "2025-04-21",
+    },
+    "kh.nrm.identification.victim.identified.v1": {
+        "case_id": "0b6f2a8e-6a43-4f1e-9d0c-2f1b7c9e4a10",
+        "decision_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+        "person_ref": "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918",
+        "decided_on": "2025-04-15",
+        "sex": "female",
+        "age_band": "12_to_17",
+        "is_child": True,
+        "nationality": "VNM",
+        "exploitation_types": ["sexual_exploitation"],
+        "province_code": "12",
+        "consented_purposes": ["referral", "repatriation"],
+        "referral_consent_basis": "best_interest_decision",
+    },
+    "kh.nrm.identification.victim.not_identified.v1": {
+        "case_id": "0b6f2a8e-6a43-4f1e-9d0c-2f1b7c9e4a10",
+        "decision_id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+        "person_ref": "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918",
+        "stage": "preliminary",
+        "decided_on": "2025-03-07",
+    },
+    "kh.nrm.identification.decision.overdue.v1": {
+        "case_id": "0b6f2a8e-6a43-4f1e-9d0c-2f1b7c9e4a10",
+        "deadline": "preliminary_decision",
+        "due_on": "2025-03-11",
+        "detected_at": "2025-03-12T00:00:05Z",
+    },
+    "kh.nrm.identification.consent.changed.v1": {
+        "case_id": "0b6f2a8e-6a43-4f1e-9d0c-2f1b7c9e4a10",
+        "consent_id": "3c4d5e6f-7a8b-4c9d-8e1f-2a3b4c5d6e7f",
+        "person_ref": "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918",
+        "purpose": "referral",
+        "status": "withdrawn",
+        "basis": "own_consent",
+        "is_child": False,
+        "recorded_at": "2025-03-20T02:00:00Z",
+    },
     "kh.nrm.referral.case.opened.v1": {
         "referral_case_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
         "identification_case_id": "0b6f2a8e-6a43-4f1e-9d0c-2f1b7c9e4a10",
         "opened_at": "2025-03-04T06:00:00Z",
     },
+    "kh.nrm.referral.placement.started.v1": {
+        "referral_case_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
+        "referral_id": "1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a",
+        "placement_id": "7e6d5c4b-3a2f-4e1d-9c8b-7a6f5e4d3c2b",
+        "facility_id": "5b4a3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+        "population_group": "girls",
+        "sex": "female",
+        "age_band": "12_to_17",
+        "started_at": "2025-03-06T02:00:00Z",
+    },
+    "kh.nrm.referral.placement.ended.v1": {
+        "referral_case_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
+        "referral_id": "1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a",
+        "placement_id": "7e6d5c4b-3a2f-4e1d-9c8b-7a6f5e4d3c2b",
+        "facility_id": "5b4a3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+        "population_group": "girls",
+        "sex": "female",
+        "age_band": "12_to_17",
+        "exit_reason": "reintegrated",
+        "ended_at": "2025-09-01T03:00:00Z",
+    },
+    **{
+        f"kh.nrm.shelter_registry.{event}.v1": {**FACILITY_STATE, **extra}
+        for event, extra in (
+            ("facility.registered", {}),
+            ("facility.updated", {}),
+            ("facility.status_changed", {"previous_status": "applied"}),
+            (
+                "capacity.changed",
+                {
+                    "cause": "placement_started",
+                    "placement_id": "7e6d5c4b-3a2f-4e1d-9c8b-7a6f5e4d3c2b",
+                    "referral_id": "1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a",
+                },
+            ),
+        )
+    },
+    "kh.nrm.shelter_registry.placement.refused.v1": {
+        "facility_id": "5b4a3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+        "placement_id": "7e6d5c4b-3a2f-4e1d-9c8b-7a6f5e4d3c2b",
+        "referral_id": "1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a",
+        "referral_case_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
+        "reason": "facility_full",
+        "refused_at": "2025-03-06T02:00:01Z",
+    },
 }
+
+
+# A Vietnamese girl identified in Cambodia, returned to Viet Nam under the 2009 SOP.
+REPATRIATION_CASE: dict[str, Any] = {
+    "repatriation_case_id": "4c3b2a19-0f8e-4d7c-9b6a-5f4e3d2c1b0a",
+    "direction": "outbound",
+    "counterpart_country": "VNM",
+}
+SAMPLE_DATA.update(
+    {
+        "kh.nrm.repatriation.case.proposed.v1": {
+            **REPATRIATION_CASE,
+            "sop_id": "khm-vnm-sop",
+            "sop_version": "2009.1",
+            "origin": "officer",
+            "identification_case_id": "0b6f2a8e-6a43-4f1e-9d0c-2f1b7c9e4a10",
+            "sex": "female",
+            "is_child": True,
+            "proposed_at": "2025-04-16T03:00:00Z",
+        },
+        "kh.nrm.repatriation.step.completed.v1": {
+            **REPATRIATION_CASE,
+            "step": "receipt_acknowledged",
+            "sequence": 2,
+            "acting_country": "VNM",
+            "acting_organisation": "vnm-molisa",
+            "document_kinds": [],
+            "next_steps": ["identity_verified", "identity_not_confirmed"],
+            "completed_at": "2025-04-18T02:00:00Z",
+        },
+        "kh.nrm.repatriation.deadline.missed.v1": {
+            **REPATRIATION_CASE,
+            "step": "identity_verified",
+            "acting_country": "VNM",
+            "working_days": 20,
+            "due_on": "2025-05-19",
+            "detected_at": "2025-05-20T00:00:05Z",
+        },
+        "kh.nrm.repatriation.handover.scheduled.v1": {
+            **REPATRIATION_CASE,
+            "handover_date": "2025-06-10",
+            "border_point": "bavet-moc-bai",
+        },
+        "kh.nrm.repatriation.handover.completed.v1": {
+            **REPATRIATION_CASE,
+            "direction": "inbound",
+            "counterpart_country": "THA",
+            "handed_over_on": "2025-06-10",
+            "border_point": "poipet-aranyaprathet",
+            "reception_province_code": "01",
+            "reception_organisation": "mosvy-poipet-transit",
+            "sex": "male",
+            "is_child": False,
+            "completed_at": "2025-06-10T04:00:00Z",
+        },
+        "kh.nrm.repatriation.case.closed.v1": {
+            **REPATRIATION_CASE,
+            "outcome": "returned",
+            "last_step": "reintegration_report",
+            "closed_at": "2025-09-01T03:00:00Z",
+        },
+    }
+)
 
 
 def make_envelope(event_type: str) -> Envelope:

@@ -65,7 +65,9 @@ def test_generate_publishes_new_types_once(tmp_path: Path) -> None:
 
     assert run("generate", schemas_dir, published_dir) == 0
     first = directory_contents(published_dir)
-    assert first == directory_contents(PUBLISHED_DIR)
+    # The same types; not the same text: a published type may since have gained an
+    # optional field, which a fresh publication includes and the frozen file does not.
+    assert sorted(first) == sorted(directory_contents(PUBLISHED_DIR))
     assert run("generate", schemas_dir, published_dir) == 0
     assert directory_contents(published_dir) == first
 

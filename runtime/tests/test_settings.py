@@ -21,6 +21,7 @@ def production(**changes: object) -> dict[str, object]:
         "jwt_issuer": "https://idp.nrm.gov.kh",
         "jwt_jwks_file": ISSUER_KEYS,
         "telemetry_exporter": "otlp",
+        "organisations_file": Path("/etc/nrm/organisations.yaml"),
     }
     values.update(changes)
     return {name: value for name, value in values.items() if value is not None}

@@ -35,9 +35,14 @@ class EventPayload(BaseModel):
 
 def _all_payload_classes() -> list[type[EventPayload]]:
     # Imported here, not at module top, so that the event modules may import this one.
-    from nrm_contracts.events import identification, referral
+    from nrm_contracts.events import identification, referral, repatriation, shelter_registry
 
-    return [*identification.EVENTS, *referral.EVENTS]
+    return [
+        *identification.EVENTS,
+        *referral.EVENTS,
+        *shelter_registry.EVENTS,
+        *repatriation.EVENTS,
+    ]
 
 
 @cache

@@ -11,6 +11,7 @@ CLI (``nrm-kafka`` or ``python -m nrm_deploy.kafka``)::
 
     nrm-kafka fetch                       # fetch the broker jars with Maven (once)
     nrm-kafka start [--port 9092] [--nodes 1|3] [--data-dir var/kafka] [--heap-mb 384]
+    nrm-kafka start --secure              # SASL_SSL + SCRAM principals + ACLs (var/kafka-secure)
     nrm-kafka status [--data-dir var/kafka]
 
 ``start`` runs in the foreground until Ctrl-C/SIGTERM. When ``KAFKA_BOOTSTRAP_SERVERS``
@@ -41,6 +42,7 @@ from nrm_deploy.kafka_jars import (
 from nrm_deploy.kafka_layout import ClusterLayout, free_port
 from nrm_deploy.kafka_node import KafkaStartError
 from nrm_deploy.kafka_ready import fetch_listed_node_ids, run_blocking
+from nrm_deploy.kafka_security import KafkaSecurity
 
 __all__ = [
     "KafkaCluster",
@@ -89,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--data-dir", type=Path, help="storage (default <repo>/var/kafka)")
     start.add_argument("--heap-mb", type=int, default=DEFAULT_HEAP_MB, help="JVM heap per node")
     start.add_argument("--timeout", type=float, default=90, help="seconds to wait until ready")
+    start.add_argument(
+        "--secure",
+        action="store_true",
+        help="SASL_SSL listeners, one SCRAM principal per service, deny-by-default ACLs "
+        "(default data dir <repo>/var/kafka-secure; credentials in <data dir>/security)",
+    )
 
     status = commands.add_parser("status", help="show whether the broker(s) run and answer")
     status.add_argument("--data-dir", type=Path, help="storage (default <repo>/var/kafka)")
@@ -102,7 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "fetch":
             return fetch_command()
         if args.command == "start":
-            return start_command(args.port, args.nodes, args.data_dir, args.heap_mb, args.timeout)
+            return start_command(
+                args.port, args.nodes, args.data_dir, args.heap_mb, args.timeout, args.secure
+            )
         return status_command(args.data_dir)
     except KafkaLauncherError as error:
         print(f"nrm-kafka: {error}", file=sys.stderr)
@@ -119,16 +129,28 @@ def fetch_command() -> int:
 
 
 def start_command(
-    port: int, nodes: int, data_dir: Path | None, heap_mb: int, timeout: float
+    port: int,
+    nodes: int,
+    data_dir: Path | None,
+    heap_mb: int,
+    timeout: float,
+    secure: bool = False,
 ) -> int:
     """Start a cluster, report it, and keep it running until Ctrl-C or SIGTERM."""
     external = external_bootstrap()
     if external is not None:
         print(f"{BOOTSTRAP_ENV}={external} is set: using that cluster, starting no broker")
         return 0
+    # A secure cluster keeps its own storage: SCRAM credentials are made at format time.
+    data_dir = data_dir or (default_data_dir().with_name("kafka-secure") if secure else None)
     data_dir = data_dir or default_data_dir()
+    security = KafkaSecurity.ensure(data_dir / "security") if secure else None
     cluster = KafkaCluster(
-        data_dir, nodes=nodes, ports=[port + i for i in range(nodes)], heap_mb=heap_mb
+        data_dir,
+        nodes=nodes,
+        ports=[port + i for i in range(nodes)],
+        heap_mb=heap_mb,
+        security=security,
     )
     previous_handlers = _interrupt_on_stop_signals()
     try:
@@ -148,6 +170,14 @@ def _run_until_interrupted(cluster: KafkaCluster, timeout: float) -> int:
         count = len(cluster.nodes)
         print(f"Kafka {version} ({count} node(s)) ready in {cluster.startup_seconds:.1f}s")
         print(f"{BOOTSTRAP_ENV}={cluster.bootstrap_servers}")
+        if cluster.security is not None:
+            print(
+                "secure mode: SASL_SSL/SCRAM-SHA-512, ACLs per service; CA "
+                f"{cluster.security.ca_file}, passwords in "
+                f"{cluster.security.directory / 'credentials.json'} (service settings: "
+                "<PREFIX>KAFKA_SECURITY_PROTOCOL=SASL_SSL, KAFKA_SASL_USERNAME=<service>, "
+                "KAFKA_SASL_PASSWORD, KAFKA_SSL_CAFILE)"
+            )
         print(f"data and logs: {cluster.data_dir}; Ctrl-C to stop", flush=True)
         return _watch(cluster)
     except KeyboardInterrupt:

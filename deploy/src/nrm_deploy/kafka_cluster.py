@@ -14,7 +14,9 @@ import os
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+from nrm_deploy.kafka_acls import BACKBONE_ACCESS, acl_bindings, grant
 from nrm_deploy.kafka_jars import (
     KafkaFiles,
     KafkaLauncherError,
@@ -25,6 +27,7 @@ from nrm_deploy.kafka_jars import (
 from nrm_deploy.kafka_layout import free_port, free_ports, port_is_free, resolve_layout
 from nrm_deploy.kafka_node import KafkaNode, KafkaStartError, NodeSettings
 from nrm_deploy.kafka_ready import run_blocking, wait_until_ready
+from nrm_deploy.kafka_security import KafkaSecurity
 
 __all__ = [
     "BOOTSTRAP_ENV",
@@ -64,6 +67,7 @@ class KafkaCluster:
         heap_mb: int = 384,
         cluster_id: str | None = None,
         controller_ports: list[int] | None = None,
+        security: KafkaSecurity | None = None,
     ) -> None:
         if nodes < 1:
             raise ValueError("a cluster needs at least one node")
@@ -77,6 +81,8 @@ class KafkaCluster:
         # and an acknowledged event is always on at least two disks.
         self.min_insync_replicas = 2 if self.replication_factor >= 3 else 1
         self.heap_mb = heap_mb
+        # Secure mode: SASL_SSL listeners, SCRAM principals, deny-by-default ACLs.
+        self.security = security
         self.nodes = self._make_nodes()
         self.bootstrap_servers = ",".join(f"127.0.0.1:{p}" for p in self.layout.broker_ports)
         self.startup_seconds: float | None = None  # JVM launch -> metadata ready
@@ -98,6 +104,7 @@ class KafkaCluster:
                 replication_factor=self.replication_factor,
                 min_insync_replicas=self.min_insync_replicas,
                 heap_mb=self.heap_mb,
+                security=self.security,
             )
             nodes.append(KafkaNode(self.data_dir / f"node-{index + 1}", settings, self.files))
         return nodes
@@ -137,6 +144,8 @@ class KafkaCluster:
             launched_at = time.monotonic()
             self._wait_ready(self.nodes, deadline)
             self.startup_seconds = time.monotonic() - launched_at
+            if self.security is not None:
+                self.grant_service_access()
         except BaseException:
             self.stop()
             raise
@@ -168,6 +177,25 @@ class KafkaCluster:
             node.signal_stop()
             node.wait_stopped(time.monotonic() + 30)
             raise
+
+    def client_options(self, principal: str | None = None) -> dict[str, Any]:
+        """aiokafka options to connect as ``principal`` (default the admin); {} if PLAINTEXT."""
+        if self.security is None:
+            return {}
+        if principal is None:
+            return self.security.client_options()
+        return self.security.client_options(principal)
+
+    def grant_service_access(self, topic_prefix: str = "") -> None:
+        """Grant every backbone service its ACLs for topics named with ``topic_prefix``
+        (secure mode only; idempotent: an existing ACL is simply created again)."""
+        if self.security is None:
+            raise KafkaLauncherError("ACLs need the secure mode (security=KafkaSecurity...)")
+        bindings = [
+            binding for access in BACKBONE_ACCESS for binding in acl_bindings(access, topic_prefix)
+        ]
+        options = self.client_options()
+        run_blocking(lambda: grant(self.bootstrap_servers, bindings, options))
 
     def running_nodes(self) -> list[KafkaNode]:
         """The nodes whose JVM this launcher started and that are still alive."""
@@ -217,6 +245,7 @@ class KafkaCluster:
                     replication_factor=min(self.replication_factor, len(expected)),
                     deadline=deadline,
                     check_alive=lambda: self._raise_if_any_died(expected),
+                    client_options=self.client_options(),
                 )
             )
         except TimeoutError as error:

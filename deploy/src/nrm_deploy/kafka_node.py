@@ -20,6 +20,7 @@ from pathlib import Path
 from string import Template
 
 from nrm_deploy.kafka_jars import KafkaFiles, KafkaLauncherError, classpath
+from nrm_deploy.kafka_security import KafkaSecurity
 
 BROKER_MAIN_CLASS = "kafka.Kafka"
 # Kafka 4.1 keeps the storage formatter in the core (Scala) jar, as kafka-storage.sh does.
@@ -43,6 +44,8 @@ class NodeSettings:
     replication_factor: int
     min_insync_replicas: int
     heap_mb: int
+    # Secure mode (SASL_SSL, SCRAM principals, ACLs); None: PLAINTEXT.
+    security: KafkaSecurity | None = None
 
 
 class KafkaNode:
@@ -91,9 +94,13 @@ class KafkaNode:
             replication_factor=s.replication_factor,
             min_insync_replicas=s.min_insync_replicas,
         )
+        if s.security is not None:
+            rendered += s.security.broker_properties(s.broker_port, s.controller_port)
         self.node_dir.mkdir(parents=True, exist_ok=True)
         self.logs_dir.mkdir(exist_ok=True)
         self.properties_path.write_text(rendered)
+        if s.security is not None:
+            self.properties_path.chmod(0o600)  # it holds the admin's password
 
     def begin_format(self, java: Path, cluster_id: str) -> subprocess.Popen[bytes]:
         """Start formatting storage; the caller waits, so several nodes format in parallel."""
@@ -102,6 +109,10 @@ class KafkaNode:
             STORAGE_TOOL_CLASS, "format",
             "--cluster-id", cluster_id, "--config", str(self.properties_path),
         ]  # fmt: skip
+        if self.settings.security is not None:
+            # SCRAM credentials live in the metadata log: created at format time, so the
+            # broker can authenticate its own inter-broker connection on first start.
+            command += self.settings.security.scram_arguments()
         with (self.logs_dir / "format.log").open("wb") as output:
             return subprocess.Popen(
                 command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True

@@ -65,6 +65,7 @@ async def wait_until_ready(
     replication_factor: int,
     deadline: float,
     check_alive: Callable[[], None],
+    client_options: dict[str, Any] | None = None,
 ) -> None:
     """Poll until :func:`probe_cluster` succeeds; ``check_alive`` raises if a node died.
 
@@ -75,7 +76,7 @@ async def wait_until_ready(
         check_alive()
         if ports_accepting(broker_ports):
             try:
-                await probe_cluster(bootstrap_servers, node_ids, replication_factor)
+                await probe_cluster(bootstrap_servers, node_ids, replication_factor, client_options)
                 return
             except (TimeoutError, KafkaError, OSError, NotReadyError) as error:
                 reason = f"{type(error).__name__}: {error}"
@@ -84,11 +85,16 @@ async def wait_until_ready(
 
 
 async def probe_cluster(
-    bootstrap_servers: str, node_ids: set[int], replication_factor: int
+    bootstrap_servers: str,
+    node_ids: set[int],
+    replication_factor: int,
+    client_options: dict[str, Any] | None = None,
 ) -> None:
     """One readiness check; raises ``NotReadyError`` or a Kafka/OS error if not ready."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=CLIENT_REQUEST_TIMEOUT_MS
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=CLIENT_REQUEST_TIMEOUT_MS,
+        **(client_options or {}),
     )
     try:
         await admin.start()
@@ -101,10 +107,14 @@ async def probe_cluster(
         await admin.close()
 
 
-async def fetch_listed_node_ids(bootstrap_servers: str) -> set[int]:
+async def fetch_listed_node_ids(
+    bootstrap_servers: str, client_options: dict[str, Any] | None = None
+) -> set[int]:
     """The ids of the brokers listed in the metadata of the cluster at ``bootstrap_servers``."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=CLIENT_REQUEST_TIMEOUT_MS
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=CLIENT_REQUEST_TIMEOUT_MS,
+        **(client_options or {}),
     )
     try:
         await admin.start()

@@ -426,7 +426,17 @@ def example_screening() -> dict[str, object]:
             "date": date.today().isoformat(),
             "province_code": "02",
         },
+        "indicators": {"acts": ["harbouring"], "purposes": ["sexual_exploitation"]},
+        "consents": [{"purpose": "referral", "given": True, "basis": "guardian"}],
     }
+
+
+EXAMPLE_DECISION = {
+    "stage": "preliminary",
+    "outcome": "identified",
+    "rationale": "reasonable grounds",
+}
+CASE_ID_OF_ANSWER = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"case_id\"])'"
 
 
 def kafka_line(kafka: KafkaCluster | None, bootstrap: str) -> str:
@@ -438,14 +448,20 @@ def kafka_line(kafka: KafkaCluster | None, bootstrap: str) -> str:
 
 
 def try_it_lines(services: list[RunningService], keys_dir: Path) -> list[str]:
-    """Paste-ready: record a screening, then see the referral case it opened."""
+    """Paste-ready: record a screening, presume the victim (the Competent Authority's
+    preliminary decision), then see the referral case it opened."""
     by_name = {service.kind.name: service for service in services}
+    identification = by_name["identification"].url
     return [
         "Try it:",
         f"  TOKEN=$({token_command('moi-dahtjp', 'screener', keys_dir)})",
-        f"  curl -s -X POST {by_name['identification'].url}/screenings \\",
+        f"  CASE=$(curl -s -X POST {identification}/screenings \\",
         '    -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\',
-        f"    -d {shlex.quote(json.dumps(example_screening()))}",
+        f"    -d {shlex.quote(json.dumps(example_screening()))} | {CASE_ID_OF_ANSWER})",
+        f"  TOKEN=$({token_command('mosvy', 'competent_authority', keys_dir)})",
+        f"  curl -s -X POST {identification}/cases/$CASE/decisions \\",
+        '    -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\',
+        f"    -d {shlex.quote(json.dumps(EXAMPLE_DECISION))}",
         f"  TOKEN=$({token_command('mosvy', 'case_manager', keys_dir)})",
         f'  curl -s {by_name["referral"].url}/referral-cases -H "Authorization: Bearer $TOKEN"',
     ]

@@ -7,12 +7,15 @@ downtime. The algorithm is pinned; ``iss``, ``aud``, ``exp`` and ``sub`` are req
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import httpx
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,6 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nrm_contracts import Actor
 from nrm_runtime.errors import ProblemError
+
+if TYPE_CHECKING:
+    from nrm_runtime.organisations import OrganisationRegistry
+
+log = logging.getLogger(__name__)
 
 
 class OrganisationType(StrEnum):
@@ -70,28 +78,110 @@ class Principal(BaseModel):
         return bool(self.roles & roles)
 
 
+def _keys_of(document: Any) -> dict[str, jwt.PyJWK]:
+    keys = jwt.PyJWKSet.from_dict(document).keys
+    return {key.key_id: key for key in keys if key.key_id}
+
+
+class JwksUrl:
+    """The identity provider's published keys, fetched from its JWKS URL and cached.
+
+    The cache is refreshed after ``cache_seconds``, and at once for a token naming an
+    unknown ``kid`` (the provider may have rotated), but never more often than every
+    ``min_refresh_seconds``: unknown kids cost an attacker, not the provider. When a
+    refresh fails the keys already fetched stay in use; with none fetched yet, 503.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        cache_seconds: float = 300.0,
+        min_refresh_seconds: float = 5.0,
+        timeout_seconds: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = url
+        self.cache_seconds = cache_seconds
+        self.min_refresh_seconds = min_refresh_seconds
+        self.timeout_seconds = timeout_seconds
+        self._transport = transport
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._attempted_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    @property
+    def keys(self) -> dict[str, jwt.PyJWK]:
+        return self._keys
+
+    async def prepare(self, kid: str) -> None:
+        """Make the cache fit to verify a token naming ``kid``: fresh, and fetched again
+        for an unknown kid when the last attempt is old enough."""
+        moment = time.monotonic()
+        stale = moment - self._fetched_at >= self.cache_seconds
+        unknown = kid not in self._keys
+        if not (stale or unknown) or moment - self._attempted_at < self.min_refresh_seconds:
+            return
+        async with self._lock:
+            if time.monotonic() - self._attempted_at < self.min_refresh_seconds:
+                return  # another request fetched while this one waited
+            await self.refresh()
+
+    async def refresh(self) -> None:
+        """Fetch the document now (keeps the old keys when the fetch fails)."""
+        self._attempted_at = time.monotonic()
+        try:
+            async with httpx.AsyncClient(
+                timeout=self.timeout_seconds, transport=self._transport
+            ) as client:
+                response = await client.get(self.url, headers={"Accept": "application/json"})
+                response.raise_for_status()
+                keys = _keys_of(response.json())
+        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as failure:
+            log.warning("token keys could not be fetched", extra={"error": type(failure).__name__})
+            if not self._keys:
+                raise ProblemError(
+                    503, "token_keys_unavailable", "the identity provider's keys are unavailable"
+                ) from None
+            return
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+
 class TokenVerifier:
     """Verifies tokens against a JWKS document, each key with its own algorithm.
 
     The document is re-read when it changes on disk, so a key added or retired by the
     issuer takes effect without a restart: checked at once when a token names an
     unknown ``kid``, otherwise at most once per ``reload_interval``.
+
+    The keys come from that file (dev) or, given a :class:`JwksUrl` instead, from the
+    identity provider; then :meth:`authenticate` (async) must be used, which refreshes
+    the cache before verifying. ``leeway`` is the clock skew allowed on ``exp`` and
+    ``nbf``. With ``organisations``, the token's organisation must be known,
+    active and of the claimed type (401 otherwise).
     """
 
     def __init__(
         self,
-        jwks_file: Path,
+        jwks_file: Path | JwksUrl,
         *,
         issuer: str,
         audience: str,
         algorithms: tuple[str, ...],
         reload_interval: float = 5.0,
+        leeway: float = 0.0,
+        organisations: OrganisationRegistry | None = None,
     ) -> None:
-        self.jwks_file = jwks_file
+        self.jwks_url = jwks_file if isinstance(jwks_file, JwksUrl) else None
+        self.jwks_file = jwks_file if isinstance(jwks_file, Path) else Path("/nonexistent")
         self.issuer = issuer
         self.audience = audience
         self.algorithms = frozenset(algorithms)
         self.reload_interval = reload_interval
+        self.leeway = leeway
+        self.organisations = organisations
         self._keys: dict[str, jwt.PyJWK] = {}
         self._loaded_mtime: int | None = None
         self._checked_at = float("-inf")
@@ -105,8 +195,7 @@ class TokenVerifier:
                 f"token keys not found at {self.jwks_file}: run `make setup` (dev) "
                 "or set the service's JWT_JWKS_FILE"
             ) from missing
-        keys = jwt.PyJWKSet.from_dict(document).keys
-        self._keys = {key.key_id: key for key in keys if key.key_id}
+        self._keys = _keys_of(document)
         self._loaded_mtime = mtime
 
     def _refresh(self, *, now: bool) -> None:
@@ -123,6 +212,11 @@ class TokenVerifier:
             self._load_keys()
 
     def _key_for(self, kid: str) -> jwt.PyJWK:
+        if self.jwks_url is not None:
+            key = self.jwks_url.keys.get(kid)
+            if key is None:
+                raise ProblemError(401, "invalid_token", "token signed by an unknown key")
+            return key
         self._refresh(now=False)
         if kid not in self._keys:
             self._refresh(now=True)  # a new kid: the issuer may have rotated its key
@@ -145,6 +239,7 @@ class TokenVerifier:
                 algorithms=[key.algorithm_name],
                 audience=self.audience,
                 issuer=self.issuer,
+                leeway=self.leeway,
                 options={"require": ["iss", "aud", "exp", "sub"]},
             )
         except jwt.ExpiredSignatureError:
@@ -154,7 +249,7 @@ class TokenVerifier:
                 401, "invalid_token", f"token rejected: {type(invalid).__name__}"
             ) from None
         try:
-            return Principal(
+            principal = Principal(
                 subject=claims["sub"],
                 organisation=claims.get("org", ""),
                 organisation_type=claims.get("org_type", ""),
@@ -162,6 +257,19 @@ class TokenVerifier:
             )
         except ValidationError:
             raise ProblemError(401, "invalid_token", "token lacks organisation or roles") from None
+        if self.organisations is not None:
+            self.organisations.recognise(principal)
+        return principal
+
+    async def authenticate(self, token: str) -> Principal:
+        """:meth:`verify`, after refreshing the keys from the JWKS URL where needed."""
+        if self.jwks_url is not None:
+            try:
+                kid = str(jwt.get_unverified_header(token).get("kid", ""))
+            except jwt.InvalidTokenError:
+                raise ProblemError(401, "invalid_token", "token rejected: DecodeError") from None
+            await self.jwks_url.prepare(kid)
+        return self.verify(token)
 
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT from the NRM identity provider")
@@ -175,7 +283,7 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ProblemError(401, "unauthenticated", "a bearer token is required")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(credentials.credentials)
+    return await verifier.authenticate(credentials.credentials)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -9,16 +9,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
-from nrm_runtime.settings import ServiceSettings
+from nrm_runtime.settings import KafkaSecurityProtocol, ServiceSettings
 
 log = logging.getLogger(__name__)
 
 RECONNECT_BACKOFF_MAX_SECONDS = 5.0
+
+
+def kafka_client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """How every Kafka client of the service connects: PLAINTEXT (dev default), or
+    SASL_SSL with the service's own SCRAM principal, the broker checked against the CA."""
+    if settings.kafka_security_protocol is KafkaSecurityProtocol.PLAINTEXT:
+        return {"security_protocol": "PLAINTEXT"}
+    cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+    return {
+        "security_protocol": "SASL_SSL",
+        "ssl_context": create_ssl_context(cafile=cafile),
+        "sasl_mechanism": settings.kafka_sasl_mechanism,
+        "sasl_plain_username": settings.kafka_sasl_username,
+        "sasl_plain_password": settings.kafka_sasl_password.get_secret_value(),
+    }
 
 
 class Broker:
@@ -68,6 +85,7 @@ class Broker:
             acks="all",
             linger_ms=5,
             request_timeout_ms=15_000,
+            **kafka_client_options(self.settings),
         )
 
     async def ensure_topics(self, topics: list[str]) -> None:
@@ -76,6 +94,7 @@ class Broker:
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
             client_id=f"{self.settings.service_name}-admin",
             request_timeout_ms=10_000,
+            **kafka_client_options(self.settings),
         )
         await admin.start()
         try:

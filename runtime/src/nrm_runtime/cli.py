@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib
 import sys
 from pathlib import Path
 
 from nrm_runtime.auth import OrganisationType, Role
-from nrm_runtime.devtokens import ensure_dev_keys, mint_token, rotate_dev_key
+from nrm_runtime.devtokens import ensure_dev_keys, keys_dir, mint_token, rotate_dev_key
+from nrm_runtime.field_crypto import KeyRing, add_key, create_key_file
 from nrm_runtime.schema import autogenerate_revision, history_of
 
 
@@ -34,8 +37,15 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--subject", help="user id (default dev-user@ORG)")
     token.add_argument("--ttl-minutes", type=int, default=480)
 
-    keys = commands.add_parser("keys", help="dev signing keys")
-    keys.add_argument("action", choices=["init", "rotate"])
+    keys = commands.add_parser(
+        "keys",
+        help="dev keys: init (token and field keys), rotate (token key), rotate-field-key "
+        "(a new field encryption key), rotate-data (reseal a service's data with it)",
+    )
+    keys.add_argument("action", choices=["init", "rotate", "rotate-field-key", "rotate-data"])
+    keys.add_argument("--field-keys-file", type=Path, help="default var/keys/field-keys.json")
+    keys.add_argument("--service", help="rotate-data: the service (its store.SEALED_FIELDS)")
+    keys.add_argument("--database-url", help="rotate-data: the service's database")
 
     migration = commands.add_parser(
         "migration", help="write the next schema revision of a service (or 'runtime')"
@@ -66,10 +76,44 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migration":
         autogenerate_revision(history_of(args.history), args.message)
         return 0
+    return _keys_command(args)
+
+
+def _keys_command(args: argparse.Namespace) -> int:
+    field_keys: Path = args.field_keys_file or (args.keys_dir or keys_dir()) / "field-keys.json"
+    if args.action == "rotate-field-key":
+        print(f"new field key {add_key(field_keys)} in {field_keys}")
+        return 0
+    if args.action == "rotate-data":
+        if not (args.service and args.database_url):
+            print(
+                "nrm keys rotate-data: --service and --database-url are required", file=sys.stderr
+            )
+            return 2
+        report = asyncio.run(rotate_service_data(args.service, args.database_url, field_keys))
+        for table, count in report.items():
+            print(f"{table}: {count} value(s) resealed")
+        return 0
     rotate = args.action == "rotate"
     jwks = rotate_dev_key(args.keys_dir) if rotate else ensure_dev_keys(args.keys_dir)
     print(f"dev token keys: {jwks}")
+    print(f"field encryption keys: {create_key_file(field_keys)}")
     return 0
+
+
+async def rotate_service_data(service: str, database_url: str, field_keys: Path) -> dict[str, int]:
+    """Reseal ``service``'s sealed values (its ``<package>.store.SEALED_FIELDS``)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from nrm_runtime.field_rotation import rotate_sealed_values
+
+    store = importlib.import_module(f"{service.replace('-', '_')}.store")
+    engine = create_async_engine(database_url)
+    try:
+        report = await rotate_sealed_values(engine, KeyRing.load(field_keys), store.SEALED_FIELDS)
+    finally:
+        await engine.dispose()
+    return report.resealed
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from nrm_contracts import Envelope, EventPayload, InvalidEvent, dead_letter_topic
-from nrm_runtime.broker import Broker
+from nrm_runtime.broker import Broker, kafka_client_options
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.metrics import ServiceMetrics
 from nrm_runtime.settings import ServiceSettings
@@ -125,6 +125,7 @@ class EventConsumer:
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=max(self.settings.kafka_session_timeout_ms // 4, 500),
             max_poll_records=200,
+            **kafka_client_options(self.settings),
         )
 
     async def _poll_loop(self, consumer: AIOKafkaConsumer) -> None:

@@ -11,23 +11,27 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy import MetaData
 
 from nrm_contracts import Topic
-from nrm_runtime.auth import TokenVerifier
+from nrm_runtime.auth import JwksUrl, TokenVerifier
 from nrm_runtime.broker import Broker
 from nrm_runtime.consumer import EventConsumer, Subscription
 from nrm_runtime.database import Database
 from nrm_runtime.errors import install_error_handlers
+from nrm_runtime.hardening import AuthFailureLimiter, install_hardening
 from nrm_runtime.health import health_router
 from nrm_runtime.logs import configure_logging
 from nrm_runtime.metrics import ServiceMetrics
+from nrm_runtime.organisations import OrganisationRegistry
 from nrm_runtime.relay import OutboxRelay
 from nrm_runtime.schema import MigrationHistory, runtime_history
 from nrm_runtime.settings import ServiceSettings
@@ -36,6 +40,9 @@ from nrm_runtime.tracing import configure_tracing, shutdown_tracing
 log = logging.getLogger(__name__)
 
 UNTRACED_PATHS = "healthz,readyz,metrics"
+
+DatabaseTask = Callable[[Database], Coroutine[Any, Any, None]]
+"""A service's own start-up step or background task; it receives the service's database."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,11 @@ class ServiceDefinition:
     routers: list[APIRouter] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
     version: str = "0.1.0"
+    # Awaited in order after the migrations, before the app serves (e.g. reference data).
+    on_start: list[DatabaseTask] = field(default_factory=list)
+    # Run for the process's life beside the relay and consumers (e.g. expiry sweeps); one
+    # that ends or fails makes the service not alive.
+    background: list[DatabaseTask] = field(default_factory=list)
 
 
 class ServiceRuntime:
@@ -75,6 +87,7 @@ class ServiceRuntime:
             self.metrics,
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
+            retention=timedelta(hours=settings.outbox_retention_hours),
         )
         self.consumers = [
             EventConsumer(subscription, settings, self.database, self.broker, self.metrics)
@@ -86,11 +99,15 @@ class ServiceRuntime:
                 settings.service_name, definition.migrations, definition.tables, "alembic_version"
             ),
         ]
+        self._on_start = list(definition.on_start)
+        self._background = list(definition.background)
         self._connecting: asyncio.Task[None] | None = None
         self._workers: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self.database.migrate(self.migration_histories)
+        for step in self._on_start:
+            await step(self.database)
         # The connecting task ends once connected; the workers run for the process's life.
         self._connecting = asyncio.create_task(self.broker.connect(), name="kafka-connect")
         self._workers = [
@@ -98,6 +115,10 @@ class ServiceRuntime:
             *(
                 asyncio.create_task(consumer.run(), name=f"consumer-{consumer.group}")
                 for consumer in self.consumers
+            ),
+            *(
+                asyncio.create_task(task(self.database), name=f"background-{index}")
+                for index, task in enumerate(self._background)
             ),
         ]
 
@@ -155,12 +176,12 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     app.state.runtime = runtime
     app.state.database = runtime.database
     app.state.metrics = runtime.metrics
-    app.state.token_verifier = TokenVerifier(
-        settings.jwt_jwks_file,  # type: ignore[arg-type]  # set by the settings validator
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        algorithms=settings.jwt_algorithms,
+    app.state.organisations = (
+        OrganisationRegistry.load(settings.organisations_file)
+        if settings.organisations_file is not None
+        else None
     )
+    app.state.token_verifier = token_verifier(settings, app.state.organisations)
     install_error_handlers(app)
     app.include_router(
         health_router(
@@ -177,7 +198,40 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     app.middleware("http")(_request_metrics(runtime.metrics))
     configure_tracing(settings)
     FastAPIInstrumentor.instrument_app(app, excluded_urls=UNTRACED_PATHS)
+    # After the instrumentation, which expects the error middleware outermost: the
+    # hardening then wraps the instrumented stack, error answers included.
+    install_hardening(
+        app,
+        max_body_bytes=settings.max_request_body_bytes,
+        limiter=AuthFailureLimiter(
+            settings.auth_failure_limit, settings.auth_failure_window_seconds
+        ),
+    )
     return app
+
+
+def token_verifier(
+    settings: ServiceSettings, organisations: OrganisationRegistry | None
+) -> TokenVerifier:
+    """The verifier the settings ask for: keys from the JWKS URL, else the JWKS file."""
+    keys: Path | JwksUrl
+    if settings.jwt_jwks_url is not None:
+        keys = JwksUrl(
+            settings.jwt_jwks_url,
+            cache_seconds=settings.jwt_jwks_cache_seconds,
+            min_refresh_seconds=settings.jwt_jwks_min_refresh_seconds,
+            timeout_seconds=settings.jwt_jwks_timeout_seconds,
+        )
+    else:
+        keys = settings.jwt_jwks_file  # type: ignore[assignment]  # set by the validator
+    return TokenVerifier(
+        keys,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        algorithms=settings.jwt_algorithms,
+        leeway=settings.jwt_leeway_seconds,
+        organisations=organisations,
+    )
 
 
 def _request_metrics(

@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,16 @@ def repo_root() -> Path:
 
 def default_var_dir() -> Path:
     return repo_root() / "var"
+
+
+def dev_organisations_file() -> Path:
+    """The illustrative organisations of development and tests (deploy/dev-organisations.yaml)."""
+    return repo_root() / "deploy" / "dev-organisations.yaml"
+
+
+class KafkaSecurityProtocol(StrEnum):
+    PLAINTEXT = "PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
 
 
 class ServiceSettings(BaseSettings):
@@ -64,6 +74,38 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = DEFAULT_AUDIENCE
     jwt_jwks_file: Path | None = None
     jwt_algorithms: tuple[str, ...] = ("ES256",)
+    jwt_jwks_url: str | None = Field(
+        default=None,
+        description="The identity provider's JWKS URL (production, e.g. OpenID Connect); "
+        "instead of jwt_jwks_file.",
+    )
+    jwt_jwks_cache_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    jwt_jwks_min_refresh_seconds: float = Field(
+        default=5.0, ge=0, description="At most one fetch per interval for unknown kids."
+    )
+    jwt_jwks_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    jwt_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on exp and nbf."
+    )
+    organisations_file: Path | None = Field(
+        default=None,
+        description="The registry of organisations a token may name (YAML); dev and test "
+        "default to deploy/dev-organisations.yaml.",
+    )
+    field_keys_file: Path | None = Field(
+        default=None,
+        description="The key ring of field-level encryption (`nrm keys init` in dev).",
+    )
+
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    auth_failure_limit: int = Field(default=20, ge=1)
+    auth_failure_window_seconds: float = Field(default=60.0, gt=0)
+
+    kafka_security_protocol: KafkaSecurityProtocol = KafkaSecurityProtocol.PLAINTEXT
+    kafka_sasl_mechanism: str = Field(default="SCRAM-SHA-512", pattern=r"^SCRAM-SHA-(256|512)$")
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: Path | None = None
 
     telemetry_exporter: TelemetryExporter = TelemetryExporter.NONE
     otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
@@ -85,8 +127,18 @@ class ServiceSettings(BaseSettings):
             # lives and whose tokens are trusted must be said explicitly.
             if not self.database_url:
                 raise ValueError(f"database_url is required in {self.environment}")
-            if self.jwt_jwks_file is None:
-                raise ValueError(f"jwt_jwks_file is required in {self.environment}")
+            if self.jwt_jwks_file is None and self.jwt_jwks_url is None:
+                raise ValueError(
+                    f"jwt_jwks_file is required in {self.environment} (or jwt_jwks_url)"
+                )
+            if self.environment is Environment.TEST and self.organisations_file is None:
+                object.__setattr__(self, "organisations_file", dev_organisations_file())
+        if self.jwt_jwks_file is not None and self.jwt_jwks_url is not None:
+            raise ValueError("set jwt_jwks_file or jwt_jwks_url, not both")
+        if self.kafka_security_protocol is KafkaSecurityProtocol.SASL_SSL and not (
+            self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError("kafka_security_protocol SASL_SSL needs kafka_sasl_username/password")
         if self.environment is Environment.PRODUCTION:
             self._refuse_insecure_production_settings()
         if not self.jwt_algorithms or not set(self.jwt_algorithms) <= {"RS256", "ES256"}:
@@ -98,8 +150,12 @@ class ServiceSettings(BaseSettings):
         if not self.database_url:
             url = f"sqlite+aiosqlite:///{var / f'{self.service_name}.db'}"
             object.__setattr__(self, "database_url", url)
-        if self.jwt_jwks_file is None:
+        if self.jwt_jwks_file is None and self.jwt_jwks_url is None:
             object.__setattr__(self, "jwt_jwks_file", var / "keys" / "dev-jwks.json")
+        if self.organisations_file is None:
+            object.__setattr__(self, "organisations_file", dev_organisations_file())
+        if self.field_keys_file is None:
+            object.__setattr__(self, "field_keys_file", var / "keys" / "field-keys.json")
 
     def _refuse_insecure_production_settings(self) -> None:
         if self.database_url.startswith("sqlite"):
@@ -111,6 +167,14 @@ class ServiceSettings(BaseSettings):
             raise ValueError("the dev signing keys are not accepted in production")
         if self.telemetry_exporter is TelemetryExporter.CONSOLE:
             raise ValueError("the console trace exporter is for development only")
+        if self.jwt_jwks_url is not None and not self.jwt_jwks_url.startswith("https://"):
+            raise ValueError("jwt_jwks_url must be an https:// URL in production")
+        if self.organisations_file is None:
+            raise ValueError("organisations_file is required in production")
+        if self.organisations_file.resolve() == dev_organisations_file().resolve():
+            raise ValueError("the dev organisations are not accepted in production")
+        if self.field_keys_file is not None and dev_keys in self.field_keys_file.resolve().parents:
+            raise ValueError("the dev field encryption keys are not accepted in production")
 
     def topic(self, name: str) -> str:
         """The name of contract topic ``name`` on this deployment's cluster."""

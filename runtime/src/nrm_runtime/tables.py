@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Column,
     DateTime,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    event,
 )
 from sqlalchemy.engine import Dialect
 
@@ -88,4 +90,46 @@ processed_message_table = Table(
     Column("processed_at", UtcDateTime(), nullable=False, default=utc_now),
     # CloudEvents: source + id identify an event.
     PrimaryKeyConstraint("consumer_group", "event_source", "event_id"),
+)
+
+# The audit log: append-only, each entry chained to the previous one by its hash
+# (nrm_runtime.audit). Ids only: no personal data in clear.
+audit_entry_table = Table(
+    "audit_entry",
+    runtime_metadata,
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("organisation", String(64), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("resource_id", String(200), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+# Auditors ask "who touched this record", newest last.
+Index("ix_audit_entry_resource", audit_entry_table.c.resource_id, audit_entry_table.c.sequence)
+
+# One row: the chain's length and last hash. Appends lock it (a row lock on PostgreSQL,
+# the write lock on SQLite), so two writers never extend the chain from the same entry;
+# and a deleted last entry is detected against it.
+audit_chain_head_table = Table(
+    "audit_chain_head",
+    runtime_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("length", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+)
+AUDIT_GENESIS_HASH = "0" * 64
+# The head row exists from the start: created with the table (tests' create_all) and by
+# the migration that creates it.
+event.listen(
+    audit_chain_head_table,
+    "after_create",
+    DDL(  # type: ignore[no-untyped-call]
+        "INSERT INTO audit_chain_head (id, length, last_hash) "
+        f"VALUES (1, 0, '{AUDIT_GENESIS_HASH}')"
+    ),
 )

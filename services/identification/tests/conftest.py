@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,46 @@ def identification_db(tmp_path: Path) -> Path:
     return tmp_path / "identification.db"
 
 
+class FakeClock:
+    """The service's clock in tests: it stands still until moved."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set_cambodian_day(self, day: str) -> None:
+        """Move to 10:00 in Cambodia on ``day`` (YYYY-MM-DD)."""
+        self.now = datetime.fromisoformat(f"{day}T03:00:00+00:00")
+
+
 @pytest.fixture
-def identification_app(identification_db: Path, token_keys: Path) -> FastAPI:
+def clock() -> FakeClock:
+    """Monday 2 March 2026, 10:00 in Phnom Penh (the screenings' encounter day)."""
+    return FakeClock(datetime(2026, 3, 2, 3, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def watch_seconds() -> float:
+    """How often the app's deadline watcher looks: rarely, unless a test says otherwise
+    (tests call the watcher's round themselves, on the fake clock)."""
+    return 3600.0
+
+
+@pytest.fixture
+def identification_app(
+    identification_db: Path, token_keys: Path, clock: FakeClock, watch_seconds: float
+) -> FastAPI:
     return create_app(
         IdentificationSettings(
             environment="test",
             database_url=f"sqlite+aiosqlite:///{identification_db}",
             kafka_bootstrap_servers=UNUSED_BROKER,
             jwt_jwks_file=token_keys / "dev-jwks.json",
-        )
+            deadline_watch_seconds=watch_seconds,
+        ),
+        clock=clock,
     )
 
 
@@ -62,8 +94,20 @@ def auth(mint: Callable[..., str]) -> Callable[..., dict[str, str]]:
 def screening_form() -> Callable[..., dict[str, Any]]:
     """A valid screening; keyword arguments override the person, ``encounter=`` the encounter."""
 
-    def _form(*, encounter: dict[str, Any] | None = None, **person: Any) -> dict[str, Any]:
+    def _form(
+        *,
+        encounter: dict[str, Any] | None = None,
+        indicators: dict[str, Any] | None = None,
+        consents: list[dict[str, Any]] | None = None,
+        **person: Any,
+    ) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if indicators is not None:
+            extra["indicators"] = indicators
+        if consents is not None:
+            extra["consents"] = consents
         return {
+            **extra,
             "person": {
                 "given_name": "Sreymom",
                 "family_name": "Keovathana",
@@ -103,6 +147,45 @@ def outbox_rows(identification_db: Path) -> Callable[[], list[sqlite3.Row]]:
 @pytest.fixture
 def screening_rows(identification_db: Path) -> Callable[[], list[sqlite3.Row]]:
     return lambda: _rows(identification_db, "SELECT * FROM screening")
+
+
+@pytest.fixture
+def events(
+    outbox_rows: Callable[[], list[sqlite3.Row]],
+    parse_outbox_row: Callable[[sqlite3.Row], Envelope],
+) -> Callable[[str], list[Envelope]]:
+    """``events("victim.presumed")``: the envelopes in the outbox whose type names it."""
+
+    def _events(kind: str) -> list[Envelope]:
+        return [
+            parse_outbox_row(row)
+            for row in outbox_rows()
+            if row["event_type"] == f"kh.nrm.identification.{kind}.v1"
+        ]
+
+    return _events
+
+
+@pytest.fixture
+def screen(
+    client: TestClient,
+    auth: Callable[..., dict[str, str]],
+    screening_form: Callable[..., dict[str, Any]],
+    clock: FakeClock,
+) -> Callable[..., dict[str, Any]]:
+    """``screen(org="moi-dahtjp", **form)``: record a screening, return the response body.
+    Each screening is recorded a second after the previous one (they list in that order)."""
+
+    def _screen(organisation: str = "moi-dahtjp", **form: Any) -> dict[str, Any]:
+        clock.now += timedelta(seconds=1)
+        response = client.post(
+            "/screenings", json=screening_form(**form), headers=auth(organisation, "screener")
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    return _screen
 
 
 @pytest.fixture

@@ -5,6 +5,15 @@ from __future__ import annotations
 import pytest
 
 OPEN_PATHS = {"/healthz", "/readyz", "/metrics", "/docs"}
+RESPONSE_MODELS = {
+    ("/screenings", "post"): "ScreeningPublic",
+    ("/screenings/{screening_id}", "get"): "ScreeningPublic",
+    ("/cases", "get"): "Page_CaseSummary_",
+    ("/cases/{case_id}", "get"): "CasePublic",
+    ("/cases/{case_id}/decisions", "post"): "DecisionPublic",
+    ("/cases/{case_id}/consents", "post"): "ConsentPublic",
+    ("/non-punishment-checks", "post"): "NonPunishmentAnswer",
+}
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
 
 
@@ -34,10 +43,7 @@ def test_the_bearer_scheme_is_declared(openapi) -> None:
 def test_every_route_but_operations_requires_a_bearer_token(openapi) -> None:
     guarded = [(p, m, op) for p, m, op in operations(openapi) if p not in OPEN_PATHS]
 
-    assert {(p, m) for p, m, _ in guarded} == {
-        ("/screenings", "post"),
-        ("/screenings/{screening_id}", "get"),
-    }
+    assert {(p, m) for p, m, _ in guarded} == set(RESPONSE_MODELS)
     for path, method, operation in guarded:
         assert operation.get("security") == [{"HTTPBearer": []}], f"{method} {path}"
 
@@ -55,14 +61,20 @@ def test_every_guarded_route_declares_its_response_model(openapi) -> None:
         success = [status for status in operation["responses"] if status.startswith("2")]
         assert len(success) == 1, f"{method} {path}"
         schema = operation["responses"][success[0]]["content"]["application/json"]["schema"]
-        assert schema == {"$ref": "#/components/schemas/ScreeningPublic"}, f"{method} {path}"
+        model = RESPONSE_MODELS[(path, method)]
+        assert schema == {"$ref": f"#/components/schemas/{model}"}, f"{method} {path}"
 
 
 @pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
-        ("/screenings", "post", {"201", "401", "403", "422"}),
+        ("/screenings", "post", {"201", "401", "403", "404", "409", "422"}),
         ("/screenings/{screening_id}", "get", {"200", "401", "403", "404", "422"}),
+        ("/cases", "get", {"200", "401", "403", "422"}),
+        ("/cases/{case_id}", "get", {"200", "401", "403", "404", "422"}),
+        ("/cases/{case_id}/decisions", "post", {"201", "401", "403", "404", "409", "422"}),
+        ("/cases/{case_id}/consents", "post", {"201", "401", "403", "404", "409", "422"}),
+        ("/non-punishment-checks", "post", {"200", "401", "403", "422"}),
     ],
 )
 def test_each_route_declares_its_errors_with_the_error_shape(

@@ -24,8 +24,9 @@ def test_a_screener_records_a_screening(client, auth, screening_form) -> None:
     assert response.status_code == 201
     body = response.json()
     assert UUID(body["id"]) != UUID(body["case_id"])
-    assert body["person"] == {"estimated_age": None, **form["person"]}
-    assert body["encounter"] == {"country_code": None, **form["encounter"]}
+    assert {key: body["person"][key] for key in form["person"]} == form["person"]
+    assert body["person"]["birth_date_precision"] == "day"
+    assert body["encounter"] == {"country_code": None, "district_code": None, **form["encounter"]}
 
 
 def test_the_reporting_organisation_is_the_callers_from_the_token(
@@ -59,8 +60,8 @@ def test_the_body_cannot_name_the_reporting_organisation(client, auth, screening
         (None, 0, "2026-01-01", True),
         (None, 17, "2026-01-01", True),
         (None, 18, "2026-01-01", False),
-        ("2000-01-01", 15, "2026-01-01", False),  # a known birth date wins over an estimate
-        ("2015-01-01", 30, "2026-01-01", True),
+        ("2008-06-01", 19, "2026-01-01", True),  # a known birth date wins over an estimate
+        ("2007-06-01", 17, "2026-01-01", False),
         (None, None, "2026-01-01", None),  # unknown age stays unknown, never "adult"
     ],
 )
@@ -114,7 +115,10 @@ def test_recording_a_screening_records_one_screening_recorded_event_about_its_ca
         nationality="KHM",
         province_code="02",
         recorded_at=envelope.data.recorded_at,
+        person_ref=envelope.data.person_ref,
+        presumptive_result="indicators_not_met",
     )
+    assert envelope.data.person_ref is not None
 
 
 @pytest.mark.parametrize(
@@ -154,6 +158,8 @@ def test_the_event_carries_no_personal_data(client, auth, screening_form, outbox
 
 
 MISSING = object()
+OWN_REFERRAL = {"purpose": "referral", "given": True, "basis": "own_consent"}
+GUARDIAN = {"purpose": "referral", "given": True, "basis": "guardian"}
 
 # Each case: the place in the valid form that changes, its new value (MISSING: removed),
 # and the field the error must name.
@@ -174,6 +180,31 @@ INVALID_INPUT = {
     "birth date in the future": ("person.birth_date", "2099-01-01", "person.birth_date"),
     "encounter type not in the list": ("encounter.type", "raid", "encounter.type"),
     "province code not two digits": ("encounter.province_code", "2", "encounter.province_code"),
+    "unknown province code": ("encounter.province_code", "26", "encounter.province_code"),
+    "estimated age contradicts the birth date": (
+        "person.estimated_age",
+        30,
+        "person.estimated_age",
+    ),
+    "precision estimated_age beside a birth date": (
+        "person.birth_date_precision",
+        "estimated_age",
+        "person.birth_date_precision",
+    ),
+    "district outside the province": ("encounter.district_code", "1201", "encounter.district_code"),
+    "unknown act": ("indicators.acts", ["smuggling"], "indicators.acts.0"),
+    "labour sector without forced labour": (
+        "indicators.labour_sectors",
+        ["fishing"],
+        "indicators.labour_sectors",
+    ),
+    "unknown exploitation province": (
+        "indicators.exploitation_province_code",
+        "99",
+        "indicators.exploitation_province_code",
+    ),
+    "a child consenting on their own": ("consents", [OWN_REFERRAL], "consents.0.basis"),
+    "two consents for one purpose": ("consents", [GUARDIAN, GUARDIAN], "consents"),
     "encounter in the future": ("encounter.date", "2099-01-01", "encounter.date"),
     "encounter before the birth date": ("encounter.date", "2009-12-31", "encounter.date"),
     # A rule across two fields names the object that holds both.
@@ -187,7 +218,7 @@ def changed(form: dict[str, Any], path: str, value: object) -> dict[str, Any]:
     *parents, name = path.split(".")
     target = form
     for parent in parents:
-        target = target[parent]
+        target = target.setdefault(parent, {})
     if value is MISSING:
         del target[name]
     else:

@@ -8,63 +8,90 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from opentelemetry.trace import SpanKind
 
-from nrm_contracts import Actor, Envelope
-from nrm_contracts.events.identification import ScreeningRecorded
+from nrm_contracts import Actor, Envelope, EventPayload
+from nrm_contracts.events.identification import ConsentChanged, VictimPresumed
 from nrm_contracts.events.referral import ReferralCaseOpened
 from nrm_deploy.testing import bearer
 from nrm_runtime.database import Database
 from nrm_runtime.tracing import span_from_traceparent
 from referral import store
 from referral.app import create_app
-from referral.handlers import open_referral_case
+from referral.handlers import HANDLERS
 from referral.settings import ReferralSettings
 
 UNUSED_BROKER = "127.0.0.1:1"
-SCREENER = Actor("moi-dahtjp", "screener")
-# The trace of the request that recorded the screening, as the consumed event carries it.
+DECIDER = Actor("mosvy", "competent_authority")
+# The trace of the request that decided, as the consumed event carries it.
 INCOMING_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 @pytest.fixture
-def screening_recorded() -> Callable[..., ScreeningRecorded]:
-    """``screening_recorded(case_id=...)``: a ScreeningRecorded of a new screening."""
+def victim_presumed() -> Callable[..., VictimPresumed]:
+    """``victim_presumed(case_id=...)``: a positive preliminary decision on a new case,
+    a child with a guardian's consent to referral unless the fields say otherwise."""
 
-    def _event(**fields: Any) -> ScreeningRecorded:
+    def _event(**fields: Any) -> VictimPresumed:
         values: dict[str, Any] = {
             "case_id": uuid4(),
-            "screening_id": uuid4(),
-            "reporting_organisation": "moi-dahtjp",
-            "encounter_type": "police_operation",
+            "decision_id": uuid4(),
+            "person_ref": uuid4(),
+            "decided_on": date(2026, 3, 4),
             "sex": "female",
+            "age_band": "12_to_17",
             "is_child": True,
             "nationality": "KHM",
+            "exploitation_types": ["sexual_exploitation"],
             "province_code": "02",
-            "recorded_at": datetime.now(UTC),
+            "consented_purposes": ["referral"],
+            "referral_consent_basis": "guardian",
+            "recovery_period_ends_on": date(2026, 4, 3),
+            "final_decision_due_on": date(2026, 4, 18),
             **fields,
         }
-        return ScreeningRecorded(**values)
+        return VictimPresumed(**values)
 
     return _event
 
 
-async def handle(database: Database, event: ScreeningRecorded) -> list[Envelope]:
-    """Run the handler as the consumer does: in the span continuing the event's trace, in a
-    unit of work on behalf of the event's actor. Return the events it recorded."""
+@pytest.fixture
+def consent_changed() -> Callable[..., ConsentChanged]:
+    """``consent_changed(case_id, status="withdrawn")``: consent to referral changed."""
+
+    def _event(case_id: UUID, **fields: Any) -> ConsentChanged:
+        values: dict[str, Any] = {
+            "case_id": case_id,
+            "consent_id": uuid4(),
+            "person_ref": uuid4(),
+            "purpose": "referral",
+            "status": "withdrawn",
+            "basis": "guardian",
+            "is_child": True,
+            "recorded_at": datetime.now(UTC),
+            **fields,
+        }
+        return ConsentChanged(**values)
+
+    return _event
+
+
+async def handle(database: Database, event: EventPayload) -> list[Envelope]:
+    """Run the event's handler as the consumer does: in the span continuing the event's
+    trace, in a unit of work on behalf of the event's actor. Return the events it recorded."""
     with span_from_traceparent(
         f"process {event.event_type}", INCOMING_TRACEPARENT, SpanKind.CONSUMER
     ):
-        async with database.unit_of_work(actor=SCREENER) as uow:
-            await open_referral_case(event, uow)
+        async with database.unit_of_work(actor=DECIDER) as uow:
+            await HANDLERS[type(event)](event, uow)
             await uow.commit()
             return uow.recorded
 
@@ -108,17 +135,17 @@ def client(referral_app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def open_cases(
-    client: TestClient, screening_recorded: Callable[..., ScreeningRecorded]
+    client: TestClient, victim_presumed: Callable[..., VictimPresumed]
 ) -> Callable[[int], list[ReferralCaseOpened]]:
-    """``open_cases(3)``: three identification cases screened, handled through the app's
-    database on the app's event loop."""
+    """``open_cases(3)``: three victims presumed with consent to referral, handled through
+    the app's database on the app's event loop."""
 
     def _open(count: int) -> list[ReferralCaseOpened]:
         database: Database = client.app.state.database  # type: ignore[attr-defined]
         assert client.portal is not None
         opened: list[ReferralCaseOpened] = []
         for _ in range(count):
-            recorded = client.portal.call(handle, database, screening_recorded())
+            recorded = client.portal.call(handle, database, victim_presumed())
             opened += [envelope.data for envelope in recorded]  # type: ignore[misc]
         return opened
 

@@ -56,6 +56,8 @@ def test_the_nrm_coordination_lists_referral_cases(
         "is_child": True,
         "province_code": "02",
         "opened_at": body["items"][0]["opened_at"],
+        "consent_basis": "guardian",
+        "consent_withdrawn_at": None,
     }
 
 

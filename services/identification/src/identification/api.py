@@ -1,16 +1,18 @@
-"""Identification's HTTP routes: parse, authorise, call a use case, shape the answer."""
+"""Identification's screening routes: parse, authorise, call a use case, shape the answer."""
 
 from __future__ import annotations
 
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Header, status
 
 from identification import usecases
+from identification.access import is_competent_authority
+from identification.context import ContextDep
 from identification.models import ScreeningCreate, ScreeningPublic
 from identification.store import Screening
-from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
+from nrm_runtime.auth import Principal, Role, require_roles
 from nrm_runtime.errors import NotFound, error_responses
 from nrm_runtime.http import DatabaseDep
 
@@ -18,19 +20,40 @@ router = APIRouter(tags=["screenings"])
 
 Screener = Annotated[Principal, require_roles(Role.SCREENER)]
 ScreeningReader = Annotated[Principal, require_roles(Role.SCREENER, Role.COMPETENT_AUTHORITY)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Repeat it on a retry: the retry returns the first screening, no new case",
+    ),
+]
 
 
 @router.post(
     "/screenings",
     status_code=status.HTTP_201_CREATED,
     response_model=ScreeningPublic,
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 async def record_screening(
-    form: ScreeningCreate, database: DatabaseDep, principal: Screener
+    form: ScreeningCreate,
+    database: DatabaseDep,
+    principal: Screener,
+    context: ContextDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> ScreeningPublic:
-    """Record a first responder's screening; it opens an identification case."""
-    return await usecases.record_screening(database, form, principal)
+    """Record a first responder's screening with its presumptive assessment; it opens an
+    identification case, or joins the case named by ``case_id``."""
+    return await usecases.record_screening(
+        database,
+        form,
+        principal,
+        policy=context.policy,
+        clock=context.clock,
+        idempotency_key=idempotency_key,
+    )
 
 
 @router.get(
@@ -39,20 +62,16 @@ async def record_screening(
     responses=error_responses(401, 403, 404, 422),
 )
 async def get_screening(
-    screening_id: UUID, database: DatabaseDep, principal: ScreeningReader
+    screening_id: UUID, database: DatabaseDep, principal: ScreeningReader, context: ContextDep
 ) -> ScreeningPublic:
     """A screening, to the organisation that recorded it or to the Competent Authority."""
     async with database.session() as session:
         screening = await session.get(Screening, screening_id)
-    if screening is None or not _may_read(principal, screening):
-        raise NotFound("screening")  # 404, not 403: do not confirm that it exists
-    return usecases.to_public(screening)
-
-
-def _may_read(principal: Principal, screening: Screening) -> bool:
-    if screening.reporting_organisation == principal.organisation:
-        return True
-    return (
-        Role.COMPETENT_AUTHORITY in principal.roles
-        and principal.organisation_type is OrganisationType.MINISTRY
-    )
+        may_read = screening is not None and (
+            screening.reporting_organisation == principal.organisation
+            or is_competent_authority(principal, context.settings.competent_authority_organisations)
+        )
+        if screening is None or not may_read:
+            raise NotFound("screening")  # 404, not 403: do not confirm that it exists
+        documents = await usecases.documents_of(session, screening.id)
+    return usecases.to_public(screening, documents)

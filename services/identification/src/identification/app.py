@@ -6,23 +6,49 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from identification.api import router
+from identification.api import router as screening_router
+from identification.case_api import router as case_router
+from identification.clock import Clock, system_clock
+from identification.context import IdentificationContext
+from identification.deadline_watcher import watch_deadlines
+from identification.deadlines import DeadlinePolicy
+from identification.reference import load_public_holidays
 from identification.settings import IdentificationSettings
 from identification.store import tables
+from identification.working_days import WorkingCalendar
 from nrm_contracts import Topic
+from nrm_runtime.database import Database
 from nrm_runtime.service import ServiceDefinition, create_service_app
 
 
-def create_app(settings: IdentificationSettings | None = None) -> FastAPI:
-    return create_service_app(
+def create_app(
+    settings: IdentificationSettings | None = None, *, clock: Clock = system_clock
+) -> FastAPI:
+    """The identification app; ``clock`` is replaced by a fake one in tests."""
+    settings = settings or IdentificationSettings()
+    policy = DeadlinePolicy(
+        calendar=WorkingCalendar(load_public_holidays(settings.public_holidays_file)),
+        preliminary_working_days=settings.preliminary_decision_working_days,
+        final_days=settings.final_decision_days,
+        recovery_days=settings.recovery_period_days,
+    )
+
+    async def deadline_watcher(database: Database) -> None:
+        await watch_deadlines(database, clock, settings.deadline_watch_seconds)
+
+    app = create_service_app(
         ServiceDefinition(
             title="NRM identification",
             description="Standard screening of presumed victims of trafficking by any first "
-            "responder; decisions by the Competent Authority.",
-            settings=settings or IdentificationSettings(),
+            "responder; decisions by the Competent Authority, on the clock; consent; the "
+            "non-punishment flag.",
+            settings=settings,
             tables=tables,
             migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.IDENTIFICATION,
-            routers=[router],
+            routers=[screening_router, case_router],
+            background=[deadline_watcher],
         )
     )
+    app.state.identification = IdentificationContext(settings, policy, clock)
+    return app

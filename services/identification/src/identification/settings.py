@@ -1,7 +1,11 @@
 """Identification settings: environment variables prefixed ``IDENTIFICATION_``."""
 
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from identification.reference import DEFAULT_HOLIDAYS_FILE
 from nrm_runtime.settings import ServiceSettings
 
 
@@ -10,3 +14,15 @@ class IdentificationSettings(ServiceSettings):
 
     service_name: str = "identification"
     port: int = 8001
+
+    competent_authority_organisations: tuple[str, ...] = Field(
+        default=("mosvy",),
+        description="Organisations whose competent_authority officers decide and see all cases",
+    )
+    preliminary_decision_working_days: int = Field(default=5, ge=1)
+    final_decision_days: int = Field(default=45, ge=1)
+    recovery_period_days: int = Field(default=30, ge=30)
+    public_holidays_file: Path = Field(
+        default=DEFAULT_HOLIDAYS_FILE, description="JSON list of Cambodian public holidays"
+    )
+    deadline_watch_seconds: float = Field(default=60.0, gt=0)

@@ -1,75 +1,334 @@
-"""Identification's operations, each one unit of work."""
+"""Recording a screening: the standard form, its presumptive assessment, its case."""
 
 from __future__ import annotations
 
-from uuid import uuid4
+import hashlib
+import json
+from dataclasses import asdict
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from identification import domain
-from identification.models import EncounterIn, PersonIn, ScreeningCreate, ScreeningPublic
-from identification.store import Screening
-from nrm_contracts.events.identification import EncounterType, ScreeningRecorded
+from identification.assessment import AgeBasis, ScreeningAnswers, assess
+from identification.clock import Clock
+from identification.deadlines import DeadlinePolicy
+from identification.decisions import CaseStatus
+from identification.models import (
+    AssessmentPublic,
+    EncounterPublic,
+    IdentityDocumentPublic,
+    IndicatorsPublic,
+    PersonPublic,
+    ScreeningCreate,
+    ScreeningPublic,
+)
+from identification.queries import consents_of, organisation_screened_case
+from identification.store import (
+    ConsentRecord,
+    IdentificationCase,
+    IdentityDocument,
+    Screening,
+    ScreeningRequest,
+)
+from nrm_contracts.events.identification import (
+    AgeBand,
+    ConsentChanged,
+    ConsentStatus,
+    DeadlineKind,
+    ScreeningRecorded,
+)
 from nrm_runtime.auth import Principal
-from nrm_runtime.database import Database
-from nrm_runtime.tables import utc_now
+from nrm_runtime.database import Database, UnitOfWork
+from nrm_runtime.errors import NotFound, ProblemError
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 async def record_screening(
-    database: Database, form: ScreeningCreate, principal: Principal
+    database: Database,
+    form: ScreeningCreate,
+    principal: Principal,
+    *,
+    policy: DeadlinePolicy,
+    clock: Clock,
+    idempotency_key: str | None = None,
 ) -> ScreeningPublic:
-    """Store a screening, open its identification case, announce it (no personal data)."""
-    person, encounter = form.person, form.encounter
+    """Store a screening with its assessment, open (or join) its case, announce it.
+
+    With an ``Idempotency-Key``, a retried request returns the screening the first one
+    recorded instead of opening a second case; the same key with another form is 409.
+    """
+    request_hash = _hash(form)
+    if idempotency_key is not None:
+        replayed = await _replay(database, principal, idempotency_key, request_hash)
+        if replayed is not None:
+            return replayed
+    try:
+        async with database.unit_of_work(actor=principal.actor) as uow:
+            screening, documents = await _record(uow, form, principal, policy, clock)
+            if idempotency_key is not None:
+                uow.session.add(
+                    ScreeningRequest(
+                        organisation=principal.organisation,
+                        idempotency_key=idempotency_key,
+                        request_hash=request_hash,
+                        screening_id=screening.id,
+                        recorded_at=screening.recorded_at,
+                    )
+                )
+            await uow.commit()
+    except IntegrityError:
+        # A concurrent retry with the same key committed first: answer with its screening.
+        if idempotency_key is None:
+            raise
+        replayed = await _replay(database, principal, idempotency_key, request_hash)
+        if replayed is None:
+            raise
+        return replayed
+    return to_public(screening, documents)
+
+
+async def _record(
+    uow: UnitOfWork,
+    form: ScreeningCreate,
+    principal: Principal,
+    policy: DeadlinePolicy,
+    clock: Clock,
+) -> tuple[Screening, list[IdentityDocument]]:
+    person, encounter, indicators = form.person, form.encounter, form.indicators
+    now = clock()
+    case = await _case_for(uow.session, form, principal, policy, now)
+    age = form.age()
+    child = domain.is_child(age)
+    assessment = assess(
+        ScreeningAnswers(
+            acts=list(indicators.acts),
+            means=list(indicators.means),
+            purposes=list(indicators.purposes),
+            labour_sectors=list(indicators.labour_sectors),
+            continuum=indicators.continuum_position,
+            person_consented=indicators.person_consented,
+            is_child=child,
+            age_basis=_age_basis(form),
+        )
+    )
     screening = Screening(
-        case_id=uuid4(),
+        case_id=case.id,
         reporting_organisation=principal.organisation,
         recorded_by=principal.subject,
         given_name=person.given_name,
         family_name=person.family_name,
         given_name_khmer=person.given_name_khmer,
         family_name_khmer=person.family_name_khmer,
+        aliases=list(person.aliases),
         sex=person.sex,
         birth_date=person.birth_date,
+        birth_date_precision=person.precision,
         estimated_age=person.estimated_age,
         nationality=person.nationality,
+        languages=list(person.languages),
         encounter_type=encounter.type,
         encounter_date=encounter.date,
         province_code=encounter.province_code,
+        district_code=encounter.district_code,
         country_code=encounter.country_code,
-        is_child=domain.is_child(
-            birth_date=person.birth_date, estimated_age=person.estimated_age, on=encounter.date
-        ),
-        recorded_at=utc_now(),
+        acts=list(indicators.acts),
+        means=list(indicators.means),
+        purposes=list(indicators.purposes),
+        labour_sectors=list(indicators.labour_sectors),
+        act_notes=indicators.act_notes,
+        means_notes=indicators.means_notes,
+        purpose_notes=indicators.purpose_notes,
+        continuum_position=indicators.continuum_position,
+        person_consented=indicators.person_consented,
+        exploitation_country_code=indicators.exploitation_country_code,
+        exploitation_province_code=indicators.exploitation_province_code,
+        needs_hints=list(dict.fromkeys(form.needs_hints)),
+        is_child=child,
+        age_band=domain.age_band(age),
+        presumptive_result=assessment.result,
+        assessment=json.loads(json.dumps(asdict(assessment))),
+        recorded_at=now,
     )
-    async with database.unit_of_work(actor=principal.actor) as uow:
-        uow.session.add(screening)
-        uow.record(
-            ScreeningRecorded(
-                case_id=screening.case_id,
-                screening_id=screening.id,
-                reporting_organisation=screening.reporting_organisation,
-                encounter_type=encounter.type,
-                sex=person.sex,
-                is_child=screening.is_child,
-                nationality=person.nationality,
-                province_code=encounter.province_code,
-                recorded_at=screening.recorded_at,
-            )
+    documents = [
+        IdentityDocument(
+            screening_id=screening.id,
+            kind=document.kind,
+            status=document.status,
+            issuing_country=document.issuing_country,
+            number=document.number,
         )
-        await uow.commit()
-    return to_public(screening)
+        for document in person.identity_documents
+    ]
+    uow.session.add(screening)
+    await uow.session.flush()  # the screening before the rows that refer to it
+    uow.session.add_all(documents)
+    uow.record(
+        ScreeningRecorded(
+            case_id=case.id,
+            screening_id=screening.id,
+            reporting_organisation=principal.organisation,
+            encounter_type=encounter.type,
+            sex=person.sex,
+            is_child=child,
+            nationality=person.nationality,
+            province_code=encounter.province_code,
+            recorded_at=now,
+            person_ref=case.person_ref,
+            presumptive_result=assessment.result,
+            country_code=encounter.country_code,
+        )
+    )
+    sequence = len(await consents_of(uow.session, case.id))
+    for consent in form.consents:
+        sequence += 1
+        record = ConsentRecord(
+            case_id=case.id,
+            sequence=sequence,
+            purpose=consent.purpose,
+            status=ConsentStatus.GIVEN if consent.given else ConsentStatus.REFUSED,
+            basis=consent.basis,
+            given_on=encounter.date,
+            recorded_by=principal.subject,
+            recorded_by_organisation=principal.organisation,
+            recorded_at=now,
+        )
+        uow.session.add(record)
+        uow.record(consent_changed(record, case.person_ref, child))
+    return screening, documents
 
 
-def to_public(screening: Screening) -> ScreeningPublic:
+def consent_changed(record: ConsentRecord, person_ref: UUID, child: bool | None) -> ConsentChanged:
+    return ConsentChanged(
+        case_id=record.case_id,
+        consent_id=record.id,
+        person_ref=person_ref,
+        purpose=record.purpose,
+        status=record.status,
+        basis=record.basis,
+        is_child=child,
+        recorded_at=record.recorded_at,
+    )
+
+
+async def _case_for(
+    session: AsyncSession,
+    form: ScreeningCreate,
+    principal: Principal,
+    policy: DeadlinePolicy,
+    now: datetime,
+) -> IdentificationCase:
+    if form.case_id is not None:
+        case = await session.get(IdentificationCase, form.case_id)
+        if case is None or not await organisation_screened_case(
+            session, case.id, principal.organisation
+        ):
+            raise NotFound("case")
+        return case
+    encounter = form.encounter
+    due = policy.preliminary_due(encounter.date)
+    case = IdentificationCase(
+        opened_by_organisation=principal.organisation,
+        opened_at=now,
+        first_encounter_date=encounter.date,
+        province_code=encounter.province_code,
+        country_code=encounter.country_code,
+        status=CaseStatus.AWAITING_PRELIMINARY_DECISION,
+        preliminary_due_on=due,
+        next_deadline=DeadlineKind.PRELIMINARY_DECISION,
+        next_deadline_on=due,
+    )
+    session.add(case)
+    return case
+
+
+def _age_basis(form: ScreeningCreate) -> AgeBasis:
+    if form.person.birth_date is not None:
+        return AgeBasis.BIRTH_DATE
+    if form.person.estimated_age is not None:
+        return AgeBasis.ESTIMATED_AGE
+    return AgeBasis.UNKNOWN
+
+
+def _hash(form: ScreeningCreate) -> str:
+    canonical = json.dumps(form.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def _replay(
+    database: Database, principal: Principal, key: str, request_hash: str
+) -> ScreeningPublic | None:
+    async with database.session() as session:
+        earlier = await session.get(ScreeningRequest, (principal.organisation, key))
+        if earlier is None:
+            return None
+        if earlier.request_hash != request_hash:
+            raise ProblemError(
+                409,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with another screening",
+                field=IDEMPOTENCY_HEADER,
+            )
+        screening = await session.get(Screening, earlier.screening_id)
+        if screening is None:  # the key refers to its screening: never without one
+            return None
+        return to_public(screening, await documents_of(session, screening.id))
+
+
+async def documents_of(session: AsyncSession, screening_id: UUID) -> list[IdentityDocument]:
+    result = await session.exec(
+        select(IdentityDocument).where(col(IdentityDocument.screening_id) == screening_id)
+    )
+    return list(result.all())
+
+
+def to_public(screening: Screening, documents: list[IdentityDocument]) -> ScreeningPublic:
+    """The stored screening as the API gives it (plain models: no request validation)."""
+    precision = screening.birth_date_precision or (
+        domain.BirthDatePrecision.DAY
+        if screening.birth_date is not None
+        else domain.BirthDatePrecision.ESTIMATED_AGE
+    )
     return ScreeningPublic(
         id=screening.id,
         case_id=screening.case_id,
         reporting_organisation=screening.reporting_organisation,
-        person=PersonIn.model_validate(screening, from_attributes=True),
-        encounter=EncounterIn(
-            type=EncounterType(screening.encounter_type),
+        person=PersonPublic(
+            given_name=screening.given_name,
+            family_name=screening.family_name,
+            given_name_khmer=screening.given_name_khmer,
+            family_name_khmer=screening.family_name_khmer,
+            aliases=screening.aliases,
+            sex=screening.sex,
+            birth_date=screening.birth_date,
+            birth_date_precision=precision,
+            estimated_age=screening.estimated_age,
+            nationality=screening.nationality,
+            languages=screening.languages,
+            identity_documents=[
+                IdentityDocumentPublic.model_validate(document, from_attributes=True)
+                for document in documents
+            ],
+        ),
+        encounter=EncounterPublic(
+            type=screening.encounter_type,
             date=screening.encounter_date,
             province_code=screening.province_code,
+            district_code=screening.district_code,
             country_code=screening.country_code,
         ),
+        indicators=IndicatorsPublic.model_validate(screening, from_attributes=True),
+        needs_hints=screening.needs_hints,
         is_child=screening.is_child,
+        age_band=screening.age_band or AgeBand.UNKNOWN,
+        presumptive_assessment=(
+            AssessmentPublic.model_validate(screening.assessment)
+            if screening.assessment is not None
+            else None
+        ),
         recorded_at=screening.recorded_at,
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from nrm_contracts.events.identification import Sex
+from nrm_contracts.events.identification import ConsentBasis, Sex
 from referral.store import ReferralCaseStatus
 
 
@@ -19,3 +19,8 @@ class ReferralCasePublic(BaseModel):
     is_child: bool | None
     province_code: str | None
     opened_at: datetime
+    consent_basis: ConsentBasis | None
+    consent_withdrawn_at: datetime | None = Field(
+        description="Set when the person withdrew consent to referral; nothing more is done "
+        "on the case until consent is given again"
+    )

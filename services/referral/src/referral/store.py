@@ -36,6 +36,25 @@ class ReferralCase(ReferralTable, table=True):
     is_child: bool | None = None
     province_code: str | None = Field(default=None, max_length=2)
     opened_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
+    consent_basis: str | None = Field(default=None, max_length=30)
+    # Set when identification announces that consent to referral was withdrawn: the
+    # case is kept (it is the record), but nothing more is done on it until renewed.
+    consent_withdrawn_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
+    )
+
+
+class AwaitingConsent(ReferralTable, table=True):
+    """A presumed or identified victim without a valid consent to referral yet: the case
+    opens when identification announces one."""
+
+    __tablename__ = "awaiting_consent"
+
+    identification_case_id: UUID = Field(primary_key=True)
+    sex: str = Field(max_length=20)
+    is_child: bool | None = None
+    province_code: str | None = Field(default=None, max_length=2)
+    noted_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 tables = ReferralTable.metadata

@@ -2,25 +2,50 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
 from nrm_contracts import Topic
 from nrm_runtime.service import ServiceDefinition, create_service_app
+from repatriation.api import router as officer_router
+from repatriation.context import Clock, Repatriation
+from repatriation.deadlines import run_deadline_sweeps
+from repatriation.liaison_api import router as liaison_router
+from repatriation.outbound import OutboundDispatcher
 from repatriation.settings import RepatriationSettings
 from repatriation.store import tables
 
 
-def create_app(settings: RepatriationSettings | None = None) -> FastAPI:
-    return create_service_app(
+def create_app(
+    settings: RepatriationSettings | None = None,
+    *,
+    clock: Clock | None = None,
+    liaison_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The service; refuses to start with an SOP template that does not validate.
+
+    ``clock`` and ``liaison_transport`` (how messages reach the counterparts) default to
+    the real ones; tests pass their own.
+    """
+    settings = settings or RepatriationSettings()
+    context = Repatriation.load(settings, clock)
+    dispatcher = OutboundDispatcher(context, liaison_transport)
+    app = create_service_app(
         ServiceDefinition(
             title="NRM repatriation",
             description="Cross-border cases run by bilateral SOPs as data, "
             "with the counterpart agencies' liaison API.",
-            settings=settings or RepatriationSettings(),
+            settings=settings,
             tables=tables,
             migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.REPATRIATION,
+            routers=[officer_router, liaison_router],
+            background=[dispatcher.run, partial(run_deadline_sweeps, context)],
         )
     )
+    app.state.repatriation = context
+    app.state.dispatcher = dispatcher
+    return app

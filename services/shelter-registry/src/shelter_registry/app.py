@@ -2,25 +2,83 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from nrm_contracts import Topic
-from nrm_runtime.service import ServiceDefinition, create_service_app
+from nrm_contracts import Actor, Topic
+from nrm_runtime.consumer import Subscription
+from nrm_runtime.database import Database
+from nrm_runtime.service import DatabaseTask, ServiceDefinition, create_service_app
+from nrm_runtime.tables import utc_now
+from shelter_registry.api import router
+from shelter_registry.api_beds import router as beds_router
+from shelter_registry.capacity import expire_due
+from shelter_registry.dependencies import Clock
+from shelter_registry.handlers import placement_handlers
+from shelter_registry.reference.loader import load_reference_data
 from shelter_registry.settings import ShelterRegistrySettings
 from shelter_registry.store import tables
 
+log = logging.getLogger(__name__)
 
-def create_app(settings: ShelterRegistrySettings | None = None) -> FastAPI:
-    return create_service_app(
+CONSUMER_GROUP = "shelter-registry"
+EXPIRY_ACTOR = Actor("shelter-registry", "reservation-expiry")
+
+
+def reservation_sweeper(settings: ShelterRegistrySettings, clock: Clock) -> DatabaseTask:
+    """A background task: every ``reservation_sweep_seconds``, expire held reservations
+    whose time is up and free their beds (each with its ``capacity.changed``)."""
+
+    async def sweep_forever(database: Database) -> None:
+        while True:
+            await asyncio.sleep(settings.reservation_sweep_seconds)
+            try:
+                await sweep_once(database, clock)
+            except Exception:
+                log.warning("reservation sweep failed", exc_info=True)
+
+    return sweep_forever
+
+
+async def load_reference_on_start(database: Database) -> None:
+    """Start-up step: add the reference facilities the registry lacks (idempotent)."""
+    await load_reference_data(database)
+
+
+async def sweep_once(database: Database, clock: Clock) -> int:
+    """Expire every due reservation now; how many expired."""
+    async with database.unit_of_work(actor=EXPIRY_ACTOR) as uow:
+        expired = await expire_due(uow, clock())
+        await uow.commit()
+    return expired
+
+
+def create_app(settings: ShelterRegistrySettings | None = None, clock: Clock = utc_now) -> FastAPI:
+    """The service; ``clock`` tells the time of reservations and changes (tests fake it)."""
+    settings = settings or ShelterRegistrySettings()
+    app = create_service_app(
         ServiceDefinition(
             title="NRM shelter registry",
-            description="Organisations, facilities and their live capacity; "
-            "registration with MOSVY; coverage and gaps.",
-            settings=settings or ShelterRegistrySettings(),
+            description="Organisations, facilities and their live capacity; registration "
+            "with MOSVY; search for referral; coverage and gaps.",
+            settings=settings,
             tables=tables,
             migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.SHELTER_REGISTRY,
+            routers=[router, beds_router],
+            subscriptions=[
+                Subscription(
+                    consumer_group=CONSUMER_GROUP,
+                    topics=(Topic.REFERRAL,),
+                    handlers=placement_handlers(clock),
+                )
+            ],
+            on_start=[load_reference_on_start] if settings.loads_reference_data else [],
+            background=[reservation_sweeper(settings, clock)],
         )
     )
+    app.state.clock = clock
+    return app

@@ -1,0 +1,279 @@
+"""HTTP hardening every service gets from ``create_service_app``.
+
+- Security headers on every response: ``nosniff``, frames denied, no referrer, a
+  Content-Security-Policy (``default-src 'none'`` for the API; for the documentation
+  pages one that admits exactly what Swagger UI and ReDoc load: their CDN, and each
+  inline script by its hash), and ``Cache-Control: no-store`` on everything but health,
+  metrics and documentation: any other response may carry personal data.
+- A request body limit (``max_request_body_bytes``): 413 before the app reads a byte more.
+- Failed-authentication rate limiting per client address: after ``auth_failure_limit``
+  401 answers within ``auth_failure_window_seconds`` the address gets 429 with
+  ``Retry-After`` until the window has slid past. The count is in memory, per process:
+  with several replicas an attacker gets the limit once per replica, and a restart
+  forgets it; a shared limiter (at the gateway) is the production complement.
+
+Every answer this module gives itself uses the error shape ``{"error": {...}}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+UNGUARDED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+DOCS_HTML_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+CACHEABLE_PATHS = UNGUARDED_PATHS | DOCS_HTML_PATHS | {"/openapi.json"}
+DOCS_CDN = "https://cdn.jsdelivr.net"
+
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Swagger UI and ReDoc come from the CDN; their inline scripts are admitted by hash (added
+# per page); styles may be inline because both set them at run time (no script runs from
+# a style). ReDoc's fonts come from Google Fonts and it renders in a blob: worker.
+DOCS_POLICY = (
+    "default-src 'none'; "
+    f"script-src {DOCS_CDN}{{hashes}}; "
+    f"style-src {DOCS_CDN} https://fonts.googleapis.com 'unsafe-inline'; "
+    "font-src https://fonts.gstatic.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; "
+    "connect-src 'self'; worker-src blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+
+COMMON_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+
+
+def error_body(code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
+class AuthFailureLimiter:
+    """Counts 401 answers per client address in a sliding window (in memory).
+
+    At most ``max_clients`` addresses are tracked, least recently failed dropped first, so
+    a flood of addresses cannot exhaust memory.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window_seconds: float,
+        *,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window_seconds
+        self.max_clients = max_clients
+        self._clock = clock
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, client: str) -> deque[float] | None:
+        failures = self._failures.get(client)
+        if failures is None:
+            return None
+        horizon = self._clock() - self.window
+        while failures and failures[0] <= horizon:
+            failures.popleft()
+        if not failures:
+            del self._failures[client]
+            return None
+        return failures
+
+    def retry_after(self, client: str) -> float:
+        """Seconds until ``client`` may try again; 0 when it is not blocked."""
+        failures = self._recent(client)
+        if failures is None or len(failures) < self.limit:
+            return 0.0
+        return max(failures[-self.limit] + self.window - self._clock(), 0.0)
+
+    def record_failure(self, client: str) -> None:
+        failures = self._recent(client) or deque()
+        failures.append(self._clock())
+        self._failures[client] = failures
+        self._failures.move_to_end(client)
+        while len(self._failures) > self.max_clients:
+            self._failures.popitem(last=False)
+
+
+class HardeningMiddleware:
+    """The ASGI middleware applying the above; outermost, so every answer passes it."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, limiter: AuthFailureLimiter) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        client = (scope.get("client") or ("unknown", 0))[0]
+        guarded = path not in UNGUARDED_PATHS
+        if guarded:
+            wait = self.limiter.retry_after(client)
+            if wait > 0:
+                await _answer(
+                    send,
+                    429,
+                    error_body("too_many_failed_authentications", "too many failed attempts"),
+                    [(b"retry-after", str(int(wait) + 1).encode())],
+                )
+                return
+        if _declared_length(scope) > self.max_body_bytes:
+            await _answer(send, 413, self._too_large())
+            return
+        buffered = await _read_body(receive, self.max_body_bytes)
+        if buffered is None:
+            await _answer(send, 413, self._too_large())
+            return
+        replay = _replaying(buffered, receive)
+        if path in DOCS_HTML_PATHS:
+            await self.app(scope, replay, _DocsPageSender(send).send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                if status == 401 and guarded:
+                    self.limiter.record_failure(client)
+                message["headers"] = _with_security_headers(
+                    list(message.get("headers", [])), path, API_POLICY
+                )
+            await send(message)
+
+        await self.app(scope, replay, send_with_headers)
+
+    def _too_large(self) -> bytes:
+        return error_body(
+            "payload_too_large", f"the request body exceeds {self.max_body_bytes} bytes"
+        )
+
+
+def _with_security_headers(
+    headers: list[tuple[bytes, bytes]], path: str, policy: str
+) -> list[tuple[bytes, bytes]]:
+    ours = dict(COMMON_HEADERS)
+    ours[b"content-security-policy"] = policy.encode()
+    if path not in CACHEABLE_PATHS:
+        ours[b"cache-control"] = b"no-store"
+    kept = [(name, value) for name, value in headers if name.lower() not in ours]
+    return [*kept, *ours.items()]
+
+
+class _DocsPageSender:
+    """Holds a documentation page until its body is complete, to hash its inline scripts
+    into the page's policy (the page is a few KiB)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._start: Message | None = None
+        self._body = bytearray()
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self._start = message
+            return
+        if message["type"] != "http.response.body" or self._start is None:
+            await self._send(message)
+            return
+        self._body += message.get("body", b"")
+        if message.get("more_body", False):
+            return
+        body = bytes(self._body)
+        hashes = "".join(
+            " 'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
+            for script in _INLINE_SCRIPT.findall(body)
+        )
+        headers = [
+            (name, value)
+            for name, value in self._start.get("headers", [])
+            if name.lower() != b"content-length"
+        ]
+        headers.append((b"content-length", str(len(body)).encode()))
+        self._start["headers"] = _with_security_headers(
+            headers, "/docs", DOCS_POLICY.format(hashes=hashes)
+        )
+        await self._send(self._start)
+        await self._send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+async def _read_body(receive: Receive, limit: int) -> list[Message] | None:
+    """The request's body messages, or None as soon as they exceed ``limit`` bytes."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages  # a disconnect: the app sees it
+        size += len(message.get("body", b""))
+        if size > limit:
+            return None
+        if not message.get("more_body", False):
+            return messages
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()  # e.g. http.disconnect while the app streams its answer
+
+    return replay
+
+
+async def _answer(
+    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *(extra or []),
+    ]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": _with_security_headers(headers, "", API_POLICY),
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def install_hardening(app: Any, *, max_body_bytes: int, limiter: AuthFailureLimiter) -> None:
+    """Wrap ``app``'s whole middleware stack (error handling included) in the hardening,
+    so that even the 500 answers of the outermost error handler carry the headers."""
+    build = app.build_middleware_stack
+
+    def build_hardened() -> ASGIApp:
+        return HardeningMiddleware(build(), max_body_bytes=max_body_bytes, limiter=limiter)
+
+    app.build_middleware_stack = build_hardened
+    app.state.auth_failure_limiter = limiter

@@ -1,0 +1,28 @@
+"""What identification's routes need beside the runtime: its settings, deadline policy
+and clock, set once by ``create_app`` on ``app.state.identification``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from identification.clock import Clock
+from identification.deadlines import DeadlinePolicy
+from identification.settings import IdentificationSettings
+
+
+@dataclass(frozen=True)
+class IdentificationContext:
+    settings: IdentificationSettings
+    policy: DeadlinePolicy
+    clock: Clock
+
+
+def _context(request: Request) -> IdentificationContext:
+    context: IdentificationContext = request.app.state.identification
+    return context
+
+
+ContextDep = Annotated[IdentificationContext, Depends(_context)]

@@ -1,0 +1,112 @@
+"""Who may do what: Cambodian officers run the Cambodian side of every case; a
+counterpart agency sees and acts on its own country's cases only, and signs its calls.
+
+A counterpart asking for another country's case is answered 404, exactly as for a case
+that does not exist: it must not learn that the case exists.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Header, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
+from nrm_runtime.errors import NotFound, ProblemError
+from repatriation.context import RepatriationDep
+from repatriation.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from repatriation.store import RepatriationCase
+
+_OFFICER_ROLES = (Role.CASE_MANAGER, Role.LIAISON_OFFICER)
+
+
+def _cambodian(principal: Principal) -> Principal:
+    if principal.organisation_type is not OrganisationType.MINISTRY:
+        raise ProblemError(403, "forbidden", "only Cambodian ministries run repatriation cases")
+    return principal
+
+
+async def _officer(principal: Annotated[Principal, require_roles(*_OFFICER_ROLES)]) -> Principal:
+    return _cambodian(principal)
+
+
+async def _case_manager(
+    principal: Annotated[Principal, require_roles(Role.CASE_MANAGER)],
+) -> Principal:
+    return _cambodian(principal)
+
+
+Officer = Annotated[Principal, Depends(_officer)]
+"""A MOSVY or MOFAIC officer (case manager or liaison officer) of a Cambodian ministry."""
+
+CaseManager = Annotated[Principal, Depends(_case_manager)]
+"""A Cambodian ministry's case manager: opens, closes, records consent."""
+
+
+@dataclass(frozen=True)
+class Counterpart:
+    """A counterpart agency's authenticated, signed call."""
+
+    principal: Principal
+    country: str
+    body: bytes
+
+    @property
+    def organisation(self) -> str:
+        return self.principal.organisation
+
+
+async def _counterpart(
+    request: Request,
+    principal: Annotated[Principal, require_roles(Role.LIAISON_OFFICER)],
+    context: RepatriationDep,
+    timestamp: Annotated[
+        str | None, Header(alias=TIMESTAMP_HEADER, description="Unix seconds of signing.")
+    ] = None,
+    signature: Annotated[
+        str | None,
+        Header(
+            alias=SIGNATURE_HEADER, description='"v1=" + hex HMAC-SHA256("<timestamp>." + body)'
+        ),
+    ] = None,
+) -> Counterpart:
+    if principal.organisation_type is not OrganisationType.FOREIGN_AGENCY:
+        raise ProblemError(403, "forbidden", "the liaison API is for counterpart agencies")
+    country = context.settings.country_of(principal.organisation)
+    link = context.settings.counterparts.get(country) if country else None
+    if country is None or link is None:
+        raise ProblemError(403, "forbidden", "your organisation is not a registered counterpart")
+    body = await request.body()
+    problem = verify(
+        link.secret.get_secret_value(),
+        timestamp=timestamp,
+        given=signature,
+        body=body,
+        now=time.time(),
+        tolerance_seconds=context.settings.signature_tolerance_seconds,
+    )
+    if problem is not None:
+        raise ProblemError(401, "invalid_signature", problem)
+    return Counterpart(principal, country, body)
+
+
+CounterpartCaller = Annotated[Counterpart, Depends(_counterpart)]
+
+
+async def case_for_counterpart(
+    session: AsyncSession, case_id: UUID, country: str
+) -> RepatriationCase | None:
+    """The case, if it is ``country``'s; None for another country's case as for none."""
+    case = await session.get(RepatriationCase, case_id)
+    return case if case is not None and case.counterpart_country == country else None
+
+
+async def case_for_officer(session: AsyncSession, case_id: UUID) -> RepatriationCase:
+    case = await session.get(RepatriationCase, case_id)
+    if case is None:
+        raise NotFound("repatriation case")
+    return case

@@ -1,0 +1,512 @@
+"""Repatriation's operations on a case, each inside the caller's unit of work.
+
+Cambodian officers and counterpart agencies complete steps through the same rules
+(:mod:`domain`); a step completed by Cambodia is queued as a message to the counterpart
+in the same transaction, so that the change and its message exist together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.exc import IntegrityError
+
+from nrm_contracts.events.identification import Sex
+from nrm_contracts.events.repatriation import (
+    CaseOrigin,
+    ClosureOutcome,
+    Direction,
+    HandoverCompleted,
+    HandoverScheduled,
+    RepatriationClosed,
+    RepatriationProposed,
+    StepCompleted,
+)
+from nrm_runtime.database import UnitOfWork
+from nrm_runtime.errors import ProblemError
+from repatriation import domain
+from repatriation.context import Repatriation
+from repatriation.domain import ConsentStatus, StepRefused, Submission
+from repatriation.messages import queue_message
+from repatriation.models import ConsentChange, ConsentIn, PersonIn
+from repatriation.sop import HOME_COUNTRY, Procedure, SopStatus, SopTemplate, Step, StepKind
+from repatriation.store import (
+    CaseStatus,
+    CaseStep,
+    ClockState,
+    HandoverStatus,
+    RepatriationCase,
+    StepClock,
+    running_clocks,
+    steps_of,
+)
+from repatriation.workdays import local_date
+
+
+def choose_template(
+    context: Repatriation, country: str, direction: Direction, version: str | None, on: date
+) -> tuple[SopTemplate, Procedure]:
+    """The SOP a new case runs: the named version, or the one in force with ``country``."""
+    if version is None:
+        template = context.library.current(country, direction, on)
+        if template is None:
+            drafts = [t.version for t in context.library.for_country(country)]
+            hint = f" (drafts: {', '.join(drafts)}; name one as sop_version)" if drafts else ""
+            raise ProblemError(
+                409,
+                "no_sop",
+                f"no SOP in force with {country} for {direction} cases{hint}",
+                "counterpart_country",
+            )
+    else:
+        candidates = [t for t in context.library.for_country(country) if t.version == version]
+        if not candidates or candidates[0].status is SopStatus.SUPERSEDED:
+            raise ProblemError(
+                422,
+                "invalid_input",
+                f"no usable SOP version {version!r} with {country}",
+                "sop_version",
+            )
+        template = candidates[0]
+    procedure = template.procedure(direction)
+    if procedure is None:
+        raise ProblemError(
+            409,
+            "no_sop",
+            f"SOP {template.id} {template.version} has no {direction} procedure",
+            "counterpart_country",
+        )
+    return template, procedure
+
+
+def procedure_of(context: Repatriation, case: RepatriationCase) -> tuple[SopTemplate, Procedure]:
+    """The procedure a case runs: its own SOP version, for good."""
+    template = context.library.get(case.sop_id, case.sop_version)
+    procedure = template.procedure(Direction(case.direction)) if template else None
+    if template is None or procedure is None:
+        # The template was removed from the deployment: the case cannot move until it is back.
+        raise ProblemError(
+            409, "sop_unavailable", f"SOP {case.sop_id} {case.sop_version} is not loaded"
+        )
+    return template, procedure
+
+
+def is_child(person: PersonIn, on: date) -> bool:
+    if person.birth_date is not None:
+        birthday_passed = (on.month, on.day) >= (person.birth_date.month, person.birth_date.day)
+        return on.year - person.birth_date.year - (0 if birthday_passed else 1) < 18
+    return person.estimated_age is not None and person.estimated_age < 18
+
+
+def _check_consent(consent: ConsentIn, child: bool) -> None:
+    if consent.status is not ConsentStatus.GIVEN:
+        raise ProblemError(
+            422,
+            "invalid_input",
+            "a repatriation needs the consent to return",
+            "consent_to_return.status",
+        )
+    problem = domain.consent_basis_problem(child, consent.basis)
+    if problem is not None:
+        raise ProblemError(422, "invalid_input", problem, "consent_to_return.basis")
+
+
+def new_case(
+    context: Repatriation,
+    *,
+    direction: Direction,
+    country: str,
+    template: SopTemplate,
+    origin: CaseOrigin,
+    opened_by: str,
+    person: PersonIn,
+    consent: ConsentIn,
+    identification_case_id: UUID | None = None,
+    counterpart_reference: str | None = None,
+) -> RepatriationCase:
+    """A case, not yet stored; 422 without a valid consent to return."""
+    now = context.clock()
+    child = is_child(person, local_date(now))
+    _check_consent(consent, child)
+    return RepatriationCase(
+        direction=direction,
+        counterpart_country=country,
+        sop_id=template.id,
+        sop_version=template.version,
+        origin=origin,
+        identification_case_id=identification_case_id,
+        counterpart_reference=counterpart_reference,
+        opened_by=opened_by,
+        given_name=person.given_name,
+        family_name=person.family_name,
+        sex=person.sex,
+        birth_date=person.birth_date,
+        estimated_age=person.estimated_age,
+        is_child=child,
+        consent_status=consent.status,
+        consent_basis=consent.basis,
+        consent_recorded_on=consent.recorded_on,
+        opened_at=now,
+        updated_at=now,
+    )
+
+
+def open_case(
+    context: Repatriation, uow: UnitOfWork, case: RepatriationCase, procedure: Procedure
+) -> None:
+    """Store a new case, start the clocks of its first steps, announce it."""
+    uow.session.add(case)
+    _start_clocks(context, uow, case, procedure, case.opened_at)
+    uow.record(
+        RepatriationProposed(
+            repatriation_case_id=case.id,
+            direction=Direction(case.direction),
+            counterpart_country=case.counterpart_country,
+            sop_id=case.sop_id,
+            sop_version=case.sop_version,
+            origin=CaseOrigin(case.origin),
+            identification_case_id=case.identification_case_id,
+            sex=Sex(case.sex),
+            is_child=case.is_child,
+            proposed_at=case.opened_at,
+        )
+    )
+
+
+async def facts_of(
+    uow: UnitOfWork, case: RepatriationCase, procedure: Procedure
+) -> domain.CaseFacts:
+    steps = await steps_of(uow.session, case.id)
+    return domain.CaseFacts(
+        is_open=case.status == CaseStatus.OPEN,
+        is_child=case.is_child,
+        consent_given=case.consent_status == ConsentStatus.GIVEN,
+        last_step=case.last_step,
+        completed_kinds=frozenset(StepKind(step.kind) for step in steps),
+    )
+
+
+async def complete_step(
+    context: Repatriation,
+    uow: UnitOfWork,
+    case: RepatriationCase,
+    submission: Submission,
+    *,
+    country: str,
+    organisation: str,
+) -> CaseStep:
+    """Complete a step of ``case`` for ``country``, if the rules allow it; 403/409/422
+    otherwise (nothing written). Cambodia's steps are queued as messages to the
+    counterpart."""
+    template, procedure = procedure_of(context, case)
+    now = context.clock()
+    facts = await facts_of(uow, case, procedure)
+    try:
+        step = domain.check_step(
+            template, procedure, facts, submission, acting_country=country, today=local_date(now)
+        )
+    except StepRefused as refused:
+        raise ProblemError(refused.status, refused.code, refused.message, refused.field) from None
+    given = {key: value for key, value in submission.details.items() if value is not None}
+    completed = CaseStep(
+        case_id=case.id,
+        sequence=case.step_count + 1,
+        step=step.id,
+        kind=step.kind,
+        acting_country=country,
+        organisation=organisation,
+        documents=sorted(set(submission.documents)),
+        details={key: _plain(value) for key, value in given.items()},
+        completed_at=now,
+    )
+    uow.session.add(completed)
+    case.step_count = completed.sequence
+    case.last_step = step.id
+    case.updated_at = now
+    _apply_details(template, case, step, given)
+    await _end_clocks(uow, case, step, now)
+    following = domain.allowed_steps(procedure, _facts_after(facts, step, case))
+    uow.record(
+        StepCompleted(
+            repatriation_case_id=case.id,
+            direction=Direction(case.direction),
+            counterpart_country=case.counterpart_country,
+            step=step.id,
+            sequence=completed.sequence,
+            acting_country=country,
+            acting_organisation=organisation,
+            document_kinds=completed.documents,
+            next_steps=[item.id for item in following],
+            completed_at=now,
+        )
+    )
+    _record_handover(uow, case, step, now)
+    if step.closes_case is not None:
+        _close(uow, case, step.closes_case, now)
+    else:
+        _start_clocks(context, uow, case, procedure, now)
+    if country == HOME_COUNTRY:
+        queue_message(
+            uow,
+            case_id=case.id,
+            country=case.counterpart_country,
+            organisation=organisation,
+            message_type="step_completed",
+            step=step.id,
+            body=step_message(case, completed, following, include_person=case.step_count == 1),
+            now=now,
+        )
+    await _flush_or_conflict(uow)
+    return completed
+
+
+def _plain(value: Any) -> Any:
+    """A detail as JSON keeps it (dates as ISO 8601 text)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _facts_after(facts: domain.CaseFacts, step: Step, case: RepatriationCase) -> domain.CaseFacts:
+    return domain.CaseFacts(
+        is_open=case.status == CaseStatus.OPEN and step.closes_case is None,
+        is_child=facts.is_child,
+        consent_given=facts.consent_given,
+        last_step=step.id,
+        completed_kinds=facts.completed_kinds | {step.kind},
+    )
+
+
+def _apply_details(
+    template: SopTemplate, case: RepatriationCase, step: Step, details: dict[str, Any]
+) -> None:
+    """What a step's details change on the case: the handover being agreed."""
+    if "handover_date" in details:
+        case.handover_date = details["handover_date"]
+    if "border_point" in details:
+        case.border_point = details["border_point"]
+        point = template.border_point(details["border_point"])
+        if case.direction == Direction.INBOUND and point is not None:
+            # Where the returnee is received: the border point's reception by default.
+            case.reception_province_code = point.province_code
+            case.reception_organisation = point.reception_organisation
+    if "reception_organisation" in details:
+        case.reception_organisation = details["reception_organisation"]
+    if "reception_province_code" in details:
+        case.reception_province_code = details["reception_province_code"]
+    if step.kind is StepKind.HANDOVER_AGREEMENT:
+        case.handover_status = HandoverStatus.SCHEDULED
+    elif step.kind is StepKind.HANDOVER:
+        case.handover_status = HandoverStatus.COMPLETED
+    elif "handover_date" in details:
+        case.handover_status = HandoverStatus.PROPOSED
+
+
+def _record_handover(uow: UnitOfWork, case: RepatriationCase, step: Step, now: datetime) -> None:
+    common: dict[str, Any] = {
+        "repatriation_case_id": case.id,
+        "direction": Direction(case.direction),
+        "counterpart_country": case.counterpart_country,
+    }
+    inbound = case.direction == Direction.INBOUND
+    reception = {
+        "reception_province_code": case.reception_province_code if inbound else None,
+        "reception_organisation": case.reception_organisation if inbound else None,
+    }
+    if step.kind is StepKind.HANDOVER_AGREEMENT:
+        assert case.handover_date is not None and case.border_point is not None  # step rule
+        uow.record(
+            HandoverScheduled(
+                **common,
+                handover_date=case.handover_date,
+                border_point=case.border_point,
+                **reception,
+            )
+        )
+    elif step.kind is StepKind.HANDOVER:
+        uow.record(
+            HandoverCompleted(
+                **common,
+                identification_case_id=case.identification_case_id,
+                handed_over_on=local_date(now),
+                border_point=case.border_point or "unspecified",
+                sex=Sex(case.sex),
+                is_child=case.is_child,
+                completed_at=now,
+                **reception,
+            )
+        )
+
+
+def _start_clocks(
+    context: Repatriation,
+    uow: UnitOfWork,
+    case: RepatriationCase,
+    procedure: Procedure,
+    now: datetime,
+) -> None:
+    facts = domain.CaseFacts(
+        is_open=True,
+        is_child=case.is_child,
+        consent_given=True,
+        last_step=case.last_step,
+        completed_kinds=frozenset(),
+    )
+    for step in domain.allowed_steps(procedure, facts):
+        if step.deadline_working_days is None:
+            continue
+        uow.session.add(
+            StepClock(
+                case_id=case.id,
+                counterpart_country=case.counterpart_country,
+                step=step.id,
+                acting_country=step.acting_country,
+                working_days=step.deadline_working_days,
+                started_at=now,
+                due_on=context.calendar.due_on(now, step.deadline_working_days),
+            )
+        )
+
+
+async def _end_clocks(uow: UnitOfWork, case: RepatriationCase, step: Step, now: datetime) -> None:
+    """The completed step's clock is met; its alternatives' clocks stop."""
+    for clock in await running_clocks(uow.session, case.id):
+        clock.state = ClockState.MET if clock.step == step.id else ClockState.CANCELLED
+        clock.ended_at = now
+
+
+def _close(uow: UnitOfWork, case: RepatriationCase, outcome: ClosureOutcome, now: datetime) -> None:
+    case.status = CaseStatus.CLOSED
+    case.outcome = outcome
+    case.closed_at = now
+    uow.record(
+        RepatriationClosed(
+            repatriation_case_id=case.id,
+            direction=Direction(case.direction),
+            counterpart_country=case.counterpart_country,
+            outcome=outcome,
+            last_step=case.last_step,
+            closed_at=now,
+        )
+    )
+
+
+async def close_case(
+    context: Repatriation,
+    uow: UnitOfWork,
+    case: RepatriationCase,
+    outcome: ClosureOutcome,
+    organisation: str,
+) -> None:
+    """An officer ends a case before its procedure does (consent withdrawn, not returned)."""
+    if case.status != CaseStatus.OPEN:
+        raise ProblemError(409, "case_closed", "the case is closed")
+    if outcome is ClosureOutcome.RETURNED:
+        raise ProblemError(
+            422,
+            "invalid_input",
+            "a case closes as returned by its procedure's last step",
+            "outcome",
+        )
+    now = context.clock()
+    for clock in await running_clocks(uow.session, case.id):
+        clock.state = ClockState.CANCELLED
+        clock.ended_at = now
+    case.updated_at = now
+    _close(uow, case, outcome, now)
+    queue_message(
+        uow,
+        case_id=case.id,
+        country=case.counterpart_country,
+        organisation=organisation,
+        message_type="case_closed",
+        step=None,
+        body={**_case_reference(case), "outcome": outcome.value, "closed_at": now.isoformat()},
+        now=now,
+    )
+
+
+async def change_consent(
+    context: Repatriation,
+    uow: UnitOfWork,
+    case: RepatriationCase,
+    change: ConsentChange,
+    organisation: str,
+) -> None:
+    """Record the consent to return given again or withdrawn; the counterpart is told."""
+    if case.status != CaseStatus.OPEN:
+        raise ProblemError(409, "case_closed", "the case is closed")
+    problem = domain.consent_basis_problem(case.is_child, change.basis)
+    if problem is not None:
+        raise ProblemError(422, "invalid_input", problem, "basis")
+    now = context.clock()
+    case.consent_status = change.status
+    case.consent_basis = change.basis
+    case.consent_recorded_on = change.recorded_on
+    case.updated_at = now
+    queue_message(
+        uow,
+        case_id=case.id,
+        country=case.counterpart_country,
+        organisation=organisation,
+        message_type="consent_changed",
+        step=None,
+        body={**_case_reference(case), "consent_to_return": change.status.value},
+        now=now,
+    )
+
+
+def _case_reference(case: RepatriationCase) -> dict[str, Any]:
+    return {
+        "case_id": str(case.id),
+        "counterpart_reference": case.counterpart_reference,
+        "sop": {"id": case.sop_id, "version": case.sop_version},
+        "sender_country": HOME_COUNTRY,
+    }
+
+
+def step_message(
+    case: RepatriationCase, step: CaseStep, following: list[Step], *, include_person: bool
+) -> dict[str, Any]:
+    """What the counterpart is told of a step Cambodia completed. The first message of a
+    case (the notification) carries the person, whom the counterpart must verify."""
+    body: dict[str, Any] = {
+        **_case_reference(case),
+        "step": {
+            "id": step.step,
+            "sequence": step.sequence,
+            "acting_country": step.acting_country,
+            "organisation": step.organisation,
+            "documents": step.documents,
+            "details": step.details,
+            "completed_at": step.completed_at.isoformat(),
+        },
+        "allowed_next_steps": [
+            {"id": item.id, "acting_country": item.acting_country} for item in following
+        ],
+    }
+    if include_person:
+        body["person"] = {
+            "given_name": case.given_name,
+            "family_name": case.family_name,
+            "sex": case.sex,
+            "birth_date": case.birth_date.isoformat() if case.birth_date else None,
+            "estimated_age": case.estimated_age,
+            "is_child": case.is_child,
+        }
+        body["consent_to_return"] = {
+            "status": case.consent_status,
+            "basis": case.consent_basis,
+            "recorded_on": case.consent_recorded_on.isoformat(),
+        }
+    return body
+
+
+async def _flush_or_conflict(uow: UnitOfWork) -> None:
+    try:
+        await uow.session.flush()
+    except IntegrityError:
+        # Another completion of this case's next step committed first (unique sequence).
+        raise ProblemError(
+            409, "concurrent_change", "the case changed meanwhile; read it and try again"
+        ) from None

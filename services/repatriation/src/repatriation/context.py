@@ -1,0 +1,48 @@
+"""What the use cases share: the settings, the SOP library, the calendar and the clock.
+
+Built once by :func:`repatriation.app.create_app`; the clock is injectable so that tests
+can move time (deadlines are clocks in working days).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from nrm_runtime.tables import utc_now
+from repatriation.settings import RepatriationSettings
+from repatriation.sop import SopLibrary
+from repatriation.workdays import WorkingCalendar
+
+Clock = Callable[[], datetime]
+"""Now, as an aware UTC datetime."""
+
+
+@dataclass(frozen=True)
+class Repatriation:
+    settings: RepatriationSettings
+    library: SopLibrary
+    calendar: WorkingCalendar
+    clock: Clock = field(default=utc_now)
+
+    @classmethod
+    def load(cls, settings: RepatriationSettings, clock: Clock | None = None) -> Repatriation:
+        """Read the SOP templates and the holidays; refuses an invalid template file."""
+        return cls(
+            settings=settings,
+            library=SopLibrary.load(settings.sop_directories),
+            calendar=WorkingCalendar.load(settings.holidays_file),
+            clock=clock or utc_now,
+        )
+
+
+def _context(request: Request) -> Repatriation:
+    context: Repatriation = request.app.state.repatriation
+    return context
+
+
+RepatriationDep = Annotated[Repatriation, Depends(_context)]

@@ -1,0 +1,280 @@
+"""The registry as the API takes it and gives it: never the table models themselves."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Self
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StrictInt, model_validator
+
+from nrm_contracts.events.identification import AgeBand, ExploitationType, Sex
+from nrm_contracts.events.referral import PlacementExitReason, PopulationGroup
+from nrm_contracts.events.shelter_registry import (
+    Capacity,
+    CapacityChangeCause,
+    Eligibility,
+    FacilityType,
+    InspectionResult,
+    Location,
+    OrganisationKind,
+    PlacementRefusalReason,
+    Registration,
+    RegistrationStatus,
+    SupportService,
+)
+from nrm_runtime.http import IsoDate, RequestModel, invalid_field
+from shelter_registry.domain import OLDEST_AGE, PlacementOutcome, ReservationState
+from shelter_registry.reference import geography
+
+MAX_BEDS = 10_000
+Alpha3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3")]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1")]
+OrganisationId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
+
+
+class OrganisationCreate(RequestModel):
+    id: OrganisationId = Field(description="The id its staff's tokens carry.")
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrganisationKind
+
+
+class OrganisationPublic(BaseModel):
+    id: str
+    name: str
+    kind: OrganisationKind
+    created_at: datetime
+
+
+class EligibilityIn(RequestModel):
+    """Whom the facility serves. Ages are inclusive; no nationalities means any."""
+
+    sexes: list[Sex] = Field(min_length=1, max_length=5)
+    min_age: StrictInt = Field(ge=0, le=OLDEST_AGE)
+    max_age: StrictInt = Field(ge=0, le=OLDEST_AGE)
+    exploitation_types: list[ExploitationType] = Field(min_length=1, max_length=20)
+    nationalities: list[Alpha3] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _age_range_the_right_way_up(self) -> Self:
+        if self.max_age < self.min_age:
+            raise invalid_field(
+                "eligibility.max_age", "the age range is upside down: max_age is below min_age"
+            )
+        return self
+
+
+class LocationIn(RequestModel):
+    province_code: str = Field(pattern=r"^[0-9]{2}$", description="Province code, 01-25")
+    district_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{4}$", description="District code: province code + 2 digits"
+    )
+    # Cambodia lies within these bounds: a point outside is a typing error.
+    latitude: float | None = Field(default=None, ge=9.5, le=15.0)
+    longitude: float | None = Field(default=None, ge=102.0, le=108.0)
+
+    @model_validator(mode="after")
+    def _known_province_and_district(self) -> Self:
+        if not geography().is_province(self.province_code):
+            raise invalid_field(
+                "location.province_code",
+                f"unknown province code {self.province_code}: Cambodia's provinces are 01-25",
+            )
+        if self.district_code is not None and not self.district_code.startswith(self.province_code):
+            raise invalid_field(
+                "location.district_code",
+                f"district {self.district_code} is not in province {self.province_code}",
+            )
+        if (self.latitude is None) != (self.longitude is None):
+            raise invalid_field("location.longitude", "give both latitude and longitude, or none")
+        return self
+
+
+class ContactsIn(RequestModel):
+    """The facility's public contacts (an office, never a person's own)."""
+
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()-]{6,30}$")
+    email: str | None = Field(
+        default=None, max_length=200, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+    )
+    address: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+class FacilityCreate(RequestModel):
+    """A facility entering the registry; it starts as ``applied`` until MOSVY decides."""
+
+    organisation_id: OrganisationId
+    name: str = Field(min_length=1, max_length=200)
+    facility_type: FacilityType
+    services: list[SupportService] = Field(min_length=1, max_length=20)
+    eligibility: EligibilityIn
+    languages: list[LanguageCode] = Field(min_length=1, max_length=20)
+    location: LocationIn
+    contacts: ContactsIn = Field(default_factory=ContactsIn)
+    beds_total: StrictInt = Field(default=0, ge=0, le=MAX_BEDS)
+
+
+class FacilityUpdate(RequestModel):
+    """What the provider maintains; an omitted field stays as it is."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    facility_type: FacilityType | None = None
+    services: list[SupportService] | None = Field(default=None, min_length=1, max_length=20)
+    eligibility: EligibilityIn | None = None
+    languages: list[LanguageCode] | None = Field(default=None, min_length=1, max_length=20)
+    location: LocationIn | None = None
+    contacts: ContactsIn | None = None
+
+
+class CapacityUpdate(RequestModel):
+    """The provider's count of beds; ``beds_occupied`` corrects the census when given."""
+
+    beds_total: StrictInt = Field(ge=0, le=MAX_BEDS)
+    beds_occupied: StrictInt | None = Field(default=None, ge=0, le=MAX_BEDS)
+
+
+class InspectionIn(RequestModel):
+    """A minimum-standards inspection by MOSVY."""
+
+    date: IsoDate
+    result: InspectionResult
+
+    @model_validator(mode="after")
+    def _not_in_future(self) -> Self:
+        if self.date > date.today():
+            raise invalid_field("date", "the inspection date is in the future")
+        return self
+
+
+class RegistrationDecision(RequestModel):
+    """MOSVY's decision on a facility's registration, with its reason."""
+
+    status: RegistrationStatus
+    reason: str = Field(min_length=3, max_length=1000)
+
+
+class ReservationCreate(RequestModel):
+    referral_id: UUID = Field(description="The accepted referral the bed is held for.")
+
+
+class PlacementCreate(RequestModel):
+    """An admission the provider records itself (the referral service's come as events)."""
+
+    placement_id: UUID = Field(description="Unique per stay: repeating it changes nothing.")
+    referral_id: UUID | None = Field(default=None, description="Converts its reservation.")
+    population_group: PopulationGroup | None = None
+    sex: Sex | None = None
+    age_band: AgeBand | None = None
+
+
+class PlacementEnd(RequestModel):
+    exit_reason: PlacementExitReason
+
+
+class ContactsPublic(BaseModel):
+    phone: str | None
+    email: str | None
+    address: str | None
+
+
+class RegistrationPublic(Registration):
+    status_reason: str | None = Field(description="MOSVY's reason for the current status.")
+
+
+class FacilityPublic(BaseModel):
+    """A facility as the public directory shows it."""
+
+    id: UUID
+    organisation_id: str
+    organisation_name: str
+    organisation_kind: OrganisationKind
+    name: str
+    facility_type: FacilityType
+    services: list[SupportService]
+    eligibility: Eligibility
+    languages: list[str]
+    location: Location
+    contacts: ContactsPublic
+    registration: RegistrationPublic
+    capacity: Capacity
+    state_version: int
+    updated_at: datetime
+
+
+class StatusChangePublic(BaseModel):
+    from_status: RegistrationStatus | None
+    to_status: RegistrationStatus
+    reason: str
+    decided_by: str
+    decided_at: datetime
+
+
+class CapacityChangePublic(BaseModel):
+    cause: CapacityChangeCause
+    beds_total: int
+    beds_occupied: int
+    beds_reserved: int
+    placement_id: UUID | None
+    referral_id: UUID | None
+    changed_by: str
+    changed_at: datetime
+
+
+class ReservationPublic(BaseModel):
+    id: UUID
+    facility_id: UUID
+    referral_id: UUID
+    state: ReservationState
+    reserved_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None
+
+
+class PlacementPublic(BaseModel):
+    id: UUID
+    facility_id: UUID
+    referral_id: UUID | None
+    outcome: PlacementOutcome
+    refusal_reason: PlacementRefusalReason | None
+    started_at: datetime
+    ended_at: datetime | None
+    exit_reason: PlacementExitReason | None
+
+
+class SearchResult(BaseModel):
+    facility: FacilityPublic
+    fit: int = Field(
+        description="Fit points: free bed now 2, for the sex only 1, for children only (a child) 1."
+    )
+    distance_km: float | None = Field(description="From the person's province capital.")
+    reasons: list[str] = Field(description="Why this facility fits, in words.")
+
+
+class SearchResults(BaseModel):
+    items: list[SearchResult]
+
+
+class CoverageCell(BaseModel):
+    group: PopulationGroup
+    province_code: str | None
+    province_name: str | None
+    facilities: int
+    residential_facilities: int
+    beds_total: int
+    beds_free: int
+    services: list[SupportService]
+
+
+class CoverageGap(BaseModel):
+    kind: str = Field(description="no_residential_provider or no_provider_in_province")
+    group: PopulationGroup
+    province_code: str | None
+    message: str
+
+
+class CoverageReport(BaseModel):
+    """Beds and services by population group nationally and by province, and the gaps."""
+
+    national: list[CoverageCell]
+    provinces: list[CoverageCell]
+    gaps: list[CoverageGap]

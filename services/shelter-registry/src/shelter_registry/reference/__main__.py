@@ -1,0 +1,48 @@
+"""``python -m shelter_registry.reference load``: load the reference facilities.
+
+Uses the service's settings (``SHELTER_REGISTRY_DATABASE_URL`` etc.; in dev the default
+database under ``var/``), or ``--database-url``. Safe to run again: nothing is doubled.
+The database's schema is brought to the newest revision first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from nrm_runtime.database import Database
+from nrm_runtime.schema import history_of, runtime_history
+from shelter_registry.reference.loader import load_reference_data
+from shelter_registry.settings import ShelterRegistrySettings
+from shelter_registry.store import tables
+
+
+async def _load(database_url: str) -> int:
+    database = Database(database_url, service_metadata=tables, event_source="/nrm/shelter-registry")
+    try:
+        await database.migrate([runtime_history(), history_of("shelter-registry")])
+        report = await load_reference_data(database)
+    finally:
+        await database.dispose()
+    print(
+        f"organisations added: {report.organisations_added}, facilities added: "
+        f"{report.facilities_added}, already present: {report.facilities_present}"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m shelter_registry.reference",
+        description="Load the shelter registry's reference facilities (idempotent).",
+    )
+    parser.add_argument("command", choices=["load"])
+    parser.add_argument("--database-url", help="default: the service's settings")
+    arguments = parser.parse_args(argv)
+    url = arguments.database_url or ShelterRegistrySettings().database_url
+    return asyncio.run(_load(url))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""A facility row seen three ways: as matching needs it, as the API shows it, as events
+carry it. One place, so that the directory and the events never disagree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nrm_contracts.events.identification import ExploitationType, Sex
+from nrm_contracts.events.shelter_registry import (
+    Capacity,
+    Eligibility,
+    FacilityType,
+    InspectionResult,
+    Location,
+    OrganisationKind,
+    Registration,
+    RegistrationStatus,
+    SupportService,
+)
+from shelter_registry.domain import Beds, FacilityProfile, offered_for_referral
+from shelter_registry.models import ContactsPublic, FacilityPublic, RegistrationPublic
+from shelter_registry.store import Facility, Organisation, json_list
+
+
+def beds_of(facility: Facility) -> Beds:
+    return Beds(facility.beds_total, facility.beds_occupied, facility.beds_reserved)
+
+
+def to_profile(facility: Facility) -> FacilityProfile:
+    """What matching and coverage need."""
+    return FacilityProfile(
+        id=facility.id,
+        name=facility.name,
+        organisation_id=facility.organisation_id,
+        facility_type=FacilityType(facility.facility_type),
+        services=frozenset(SupportService(s) for s in json_list(facility.services)),
+        sexes=frozenset(Sex(s) for s in json_list(facility.sexes)),
+        min_age=facility.min_age,
+        max_age=facility.max_age,
+        exploitation_types=frozenset(
+            ExploitationType(t) for t in json_list(facility.exploitation_types)
+        ),
+        nationalities=frozenset(json_list(facility.nationalities)),
+        languages=frozenset(json_list(facility.languages)),
+        province_code=facility.province_code,
+        latitude=facility.latitude,
+        longitude=facility.longitude,
+        status=RegistrationStatus(facility.status),
+        beds=beds_of(facility),
+    )
+
+
+def public_state(facility: Facility, organisation: Organisation) -> dict[str, Any]:
+    """The facility's public state: the fields every facility event carries."""
+    beds = beds_of(facility)
+    status = RegistrationStatus(facility.status)
+    return {
+        "facility_id": facility.id,
+        "state_version": facility.state_version,
+        "organisation_id": organisation.id,
+        "organisation_kind": OrganisationKind(organisation.kind),
+        "name": facility.name,
+        "facility_type": FacilityType(facility.facility_type),
+        "services": sorted(SupportService(s) for s in json_list(facility.services)),
+        "eligibility": Eligibility(
+            sexes=[Sex(s) for s in json_list(facility.sexes)],
+            min_age=facility.min_age,
+            max_age=facility.max_age,
+            exploitation_types=[
+                ExploitationType(t) for t in json_list(facility.exploitation_types)
+            ],
+            nationalities=json_list(facility.nationalities),
+        ),
+        "languages": json_list(facility.languages),
+        "location": Location(
+            province_code=facility.province_code,
+            district_code=facility.district_code,
+            latitude=facility.latitude,
+            longitude=facility.longitude,
+        ),
+        "registration": Registration(
+            status=status,
+            offered_for_referral=offered_for_referral(status),
+            status_changed_at=facility.status_changed_at,
+            last_inspection_date=facility.last_inspection_date,
+            last_inspection_result=(
+                InspectionResult(facility.last_inspection_result)
+                if facility.last_inspection_result
+                else None
+            ),
+        ),
+        "capacity": Capacity(
+            beds_total=beds.total,
+            beds_occupied=beds.occupied,
+            beds_reserved=beds.reserved,
+            beds_free=beds.free,
+        ),
+        "changed_at": facility.updated_at,
+    }
+
+
+def to_public(facility: Facility, organisation: Organisation) -> FacilityPublic:
+    """The directory entry: the public state, contacts and MOSVY's reason."""
+    state = public_state(facility, organisation)
+    registration: Registration = state["registration"]
+    return FacilityPublic(
+        id=facility.id,
+        organisation_id=organisation.id,
+        organisation_name=organisation.name,
+        organisation_kind=state["organisation_kind"],
+        name=facility.name,
+        facility_type=state["facility_type"],
+        services=state["services"],
+        eligibility=state["eligibility"],
+        languages=state["languages"],
+        location=state["location"],
+        contacts=ContactsPublic(
+            phone=facility.contact_phone,
+            email=facility.contact_email,
+            address=facility.contact_address,
+        ),
+        registration=RegistrationPublic(
+            **registration.model_dump(), status_reason=facility.status_reason
+        ),
+        capacity=state["capacity"],
+        state_version=facility.state_version,
+        updated_at=facility.updated_at,
+    )
