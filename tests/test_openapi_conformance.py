@@ -21,7 +21,7 @@ CALLERS = {
     "identification": ("moi-dahtjp", "screener"),
     "referral": ("mosvy", "case_manager"),
     "shelter-registry": ("mosvy", "admin"),
-    "repatriation": ("mosvy", "case_manager"),
+    "repatriation": ("mosvy", "admin"),
 }
 
 

@@ -1,7 +1,7 @@
 """Repatriation across real processes: the service, counterpart simulators over real
 HTTP, and the real Kafka broker.
 
-- a full Cambodia–Viet Nam SOP case, notification to reintegration report;
+- a full Cambodia-Viet Nam SOP case, notification to reintegration report;
 - an inbound case from Thailand ending with ``handover.completed`` on the topic, which
   the referral service is to consume to open a reception referral (its side is not built);
 - a counterpart endpoint that is down: retried, delivered later, none lost or doubled;

@@ -200,6 +200,24 @@ def test_a_wrong_method_is_405_in_the_error_shape(client) -> None:
     assert error_of(response)["code"] == "method_not_allowed"
 
 
+def test_a_wrong_method_names_every_method_of_the_path_in_allow() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/facilities")
+    async def search() -> list[str]:
+        return []
+
+    @app.post("/facilities")
+    async def register() -> None:
+        return None
+
+    response = TestClient(app).delete("/facilities")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+
+
 def test_an_unexpected_failure_is_500_in_the_error_shape_without_its_text(client) -> None:
     response = client.get("/crash")
 

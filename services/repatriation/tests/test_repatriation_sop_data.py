@@ -4,7 +4,6 @@ error; versions coexist and a case keeps its own."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ LAOS_SOP = """
 schema: nrm.repatriation.sop/1
 id: khm-lao-sop
 version: "2027.1"
-title: Cambodia – Lao PDR repatriation procedure (illustrative)
+title: Cambodia - Lao PDR repatriation procedure (illustrative)
 counterpart_country: LAO
 status: in_force
 effective_from: 2026-01-01
@@ -28,7 +27,7 @@ agencies:
 document_kinds: [victim_identification_form, consent_to_return, handover_record,
                  best_interest_assessment_report, reintegration_report]
 border_points:
-  - {code: trapeang-kriel-nong-nokkhiene, name: Trapeang Kriel – Nong Nokkhiene,
+  - {code: trapeang-kriel-nong-nokkhiene, name: Trapeang Kriel - Nong Nokkhiene,
      province_code: "19", reception_organisation: mosvy}
 procedures:
   inbound:
@@ -244,7 +243,7 @@ def test_the_service_refuses_to_start_with_an_invalid_sop_file(tmp_path: Path, s
     directory.mkdir()
     (directory / "broken.yaml").write_text("schema: nrm.repatriation.sop/1\nid: x\n")
 
-    with pytest.raises(SopFileInvalid, match="broken.yaml"):
+    with pytest.raises(SopFileInvalid, match=r"broken\.yaml"):
         create_app(settings.model_copy(update={"sop_directories": (directory,)}))
 
 

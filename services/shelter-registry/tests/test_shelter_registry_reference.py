@@ -75,3 +75,16 @@ def test_loading_at_start_twice_adds_nothing_the_second_time(
 def test_without_the_setting_the_registry_starts_empty(make_app, registrar) -> None:
     with TestClient(make_app(load_reference_data=False)) as client:
         assert client.get("/directory", headers=registrar).json()["items"] == []
+
+
+def test_the_load_command_is_idempotent(tmp_path, capsys) -> None:
+    from shelter_registry.reference.__main__ import main
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}"
+
+    assert main(["load", "--database-url", url]) == 0
+    assert main(["load", "--database-url", url]) == 0
+
+    first, second = capsys.readouterr().out.strip().splitlines()
+    assert first == "organisations added: 12, facilities added: 35, already present: 0"
+    assert second == "organisations added: 0, facilities added: 0, already present: 35"

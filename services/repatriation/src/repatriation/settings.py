@@ -38,15 +38,23 @@ class CounterpartLink(BaseModel):
     secret: SecretStr = Field(description="Shared HMAC-SHA256 key, both directions.")
 
 
+# Where the dev counterpart simulators listen (``python -m repatriation.simulator``).
+DEV_SIMULATOR_PORTS = {"VNM": 8014, "THA": 8015}
+
+
 def _dev_counterparts() -> dict[str, CounterpartLink]:
+    def link(country: str, *organisations: str) -> CounterpartLink:
+        port = DEV_SIMULATOR_PORTS.get(country)
+        return CounterpartLink(
+            organisations=organisations,
+            endpoint=f"http://127.0.0.1:{port}/nrm/messages" if port else None,
+            secret=SecretStr(f"{DEV_SECRET_PREFIX}{country.lower()}"),
+        )
+
     return {
-        "VNM": CounterpartLink(
-            organisations=("vnm-molisa", "vnm-mps"), secret=SecretStr(f"{DEV_SECRET_PREFIX}vnm")
-        ),
-        "THA": CounterpartLink(
-            organisations=("tha-msdhs",), secret=SecretStr(f"{DEV_SECRET_PREFIX}tha")
-        ),
-        "MYS": CounterpartLink(organisations=(), secret=SecretStr(f"{DEV_SECRET_PREFIX}mys")),
+        "VNM": link("VNM", "vnm-molisa", "vnm-mps"),
+        "THA": link("THA", "tha-msdhs"),
+        "MYS": link("MYS"),
     }
 
 
