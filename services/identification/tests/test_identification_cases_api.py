@@ -4,6 +4,7 @@ opens one case however often it is retried. Law enforcement sees the non-punishm
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
@@ -54,10 +55,11 @@ def test_another_organisation_is_told_the_case_does_not_exist(
 
 
 def test_a_later_screening_joins_the_case_and_its_organisation_then_sees_it(
-    client, auth, screen, screening_form
+    client, auth, screen, screening_form, clock
 ) -> None:
     case = screen("moi-dahtjp")
     form = {**screening_form(), "case_id": case["case_id"]}
+    clock.now += timedelta(seconds=1)  # later, so it lists after the first
 
     denied = client.post("/screenings", json=form, headers=auth(*IMMIGRATION))
     joined = client.post("/screenings", json=form, headers=auth(*POLICE))

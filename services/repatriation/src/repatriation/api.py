@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from nrm_contracts.events.repatriation import CaseOrigin, ClosureOutcome, Direction
 from nrm_runtime.errors import ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep, RequestModel, encode_cursor
-from repatriation import cases, views
+from repatriation import cases, opening, views
 from repatriation.access import CaseManager, Officer, case_for_officer
 from repatriation.context import RepatriationDep
 from repatriation.models import (
@@ -50,14 +50,14 @@ async def open_outbound_case(
         raise ProblemError(
             422, "invalid_input", "the counterpart is another country", "counterpart_country"
         )
-    template, procedure = cases.choose_template(
+    template, procedure = opening.choose_template(
         context,
         form.counterpart_country,
         Direction.OUTBOUND,
         form.sop_version,
         local_date(context.clock()),
     )
-    case = cases.new_case(
+    case = opening.new_case(
         context,
         direction=Direction.OUTBOUND,
         country=form.counterpart_country,
@@ -76,7 +76,7 @@ async def open_outbound_case(
                 "this identification case has an open repatriation case",
                 "identification_case_id",
             )
-        cases.open_case(context, uow, case, procedure)
+        opening.open_case(context, uow, case, procedure)
         await uow.commit()
         return await views.case_view(context, uow.session, case)
 

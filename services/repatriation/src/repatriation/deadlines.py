@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import col, select
 
 from nrm_contracts.events.repatriation import DeadlineMissed, Direction
-from nrm_runtime.database import Database
+from nrm_runtime.database import Database, UnitOfWork
+from repatriation import domain
 from repatriation.context import Repatriation
 from repatriation.messages import queue_message
-from repatriation.sop import HOME_COUNTRY
+from repatriation.sop import HOME_COUNTRY, Procedure
 from repatriation.store import ClockState, RepatriationCase, StepClock
 from repatriation.workdays import local_date
 
@@ -99,3 +101,34 @@ async def run_deadline_sweeps(context: Repatriation, database: Database) -> None
         except Exception:
             log.warning("deadline sweep failed", exc_info=True)
         await asyncio.sleep(context.settings.deadline_sweep_seconds)
+
+
+def start_clocks(
+    context: Repatriation,
+    uow: UnitOfWork,
+    case: RepatriationCase,
+    procedure: Procedure,
+    now: datetime,
+) -> None:
+    """Start the clock of every step the case now waits for that has a deadline."""
+    facts = domain.CaseFacts(
+        is_open=True,
+        is_child=case.is_child,
+        consent_given=True,
+        last_step=case.last_step,
+        completed_kinds=frozenset(),
+    )
+    for step in domain.allowed_steps(procedure, facts):
+        if step.deadline_working_days is None:
+            continue
+        uow.session.add(
+            StepClock(
+                case_id=case.id,
+                counterpart_country=case.counterpart_country,
+                step=step.id,
+                acting_country=step.acting_country,
+                working_days=step.deadline_working_days,
+                started_at=now,
+                due_on=context.calendar.due_on(now, step.deadline_working_days),
+            )
+        )

@@ -20,7 +20,7 @@ from nrm_contracts.events.repatriation import CaseOrigin, Direction
 from nrm_runtime.database import UnitOfWork
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep
-from repatriation import cases, views
+from repatriation import cases, opening, views
 from repatriation.access import CounterpartCaller, case_for_counterpart
 from repatriation.context import RepatriationDep
 from repatriation.domain import Submission
@@ -68,7 +68,7 @@ async def notify_inbound_case(
     force with your country and completes its notification step."""
 
     async def apply(uow: UnitOfWork) -> Outcome:
-        template, procedure = cases.choose_template(
+        template, procedure = opening.choose_template(
             context,
             caller.country,
             Direction.INBOUND,
@@ -84,7 +84,7 @@ async def notify_inbound_case(
                 "an open case already has this counterpart_reference",
                 "counterpart_reference",
             )
-        case = cases.new_case(
+        case = opening.new_case(
             context,
             direction=Direction.INBOUND,
             country=caller.country,
@@ -95,7 +95,7 @@ async def notify_inbound_case(
             consent=notification.consent_to_return,
             counterpart_reference=notification.counterpart_reference,
         )
-        cases.open_case(context, uow, case, procedure)
+        opening.open_case(context, uow, case, procedure)
         await uow.session.flush()
         await cases.complete_step(
             context,

@@ -23,7 +23,15 @@ from sqlalchemy.exc import IntegrityError
 
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.errors import ProblemError
-from repatriation.store import LiaisonMessage, MessageFlow, MessageStatus, received_message
+from repatriation.sop import HOME_COUNTRY, Step
+from repatriation.store import (
+    CaseStep,
+    LiaisonMessage,
+    MessageFlow,
+    MessageStatus,
+    RepatriationCase,
+    received_message,
+)
 
 
 def canonical_json(body: dict[str, Any]) -> str:
@@ -181,3 +189,50 @@ def _replay(seen: LiaisonMessage, digest: str) -> Response:
         )
     body = json.loads(seen.response_body or "{}")
     return JSONResponse(body, seen.response_status or 200, headers={"Idempotent-Replay": "true"})
+
+
+def case_reference(case: RepatriationCase) -> dict[str, Any]:
+    """How a message names the case to the counterpart."""
+    return {
+        "case_id": str(case.id),
+        "counterpart_reference": case.counterpart_reference,
+        "sop": {"id": case.sop_id, "version": case.sop_version},
+        "sender_country": HOME_COUNTRY,
+    }
+
+
+def step_message(
+    case: RepatriationCase, step: CaseStep, following: list[Step], *, include_person: bool
+) -> dict[str, Any]:
+    """What the counterpart is told of a step Cambodia completed. The first message of a
+    case (the notification) carries the person, whom the counterpart must verify."""
+    body: dict[str, Any] = {
+        **case_reference(case),
+        "step": {
+            "id": step.step,
+            "sequence": step.sequence,
+            "acting_country": step.acting_country,
+            "organisation": step.organisation,
+            "documents": step.documents,
+            "details": step.details,
+            "completed_at": step.completed_at.isoformat(),
+        },
+        "allowed_next_steps": [
+            {"id": item.id, "acting_country": item.acting_country} for item in following
+        ],
+    }
+    if include_person:
+        body["person"] = {
+            "given_name": case.given_name,
+            "family_name": case.family_name,
+            "sex": case.sex,
+            "birth_date": case.birth_date.isoformat() if case.birth_date else None,
+            "estimated_age": case.estimated_age,
+            "is_child": case.is_child,
+        }
+        body["consent_to_return"] = {
+            "status": case.consent_status,
+            "basis": case.consent_basis,
+            "recorded_on": case.consent_recorded_on.isoformat(),
+        }
+    return body

@@ -13,7 +13,8 @@ from nrm_contracts.events.shelter_registry import CapacityChangeCause, Placement
 from nrm_runtime.auth import Principal
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep
-from shelter_registry import access, capacity
+from shelter_registry import access, capacity, reservations
+from shelter_registry.beds import refusal_message
 from shelter_registry.dependencies import BedHolder, Maintainer, Now, Reader, SettingsDep
 from shelter_registry.domain import PlacementOutcome
 from shelter_registry.models import (
@@ -116,7 +117,7 @@ async def reserve_bed(
 ) -> ReservationPublic:
     """Hold a bed for an accepted referral; it expires after the configured hold time.
     409 ``facility_full`` or ``facility_not_registered`` when no bed can be held."""
-    reservation, new = await capacity.reserve(
+    reservation, new = await reservations.reserve(
         database,
         facility_id,
         form.referral_id,
@@ -168,7 +169,7 @@ async def release_bed(
     now: Now,
 ) -> ReservationPublic:
     """Give a held bed back before it expires."""
-    return await capacity.release(
+    return await reservations.release(
         database,
         facility_id,
         reservation_id,
@@ -223,7 +224,7 @@ async def admit(
             response.status_code = status.HTTP_200_OK
         elif result.refusal_reason is not None:
             reason = result.refusal_reason
-            raise ProblemError(409, reason.value, capacity.refusal_message(reason))
+            raise ProblemError(409, reason.value, refusal_message(reason))
         await uow.commit()
     return _placement(result.placement)
 

@@ -15,10 +15,10 @@ from nrm_runtime.service import DatabaseTask, ServiceDefinition, create_service_
 from nrm_runtime.tables import utc_now
 from shelter_registry.api import router
 from shelter_registry.api_beds import router as beds_router
-from shelter_registry.capacity import expire_due
 from shelter_registry.dependencies import Clock
 from shelter_registry.handlers import placement_handlers
 from shelter_registry.reference.loader import load_reference_data
+from shelter_registry.reservations import expire_due
 from shelter_registry.settings import ShelterRegistrySettings
 from shelter_registry.store import tables
 

@@ -1,120 +1,40 @@
-"""Live capacity: beds total, occupied and reserved, and every change to them.
+"""Admissions, discharges and the provider's own count of beds.
 
-The invariant ``beds_occupied + beds_reserved <= beds_total`` holds under concurrent
-admissions because no operation reads a count and writes it back. Each change is one
-conditional UPDATE whose WHERE clause is the check (``... AND beds_occupied +
-beds_reserved < beds_total``); the database evaluates check and increment atomically
-and ``rowcount`` says whether it happened:
-
-* on SQLite, writers are serialised by the database lock, and the UPDATE re-reads the
-  row under it;
-* on PostgreSQL, the UPDATE takes the row lock and, under READ COMMITTED, re-evaluates
-  the WHERE clause on the newest committed row version before changing it, so two
-  transactions can never both take the last bed.
-
-The table's CHECK constraint is the second guard. Every change writes a history row and
-records ``capacity.changed`` with the facility's full public state, in the same
-transaction.
+Each is one conditional UPDATE of the facility's beds (:mod:`shelter_registry.beds`
+explains why that keeps ``occupied + reserved <= total`` under concurrent admissions on
+SQLite and PostgreSQL alike); a placement id counts once.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, update
+from sqlalchemy import and_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select
+from sqlmodel import col
 
 from nrm_contracts.events.identification import AgeBand, Sex
 from nrm_contracts.events.referral import PlacementExitReason, PopulationGroup
-from nrm_contracts.events.shelter_registry import (
-    CapacityChangeCause,
-    CapacityChanged,
-    PlacementRefusalReason,
-    RegistrationStatus,
-)
+from nrm_contracts.events.shelter_registry import CapacityChangeCause, PlacementRefusalReason
 from nrm_runtime.auth import Principal
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.errors import ProblemError
 from shelter_registry import access
-from shelter_registry.domain import PlacementOutcome, ReservationState
-from shelter_registry.models import CapacityUpdate, ReservationPublic
-from shelter_registry.store import (
-    CapacityChange,
-    Facility,
-    Placement,
-    Reservation,
-    load_facility,
-    load_organisation,
+from shelter_registry.beds import (
+    OCCUPIED,
+    RESERVED,
+    announce,
+    change_beds,
+    has_free_bed,
+    offered,
+    refusal_reason,
 )
-from shelter_registry.views import public_state
-
-_occupied = col(Facility.beds_occupied)
-_reserved = col(Facility.beds_reserved)
-_total = col(Facility.beds_total)
-_version = col(Facility.state_version)
-
-
-def _has_free_bed() -> ColumnElement[bool]:
-    return _occupied + _reserved < _total
-
-
-def _offered() -> ColumnElement[bool]:
-    return col(Facility.status) == RegistrationStatus.REGISTERED.value
-
-
-async def _change_beds(
-    uow: UnitOfWork, facility_id: UUID, condition: ColumnElement[bool], now: datetime, **values: Any
-) -> bool:
-    """One conditional UPDATE of a facility's beds; True when the condition held."""
-    result = await uow.session.exec(
-        update(Facility)
-        .where(and_(col(Facility.id) == facility_id, condition))
-        .values(**values, state_version=_version + 1, updated_at=now)
-    )
-    return bool(result.rowcount == 1)
-
-
-async def _announce(
-    uow: UnitOfWork,
-    facility_id: UUID,
-    cause: CapacityChangeCause,
-    now: datetime,
-    *,
-    placement_id: UUID | None = None,
-    referral_id: UUID | None = None,
-    event: bool = True,
-) -> Facility:
-    """Write the history row of a change just made and record ``capacity.changed``."""
-    facility = await load_facility(uow.session, facility_id)
-    uow.session.add(
-        CapacityChange(
-            facility_id=facility_id,
-            cause=cause,
-            beds_total=facility.beds_total,
-            beds_occupied=facility.beds_occupied,
-            beds_reserved=facility.beds_reserved,
-            placement_id=placement_id,
-            referral_id=referral_id,
-            changed_by=str(uow.actor) if uow.actor else "shelter-registry",
-            changed_at=now,
-        )
-    )
-    if event:
-        organisation = await load_organisation(uow.session, facility.organisation_id)
-        uow.record(
-            CapacityChanged(
-                **public_state(facility, organisation),
-                cause=cause,
-                placement_id=placement_id,
-                referral_id=referral_id,
-            )
-        )
-    return facility
+from shelter_registry.domain import PlacementOutcome, ReservationState
+from shelter_registry.models import CapacityUpdate
+from shelter_registry.reservations import close_reservation, expire_due
+from shelter_registry.store import Facility, Placement, load_facility
 
 
 async def set_capacity(
@@ -135,11 +55,11 @@ async def set_capacity(
         facility = await load_facility(uow.session, facility_id)
         access.require_maintainer(principal, facility.organisation_id, registrar)
         await expire_due(uow, now, facility_id=facility_id)
-        occupied = _occupied if form.beds_occupied is None else form.beds_occupied
-        changed = await _change_beds(
+        occupied = OCCUPIED if form.beds_occupied is None else form.beds_occupied
+        changed = await change_beds(
             uow,
             facility_id,
-            occupied + _reserved <= form.beds_total,
+            occupied + RESERVED <= form.beds_total,
             now,
             beds_total=form.beds_total,
             beds_occupied=occupied,
@@ -156,7 +76,7 @@ async def set_capacity(
                 f"({facility.beds_reserved} reserved); discharge or release first",
                 field="beds_total",
             )
-        facility = await _announce(uow, facility_id, CapacityChangeCause.PROVIDER_UPDATE, now)
+        facility = await announce(uow, facility_id, CapacityChangeCause.PROVIDER_UPDATE, now)
         await uow.commit()
     return facility
 
@@ -201,30 +121,30 @@ async def admit(uow: UnitOfWork, admission: Admission, now: datetime) -> Admissi
         return AdmissionResult(existing, already_known=True)
     await expire_due(uow, now, facility_id=admission.facility_id)
     admitted = False
-    if admission.referral_id is not None and await _close_reservation(
+    if admission.referral_id is not None and await close_reservation(
         uow, admission.facility_id, admission.referral_id, ReservationState.CONVERTED, now
     ):
         # The held bed becomes occupied: no free bed is needed, none is taken.
-        admitted = await _change_beds(
+        admitted = await change_beds(
             uow,
             admission.facility_id,
-            _reserved >= 1,
+            RESERVED >= 1,
             now,
-            beds_occupied=_occupied + 1,
-            beds_reserved=_reserved - 1,
+            beds_occupied=OCCUPIED + 1,
+            beds_reserved=RESERVED - 1,
         )
     if not admitted:
-        admitted = await _change_beds(
+        admitted = await change_beds(
             uow,
             admission.facility_id,
-            and_(_offered(), _has_free_bed()),
+            and_(offered(), has_free_bed()),
             now,
-            beds_occupied=_occupied + 1,
+            beds_occupied=OCCUPIED + 1,
         )
     placement = await uow.session.get(Placement, admission.placement_id, populate_existing=True)
     assert placement is not None
     if admitted:
-        await _announce(
+        await announce(
             uow,
             admission.facility_id,
             CapacityChangeCause.PLACEMENT_STARTED,
@@ -234,7 +154,7 @@ async def admit(uow: UnitOfWork, admission: Admission, now: datetime) -> Admissi
         )
     else:
         placement.outcome = PlacementOutcome.REFUSED
-        placement.refusal_reason = await _refusal_reason(uow, admission.facility_id)
+        placement.refusal_reason = await refusal_reason(uow, admission.facility_id)
         uow.session.add(placement)
         await uow.session.flush()
     return AdmissionResult(placement)
@@ -265,15 +185,6 @@ async def _insert_placement(uow: UnitOfWork, admission: Admission, now: datetime
     return bool(result.rowcount == 1)
 
 
-async def _refusal_reason(uow: UnitOfWork, facility_id: UUID) -> PlacementRefusalReason:
-    facility = await uow.session.get(Facility, facility_id, populate_existing=True)
-    if facility is None:
-        return PlacementRefusalReason.UNKNOWN_FACILITY
-    if facility.status != RegistrationStatus.REGISTERED:
-        return PlacementRefusalReason.FACILITY_NOT_REGISTERED
-    return PlacementRefusalReason.FACILITY_FULL
-
-
 async def discharge(
     uow: UnitOfWork,
     facility_id: UUID,
@@ -295,8 +206,8 @@ async def discharge(
     if ended.rowcount != 1:
         return None
     # Floor at zero: a provider's census correction may already have counted them out.
-    if await _change_beds(uow, facility_id, _occupied >= 1, now, beds_occupied=_occupied - 1):
-        await _announce(
+    if await change_beds(uow, facility_id, OCCUPIED >= 1, now, beds_occupied=OCCUPIED - 1):
+        await announce(
             uow,
             facility_id,
             CapacityChangeCause.PLACEMENT_ENDED,
@@ -304,188 +215,3 @@ async def discharge(
             placement_id=placement_id,
         )
     return await uow.session.get(Placement, placement_id, populate_existing=True)
-
-
-async def reserve(
-    database: Database,
-    facility_id: UUID,
-    referral_id: UUID,
-    principal: Principal,
-    *,
-    registrar: str,
-    hold: timedelta,
-    now: datetime,
-) -> tuple[Reservation, bool]:
-    """Hold a free bed for an accepted referral until ``now + hold``.
-
-    Returns the reservation and whether it is new; the same referral asking again gets
-    its held reservation back. 409 when the facility has no free bed or is not offered.
-    """
-    async with database.unit_of_work(actor=principal.actor) as uow:
-        facility = await load_facility(uow.session, facility_id)
-        access.require_bed_holder(principal, facility.organisation_id, registrar)
-        await expire_due(uow, now, facility_id=facility_id)
-        held = await _held_reservation(uow, facility_id, referral_id)
-        if held is not None:
-            await uow.commit()
-            return held, False
-        if not await _change_beds(
-            uow, facility_id, and_(_offered(), _has_free_bed()), now, beds_reserved=_reserved + 1
-        ):
-            reason = await _refusal_reason(uow, facility_id)
-            raise ProblemError(409, reason.value, refusal_message(reason))
-        reservation = Reservation(
-            facility_id=facility_id,
-            referral_id=referral_id,
-            state=ReservationState.HELD,
-            reserved_by=str(principal.actor),
-            reserved_at=now,
-            expires_at=now + hold,
-        )
-        uow.session.add(reservation)
-        await _announce(
-            uow, facility_id, CapacityChangeCause.RESERVATION_MADE, now, referral_id=referral_id
-        )
-        await uow.commit()
-    return reservation, True
-
-
-async def release(
-    database: Database,
-    facility_id: UUID,
-    reservation_id: UUID,
-    principal: Principal,
-    *,
-    registrar: str,
-    now: datetime,
-) -> ReservationPublic:
-    """Give a held bed back (the referral was withdrawn or went elsewhere)."""
-    async with database.unit_of_work(actor=principal.actor) as uow:
-        facility = await load_facility(uow.session, facility_id)
-        access.require_bed_holder(principal, facility.organisation_id, registrar)
-        reservation = await uow.session.get(Reservation, reservation_id)
-        if reservation is None or reservation.facility_id != facility_id:
-            raise ProblemError(404, "not_found", "reservation not found")
-        closed = await uow.session.exec(
-            update(Reservation)
-            .where(
-                col(Reservation.id) == reservation_id,
-                col(Reservation.state) == ReservationState.HELD.value,
-            )
-            .values(state=ReservationState.RELEASED.value, closed_at=now)
-        )
-        if closed.rowcount != 1:
-            raise ProblemError(
-                409, "not_held", f"the reservation is {reservation.state}, not held", "state"
-            )
-        await _change_beds(uow, facility_id, _reserved >= 1, now, beds_reserved=_reserved - 1)
-        await _announce(
-            uow,
-            facility_id,
-            CapacityChangeCause.RESERVATION_RELEASED,
-            now,
-            referral_id=reservation.referral_id,
-        )
-        released = await uow.session.get(Reservation, reservation_id, populate_existing=True)
-        assert released is not None
-        public = ReservationPublic.model_validate(released, from_attributes=True)
-        await uow.commit()
-    return public
-
-
-async def expire_due(uow: UnitOfWork, now: datetime, *, facility_id: UUID | None = None) -> int:
-    """Expire every held reservation whose time is up (of one facility, or all) and free
-    its bed. Returns how many expired. Each reservation expires once: the UPDATE only
-    takes rows still held, so two sweeps never free one bed twice."""
-    condition = [
-        col(Reservation.state) == ReservationState.HELD.value,
-        col(Reservation.expires_at) <= now,
-    ]
-    if facility_id is not None:
-        condition.append(col(Reservation.facility_id) == facility_id)
-    expired = await uow.session.exec(
-        update(Reservation)
-        .where(*condition)
-        .values(state=ReservationState.EXPIRED.value, closed_at=now)
-        .returning(col(Reservation.facility_id), col(Reservation.referral_id))
-    )
-    rows = list(expired.all())
-    per_facility = Counter(row[0] for row in rows)
-    for expired_facility, count in per_facility.items():
-        await _change_beds(
-            uow, expired_facility, _reserved >= count, now, beds_reserved=_reserved - count
-        )
-        referral = next(row[1] for row in rows if row[0] == expired_facility)
-        await _announce(
-            uow,
-            expired_facility,
-            CapacityChangeCause.RESERVATION_EXPIRED,
-            now,
-            referral_id=referral if count == 1 else None,
-        )
-    return len(rows)
-
-
-async def release_held_reservations(uow: UnitOfWork, facility_id: UUID, now: datetime) -> int:
-    """Release every bed held at a facility leaving referral (suspended or revoked); the
-    status event that follows carries the new capacity."""
-    released = await uow.session.exec(
-        update(Reservation)
-        .where(
-            col(Reservation.facility_id) == facility_id,
-            col(Reservation.state) == ReservationState.HELD.value,
-        )
-        .values(state=ReservationState.RELEASED.value, closed_at=now)
-    )
-    count = int(released.rowcount)
-    if count:
-        await _change_beds(
-            uow, facility_id, _reserved >= count, now, beds_reserved=_reserved - count
-        )
-        await _announce(
-            uow, facility_id, CapacityChangeCause.RESERVATION_RELEASED, now, event=False
-        )
-    return count
-
-
-async def _close_reservation(
-    uow: UnitOfWork, facility_id: UUID, referral_id: UUID, state: ReservationState, now: datetime
-) -> bool:
-    held = await _held_reservation(uow, facility_id, referral_id)
-    if held is None:
-        return False
-    closed = await uow.session.exec(
-        update(Reservation)
-        .where(
-            col(Reservation.id) == held.id,
-            col(Reservation.state) == ReservationState.HELD.value,
-        )
-        .values(state=state.value, closed_at=now)
-    )
-    return bool(closed.rowcount == 1)
-
-
-async def _held_reservation(
-    uow: UnitOfWork, facility_id: UUID, referral_id: UUID
-) -> Reservation | None:
-    result = await uow.session.exec(
-        select(Reservation)
-        .where(
-            col(Reservation.facility_id) == facility_id,
-            col(Reservation.referral_id) == referral_id,
-            col(Reservation.state) == ReservationState.HELD.value,
-        )
-        .execution_options(populate_existing=True)
-    )
-    return result.first()
-
-
-def refusal_message(reason: PlacementRefusalReason) -> str:
-    """The words of a refusal, for an API answer."""
-    return {
-        PlacementRefusalReason.FACILITY_FULL: "no free bed: every bed is occupied or reserved",
-        PlacementRefusalReason.FACILITY_NOT_REGISTERED: (
-            "the facility is not registered with MOSVY: it takes no referrals"
-        ),
-        PlacementRefusalReason.UNKNOWN_FACILITY: "no such facility in the registry",
-    }[reason]

@@ -23,7 +23,6 @@ from nrm_runtime.auth import Principal
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.errors import ProblemError
 from shelter_registry import access, domain
-from shelter_registry.capacity import release_held_reservations
 from shelter_registry.models import (
     FacilityCreate,
     FacilityPublic,
@@ -33,6 +32,7 @@ from shelter_registry.models import (
     OrganisationPublic,
     RegistrationDecision,
 )
+from shelter_registry.reservations import release_held_reservations
 from shelter_registry.store import (
     Facility,
     Organisation,
