@@ -56,7 +56,9 @@ _DESCRIPTIONS = {
     403: "Your role may not do this",
     404: "Not found, or not yours to see",
     409: "Conflicts with the current state",
+    413: "Request body too large",
     422: "Invalid input; `field` names the offending field",
+    429: "Too many failed authentications from this address; see Retry-After",
     500: "Unexpected error (reported, without details)",
     503: "A dependency is unavailable",
 }

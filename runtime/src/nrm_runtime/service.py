@@ -26,7 +26,7 @@ from nrm_runtime.auth import JwksUrl, TokenVerifier
 from nrm_runtime.broker import Broker
 from nrm_runtime.consumer import EventConsumer, Subscription
 from nrm_runtime.database import Database
-from nrm_runtime.errors import install_error_handlers
+from nrm_runtime.errors import error_responses, install_error_handlers
 from nrm_runtime.hardening import AuthFailureLimiter, install_hardening
 from nrm_runtime.health import health_router
 from nrm_runtime.logs import configure_logging
@@ -171,6 +171,8 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         description=definition.description,
         version=definition.version,
         lifespan=lifespan,
+        # What any route may answer, whatever it does: the hardening's limits, a crash.
+        responses=error_responses(413, 429, 500),
     )
     app.state.settings = settings
     app.state.runtime = runtime

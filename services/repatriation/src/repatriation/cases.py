@@ -30,7 +30,7 @@ from repatriation.domain import ConsentStatus, StepRefused, Submission
 from repatriation.messages import case_reference, queue_message, step_message
 from repatriation.models import ConsentChange
 from repatriation.opening import procedure_of
-from repatriation.sop import HOME_COUNTRY, Procedure, SopTemplate, Step, StepKind
+from repatriation.sop import HOME_COUNTRY, SopTemplate, Step, StepKind
 from repatriation.store import (
     CaseStatus,
     CaseStep,
@@ -43,9 +43,7 @@ from repatriation.store import (
 from repatriation.workdays import local_date
 
 
-async def facts_of(
-    uow: UnitOfWork, case: RepatriationCase, procedure: Procedure
-) -> domain.CaseFacts:
+async def facts_of(uow: UnitOfWork, case: RepatriationCase) -> domain.CaseFacts:
     steps = await steps_of(uow.session, case.id)
     return domain.CaseFacts(
         is_open=case.status == CaseStatus.OPEN,
@@ -70,7 +68,7 @@ async def complete_step(
     counterpart."""
     template, procedure = procedure_of(context, case)
     now = context.clock()
-    facts = await facts_of(uow, case, procedure)
+    facts = await facts_of(uow, case)
     try:
         step = domain.check_step(
             template, procedure, facts, submission, acting_country=country, today=local_date(now)
@@ -182,7 +180,9 @@ def _record_handover(uow: UnitOfWork, case: RepatriationCase, step: Step, now: d
         "reception_organisation": case.reception_organisation if inbound else None,
     }
     if step.kind is StepKind.HANDOVER_AGREEMENT:
-        assert case.handover_date is not None and case.border_point is not None  # step rule
+        if case.handover_date is None or case.border_point is None:
+            # A handover agreement requires both (SOP rule); never reached with a valid SOP.
+            raise ProblemError(409, "handover_not_proposed", "no handover date and border point")
         uow.record(
             HandoverScheduled(
                 **common,
