@@ -10,7 +10,7 @@ PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 SETUP_STAMP := $(VENV)/.setup-stamp
 KAFKA_STAMP := .cache/kafka/.fetched
 ASYNCAPI_STAMP := .tools/.asyncapi-parser
-DEV_KEYS := var/keys/dev-jwks.json
+DEV_KEYS := var/keys/dev-jwks.json var/keys/field-keys.json
 POSTGRES_STAMP := .cache/.postgres-server
 
 .PHONY: setup run test lint format contracts clean
@@ -47,7 +47,7 @@ $(POSTGRES_STAMP): $(SETUP_STAMP)
 	       else echo "PostgreSQL server not found: install it (Debian: sudo apt-get install postgresql)"; exit 1; fi; }
 	mkdir -p $(dir $@) && touch $@
 
-$(DEV_KEYS): $(SETUP_STAMP)
+$(DEV_KEYS) &: $(SETUP_STAMP)
 	$(BIN)/nrm keys init
 
 run: setup
