@@ -64,6 +64,7 @@ def test_every_guarded_route_declares_its_response_model(openapi) -> None:
         model = RESPONSE_MODELS[(path, method)]
         assert schema == {"$ref": f"#/components/schemas/{model}"}, f"{method} {path}"
 
+
 EVERY_ROUTE = {"413", "429", "500"}
 
 
