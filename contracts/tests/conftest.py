@@ -17,6 +17,12 @@ from nrm_contracts import Actor, Envelope, payload_class
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 # The public state of a girls' shelter in Phnom Penh, as every facility event carries it.
+REFERRAL_IDS = {
+    "referral_case_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
+    "referral_id": "1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a",
+    "organisation_id": "ngo-shelter-a",
+    "facility_id": "5b4a3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+}
 FACILITY_STATE: dict[str, Any] = {
     "facility_id": "5b4a3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
     "state_version": 7,
@@ -143,6 +149,42 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "age_band": "12_to_17",
         "exit_reason": "reintegrated",
         "ended_at": "2025-09-01T03:00:00Z",
+    },
+    **{
+        f"kh.nrm.referral.referral.{event}.v1": {**REFERRAL_IDS, **extra}
+        for event, extra in (
+            (
+                "opened",
+                {
+                    "needs": ["safe_accommodation", "psychosocial"],
+                    "requires_signoff": True,
+                    "opened_at": "2025-03-05T02:00:00Z",
+                },
+            ),
+            (
+                "sent",
+                {"answer_due_at": "2025-03-07T02:00:00Z", "sent_at": "2025-03-05T02:00:00Z"},
+            ),
+            ("accepted", {"accepted_at": "2025-03-05T09:00:00Z"}),
+            ("declined", {"reason": "no_capacity", "declined_at": "2025-03-05T09:00:00Z"}),
+            (
+                "expired",
+                {"answer_due_at": "2025-03-07T02:00:00Z", "expired_at": "2025-03-07T02:01:00Z"},
+            ),
+            (
+                "cancelled",
+                {"reason": "placed_elsewhere", "cancelled_at": "2025-03-05T09:00:00Z"},
+            ),
+            ("closed", {"exit_reason": "reintegrated", "closed_at": "2025-10-01T02:00:00Z"}),
+        )
+    },
+    "kh.nrm.referral.service.gap_recorded.v1": {
+        "referral_case_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
+        "gap_id": "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b",
+        "population_group": "adult_men",
+        "need": "safe_accommodation",
+        "province_code": "01",
+        "recorded_at": "2025-03-05T02:00:00Z",
     },
     **{
         f"kh.nrm.shelter_registry.{event}.v1": {**FACILITY_STATE, **extra}

@@ -136,11 +136,14 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def token_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A signing key and JWKS of the session's own, not the developer's."""
+    """A signing key and JWKS of the session's own, not the developer's, and field
+    encryption keys beside them (``field-keys.json``)."""
     from nrm_runtime.devtokens import ensure_dev_keys
+    from nrm_runtime.field_crypto import create_key_file
 
     directory = tmp_path_factory.mktemp("keys")
     ensure_dev_keys(directory)
+    create_key_file(directory / "field-keys.json")
     return directory
 
 
@@ -191,6 +194,7 @@ def start_service(
             "KAFKA_TOPIC_PREFIX": topic_prefix,
             "KAFKA_SESSION_TIMEOUT_MS": "6000",
             "JWT_JWKS_FILE": str(token_keys / "dev-jwks.json"),
+            "FIELD_KEYS_FILE": str(token_keys / "field-keys.json"),
             "OUTBOX_POLL_SECONDS": "0.5",
             **{key.upper(): value for key, value in settings.items()},
         }

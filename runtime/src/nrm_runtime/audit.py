@@ -32,6 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from nrm_runtime.auth import Principal, Role, require_roles
 from nrm_runtime.errors import ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep, encode_cursor
+from nrm_runtime.policy import Objects, policy
 from nrm_runtime.tables import (
     AUDIT_GENESIS_HASH,
     audit_chain_head_table,
@@ -251,6 +252,7 @@ def audit_router(*, prefix: str = "/audit", tags: Sequence[str] = ("audit",)) ->
         "",
         summary="Audit entries, oldest first",
         responses=error_responses(401, 403, 422),
+        openapi_extra=policy(Role.AUDITOR, objects=Objects.NONE),
     )
     async def list_entries(
         database: DatabaseDep,
@@ -282,6 +284,7 @@ def audit_router(*, prefix: str = "/audit", tags: Sequence[str] = ("audit",)) ->
         "/chain",
         summary="Whether the audit chain is intact",
         responses=error_responses(401, 403),
+        openapi_extra=policy(Role.AUDITOR, objects=Objects.NONE),
     )
     async def chain_status(database: DatabaseDep) -> ChainStatus:
         async with database.session() as session:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -21,8 +21,10 @@ from opentelemetry.trace import SpanKind
 from nrm_contracts import Actor, Envelope, EventPayload
 from nrm_contracts.events.identification import ConsentChanged, VictimPresumed
 from nrm_contracts.events.referral import ReferralCaseOpened
+from nrm_contracts.events.shelter_registry import FacilityRegistered
 from nrm_deploy.testing import bearer
 from nrm_runtime.database import Database
+from nrm_runtime.field_crypto import create_key_file
 from nrm_runtime.tracing import span_from_traceparent
 from referral import store
 from referral.app import create_app
@@ -30,6 +32,21 @@ from referral.handlers import HANDLERS
 from referral.settings import ReferralSettings
 
 UNUSED_BROKER = "127.0.0.1:1"
+
+
+class FakeClock:
+    """A clock the test moves: ``clock.advance(hours=49)``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 DECIDER = Actor("mosvy", "competent_authority")
 # The trace of the request that decided, as the consumed event carries it.
 INCOMING_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -115,15 +132,34 @@ async def referral_database(referral_db: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def referral_app(referral_db: Path, token_keys: Path) -> FastAPI:
-    return create_app(
-        ReferralSettings(
-            environment="test",
-            database_url=f"sqlite+aiosqlite:///{referral_db}",
-            kafka_bootstrap_servers=UNUSED_BROKER,
-            jwt_jwks_file=token_keys / "dev-jwks.json",
-        )
+def field_keys(tmp_path: Path) -> Path:
+    """A field-encryption key ring of the test's own."""
+    return create_key_file(tmp_path / "field-keys.json")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The service's clock, moved by the test."""
+    return FakeClock(datetime(2026, 6, 1, 2, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def referral_settings(referral_db: Path, token_keys: Path, field_keys: Path) -> ReferralSettings:
+    return ReferralSettings(
+        environment="test",
+        database_url=f"sqlite+aiosqlite:///{referral_db}",
+        kafka_bootstrap_servers=UNUSED_BROKER,
+        jwt_jwks_file=token_keys / "dev-jwks.json",
+        field_keys_file=field_keys,
+        # The tests run the sweeps and deliveries themselves, on the fake clock.
+        deadline_sweep_seconds=3600,
+        delivery_poll_seconds=3600,
     )
+
+
+@pytest.fixture
+def referral_app(referral_settings: ReferralSettings, clock: FakeClock) -> FastAPI:
+    return create_app(referral_settings, clock)
 
 
 @pytest.fixture
@@ -200,3 +236,42 @@ def parse_outbox_row() -> Callable[[sqlite3.Row], Envelope]:
         )
 
     return _parse
+
+
+@pytest.fixture
+def facility_event() -> Callable[..., FacilityRegistered]:
+    """``facility_event(facility_id, "ngo-shelter-a", **state)``: a registered girls'
+    shelter in province 02 with 5 free beds, unless the fields say otherwise."""
+
+    def facility_event(
+        facility_id: UUID, organisation: str, **overrides: Any
+    ) -> FacilityRegistered:
+        values: dict[str, Any] = {
+            "facility_id": facility_id,
+            "state_version": 1,
+            "organisation_id": organisation,
+            "organisation_kind": "ngo",
+            "name": f"Shelter of {organisation}",
+            "facility_type": "residential_shelter",
+            "services": ["safe_accommodation", "psychosocial", "medical"],
+            "eligibility": {
+                "sexes": ["female"],
+                "min_age": 10,
+                "max_age": 17,
+                "exploitation_types": ["sexual_exploitation", "forced_labour"],
+                "nationalities": [],
+            },
+            "languages": ["km"],
+            "location": {"province_code": "02"},
+            "registration": {
+                "status": "registered",
+                "offered_for_referral": True,
+                "status_changed_at": "2026-01-01T00:00:00Z",
+            },
+            "capacity": {"beds_total": 10, "beds_occupied": 5, "beds_reserved": 0, "beds_free": 5},
+            "changed_at": "2026-01-01T00:00:00Z",
+            **overrides,
+        }
+        return FacilityRegistered(**values)
+
+    return facility_event

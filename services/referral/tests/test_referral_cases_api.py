@@ -51,9 +51,11 @@ def test_the_nrm_coordination_lists_referral_cases(
     assert body["items"][0] == {
         "id": str(opened[0].referral_case_id),
         "identification_case_id": str(opened[0].identification_case_id),
+        "repatriation_case_id": None,
         "status": "open",
         "sex": "female",
         "is_child": True,
+        "age_band": "12_to_17",
         "province_code": "02",
         "opened_at": body["items"][0]["opened_at"],
         "consent_basis": "guardian",

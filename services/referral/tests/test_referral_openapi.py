@@ -27,7 +27,17 @@ def guarded_operations(document: dict) -> dict[tuple[str, str], dict]:
 def test_every_route_but_operations_requires_a_bearer_token(openapi) -> None:
     guarded = guarded_operations(openapi)
 
-    assert set(guarded) == {("/referral-cases", "get"), ("/referral-cases/{case_id}", "get")}
+    assert {
+        ("/referral-cases", "get"),
+        ("/referral-cases/{case_id}", "get"),
+        ("/referral-cases/{case_id}/assessment", "put"),
+        ("/referral-cases/{case_id}/matching", "post"),
+        ("/referral-cases/{case_id}/referrals", "post"),
+        ("/referrals/{referral_id}/{action}", "post"),
+        ("/providers/me/referrals", "get"),
+        ("/providers/me/webhook", "put"),
+        ("/gaps", "get"),
+    } <= set(guarded)
     for (path, method), operation in guarded.items():
         assert operation.get("security") == [{"HTTPBearer": []}], f"{method} {path}"
     assert openapi["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
@@ -38,6 +48,8 @@ def test_every_route_but_operations_requires_a_bearer_token(openapi) -> None:
     [
         ("/referral-cases", "Page_ReferralCasePublic_"),
         ("/referral-cases/{case_id}", "ReferralCasePublic"),
+        ("/referrals/{referral_id}", "ReferralPublic"),
+        ("/providers/me/referrals/{referral_id}", "ProviderReferral"),
     ],
 )
 def test_every_guarded_route_declares_its_response_model(openapi, path, model) -> None:
@@ -48,19 +60,19 @@ def test_every_guarded_route_declares_its_response_model(openapi, path, model) -
     }
 
 
-@pytest.mark.parametrize(
-    ("path", "statuses"),
-    [
-        ("/referral-cases", {"200", "401", "403", "422"}),
-        ("/referral-cases/{case_id}", {"200", "401", "403", "404", "422"}),
-    ],
-)
-def test_each_route_declares_its_errors_with_the_error_shape(openapi, path, statuses) -> None:
-    responses = openapi["paths"][path]["get"]["responses"]
+def test_each_route_declares_its_errors_with_the_error_shape(openapi) -> None:
+    for (path, method), operation in guarded_operations(openapi).items():
+        responses = operation["responses"]
+        assert {"401", "403", "413", "429", "500"} <= set(responses), f"{method} {path}"
+        for status in set(responses) - {"200", "201"}:
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == ERROR_BODY, f"{method} {path} {status}"
 
-    assert set(responses) == statuses
-    for status in statuses - {"200"}:
-        assert responses[status]["content"]["application/json"]["schema"] == ERROR_BODY
+
+def test_a_route_that_acts_on_one_record_declares_404_and_a_transition_409(openapi) -> None:
+    transition = openapi["paths"]["/referrals/{referral_id}/{action}"]["post"]["responses"]
+
+    assert {"404", "409"} <= set(transition)
 
 
 def test_the_list_declares_its_paging_parameters(openapi) -> None:

@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from nrm_contracts import Envelope
 from nrm_deploy.testing import bearer
+from nrm_runtime.field_crypto import KeyRing
 from repatriation.app import create_app
 from repatriation.settings import CounterpartLink, RepatriationSettings
 from repatriation.signing import signed_headers
@@ -83,6 +84,7 @@ def settings(
         "database_url": f"sqlite+aiosqlite:///{repatriation_db}",
         "kafka_bootstrap_servers": UNUSED_BROKER,
         "jwt_jwks_file": token_keys / "dev-jwks.json",
+        "field_keys_file": token_keys / "field-keys.json",
         "liaison_poll_seconds": 0.05,
         **options,
         "counterparts": {**counterparts(), **options.get("counterparts", {})},
@@ -244,10 +246,17 @@ def outbox(repatriation_db: Path) -> Callable[[], list[Envelope]]:
 
 
 @pytest.fixture
-def liaison_rows(repatriation_db: Path) -> Callable[..., list[sqlite3.Row]]:
-    """``liaison_rows("sent")``: the liaison messages stored, oldest first."""
+def field_keys(token_keys: Path) -> KeyRing:
+    """The service's field encryption keys (the test reads the database as an insider)."""
+    return KeyRing.load(token_keys / "field-keys.json")
 
-    def _rows(flow: str | None = None) -> list[sqlite3.Row]:
+
+@pytest.fixture
+def liaison_rows(repatriation_db: Path, field_keys: KeyRing) -> Callable[..., list[dict[str, Any]]]:
+    """``liaison_rows("sent")``: the liaison messages stored, oldest first, their sealed
+    bodies opened (``sealed_body`` keeps the stored text)."""
+
+    def _rows(flow: str | None = None) -> list[dict[str, Any]]:
         connection = sqlite3.connect(repatriation_db)
         connection.row_factory = sqlite3.Row
         try:
@@ -256,11 +265,23 @@ def liaison_rows(repatriation_db: Path) -> Callable[..., list[sqlite3.Row]]:
             if flow is not None:
                 query += " WHERE flow = ?"
                 arguments = (flow,)
-            return connection.execute(query + " ORDER BY sequence", arguments).fetchall()
+            rows = connection.execute(query + " ORDER BY sequence", arguments).fetchall()
         finally:
             connection.close()
+        return [_opened(dict(row), field_keys) for row in rows]
 
     return _rows
+
+
+def _opened(row: dict[str, Any], keys: KeyRing) -> dict[str, Any]:
+    record = str(uuid.UUID(row["id"]))
+    row["sealed_body"] = row["body"]
+    for field in ("body", "response_body"):
+        if row[field] is not None:
+            row[field] = keys.open(
+                row[field], table="liaison_message", record_id=record, field=field
+            )
+    return row
 
 
 @pytest.fixture

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter
 from sqlmodel import and_, col, or_, select
 
-from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep, encode_cursor
+from referral.access import Coordinator
+from referral.access import require_ministry as _require_ministry
 from referral.models import ReferralCasePublic
 from referral.store import ReferralCase
 
 router = APIRouter(tags=["referral cases"])
-
-Coordinator = Annotated[Principal, require_roles(Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY)]
-
-
-def _require_ministry(principal: Principal) -> None:
-    # Until referrals are addressed to providers, only the NRM coordination (a ministry)
-    # has business with every case.
-    if principal.organisation_type is not OrganisationType.MINISTRY:
-        raise ProblemError(403, "forbidden", "only the NRM coordination lists all referral cases")
 
 
 @router.get(

@@ -2,38 +2,75 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from nrm_contracts import Topic
+from nrm_runtime.audit import audit_router
 from nrm_runtime.consumer import Subscription
+from nrm_runtime.database import Database
 from nrm_runtime.service import ServiceDefinition, create_service_app
-from referral.api import router
-from referral.handlers import HANDLERS
+from referral.api import router as cases_router
+from referral.api_needs import router as needs_router
+from referral.api_providers import router as providers_router
+from referral.api_referrals import router as referrals_router
+from referral.context import Clock, ReferralContext
+from referral.delivery import DeliveryWorker
+from referral.handlers import HANDLERS, reception_handlers
+from referral.referrals import expire_overdue
 from referral.settings import ReferralSettings
 from referral.store import tables
 
 CONSUMER_GROUP = "referral"
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: ReferralSettings | None = None) -> FastAPI:
-    return create_service_app(
+async def sweep_deadlines(context: ReferralContext, database: Database) -> None:
+    """Until cancelled: expire the referrals whose provider did not answer in time."""
+    while True:
+        try:
+            async with database.unit_of_work() as uow:
+                if await expire_overdue(uow, context):
+                    await uow.commit()
+        except Exception:
+            log.warning("deadline sweep failed", exc_info=True)
+        await asyncio.sleep(context.settings.deadline_sweep_seconds)
+
+
+def create_app(settings: ReferralSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or ReferralSettings()
+    context = ReferralContext.load(settings, clock)
+    worker = DeliveryWorker(context)
+    app = create_service_app(
         ServiceDefinition(
             title="NRM referral",
             description="Referral cases, needs assessment, matching with providers and the "
             "referral lifecycle, delivered to NGOs.",
-            settings=settings or ReferralSettings(),
+            settings=settings,
             tables=tables,
             migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.REFERRAL,
-            routers=[router],
+            routers=[
+                cases_router,
+                needs_router,
+                referrals_router,
+                providers_router,
+                audit_router(),
+            ],
             subscriptions=[
                 Subscription(
                     consumer_group=CONSUMER_GROUP,
-                    topics=(Topic.IDENTIFICATION,),
-                    handlers=HANDLERS,
+                    topics=(Topic.IDENTIFICATION, Topic.SHELTER_REGISTRY, Topic.REPATRIATION),
+                    handlers={**HANDLERS, **reception_handlers(context)},
                 )
             ],
+            background=[worker.run, partial(sweep_deadlines, context)],
         )
     )
+    app.state.referral = context
+    app.state.delivery_worker = worker
+    return app

@@ -5,11 +5,19 @@ identified (positive final decision) as a victim, once per identification case, 
 only on a valid consent to referral: an adult's own, a child's guardian's or a
 best-interest decision. Without one, the person waits for identification to announce it.
 A withdrawal of consent is recorded on the case.
+
+An inbound victim handed over at the border (repatriation's ``handover.completed``) gets
+a reception referral to the receiving organisation's facility, sent at once: the
+reception was agreed in the bilateral procedure. The shelter registry's facility events
+feed referral's directory (:mod:`referral.directory`); its refusal of a placement is
+kept on the referral and escalates it.
 """
 
 from __future__ import annotations
 
 from uuid import UUID
+
+from sqlmodel import col, select
 
 from nrm_contracts.events.identification import (
     ConsentBasis,
@@ -20,11 +28,18 @@ from nrm_contracts.events.identification import (
     VictimIdentified,
     VictimPresumed,
 )
-from nrm_contracts.events.referral import ReferralCaseOpened
+from nrm_contracts.events.referral import ReferralCaseOpened, ReferralNeed
+from nrm_contracts.events.repatriation import Direction, HandoverCompleted
+from nrm_contracts.events.shelter_registry import PlacementRefused
 from nrm_runtime.consumer import Handler
 from nrm_runtime.database import UnitOfWork
 from nrm_runtime.tables import utc_now
-from referral.store import AwaitingConsent, ReferralCase, case_for_identification_case
+from referral.assessment import record_gap
+from referral.context import ReferralContext
+from referral.directory import DIRECTORY_HANDLERS, reception_facility
+from referral.lifecycle import Action, Party
+from referral.referrals import SYSTEM_ACTOR, act, draft
+from referral.store import AwaitingConsent, Referral, ReferralCase, case_for_identification_case
 
 CHILD_BASES = frozenset({ConsentBasis.GUARDIAN, ConsentBasis.BEST_INTEREST_DECISION})
 
@@ -44,13 +59,16 @@ def valid_referral_basis(basis: ConsentBasis | None, is_child: bool | None) -> b
 async def open_referral_case(event: VictimDecided, uow: UnitOfWork) -> None:
     """Open the referral case of a presumed or identified victim, once, on a valid
     consent; otherwise note the person as awaiting consent."""
-    if await case_for_identification_case(uow.session, event.case_id) is not None:
+    known = await case_for_identification_case(uow.session, event.case_id)
+    if known is not None:
+        _describe(known, event)
+        uow.session.add(known)
         return
     if valid_referral_basis(event.referral_consent_basis, event.is_child):
         waiting = await uow.session.get(AwaitingConsent, event.case_id)
         if waiting is not None:
             await uow.session.delete(waiting)
-        _open(
+        case = _open(
             uow,
             event.case_id,
             event.sex,
@@ -58,6 +76,7 @@ async def open_referral_case(event: VictimDecided, uow: UnitOfWork) -> None:
             event.province_code,
             event.referral_consent_basis,
         )
+        _describe(case, event)
         return
     if await uow.session.get(AwaitingConsent, event.case_id) is None:
         uow.session.add(
@@ -73,10 +92,16 @@ async def open_referral_case(event: VictimDecided, uow: UnitOfWork) -> None:
 
 async def record_consent_change(event: ConsentChanged, uow: UnitOfWork) -> None:
     """Honour a change of consent to referral: a withdrawal (or refusal) marks the case,
-    a consent given opens the waiting case or renews a withdrawn one."""
+    a consent given opens the waiting case or renews a withdrawn one. Consent to data
+    sharing decides whether the accepting provider may see the person's details."""
+    case = await case_for_identification_case(uow.session, event.case_id)
+    if event.purpose is ConsentPurpose.DATA_SHARING:
+        if case is not None:
+            case.data_sharing_consent = event.status is ConsentStatus.GIVEN
+            uow.session.add(case)
+        return
     if event.purpose is not ConsentPurpose.REFERRAL:
         return
-    case = await case_for_identification_case(uow.session, event.case_id)
     if event.status is not ConsentStatus.GIVEN:
         if case is not None and case.consent_withdrawn_at is None:
             case.consent_withdrawn_at = event.recorded_at
@@ -95,16 +120,26 @@ async def record_consent_change(event: ConsentChanged, uow: UnitOfWork) -> None:
         _open(uow, event.case_id, waiting.sex, waiting.is_child, waiting.province_code, event.basis)
 
 
+def _describe(case: ReferralCase, event: VictimDecided) -> None:
+    """What matching needs to know of the person: no name, no birth date."""
+    case.age_band = event.age_band
+    case.nationality = event.nationality
+    case.exploitation_types = ",".join(event.exploitation_types)
+    case.data_sharing_consent = ConsentPurpose.DATA_SHARING in event.consented_purposes
+
+
 def _open(
     uow: UnitOfWork,
-    identification_case_id: UUID,
+    identification_case_id: UUID | None,
     sex: str,
     is_child: bool | None,
     province_code: str | None,
     basis: ConsentBasis | None,
-) -> None:
+    repatriation_case_id: UUID | None = None,
+) -> ReferralCase:
     case = ReferralCase(
         identification_case_id=identification_case_id,
+        repatriation_case_id=repatriation_case_id,
         sex=sex,
         is_child=is_child,
         province_code=province_code,
@@ -112,6 +147,10 @@ def _open(
         consent_basis=basis,
     )
     uow.session.add(case)
+    if case.identification_case_id is None:
+        # case.opened.v1 names the identification case (required, frozen): a reception
+        # case of a person never identified here is announced by its referral.opened.
+        return case
     uow.record(
         ReferralCaseOpened(
             referral_case_id=case.id,
@@ -119,6 +158,68 @@ def _open(
             opened_at=case.opened_at,
         )
     )
+    return case
+
+
+def reception_handlers(context: ReferralContext) -> dict[type, Handler]:
+    """The handlers that act on referrals, telling time by the context's clock."""
+
+    async def open_reception_referral(event: HandoverCompleted, uow: UnitOfWork) -> None:
+        """An inbound victim handed over: a reception referral to the receiving
+        organisation's facility, sent at once (once per repatriation case)."""
+        if event.direction is not Direction.INBOUND:
+            return
+        found = await uow.session.exec(
+            select(ReferralCase).where(
+                col(ReferralCase.repatriation_case_id) == event.repatriation_case_id
+            )
+        )
+        if found.first() is not None:
+            return
+        case = None
+        if event.identification_case_id is not None:
+            case = await case_for_identification_case(uow.session, event.identification_case_id)
+        if case is None:
+            case = _open(
+                uow,
+                event.identification_case_id,
+                event.sex,
+                event.is_child,
+                event.reception_province_code,
+                None,
+                repatriation_case_id=event.repatriation_case_id,
+            )
+        else:
+            case.repatriation_case_id = event.repatriation_case_id
+        uow.session.add(case)
+        await uow.session.flush()
+        facility = None
+        if event.reception_organisation is not None:
+            facility = await reception_facility(
+                uow.session, event.reception_organisation, event.reception_province_code
+            )
+        if facility is None:
+            await record_gap(uow, context, case, ReferralNeed.SAFE_ACCOMMODATION)
+            return
+        needs = [ReferralNeed.SAFE_ACCOMMODATION, ReferralNeed.REINTEGRATION_SUPPORT]
+        reception = draft(uow, context, case, facility, needs, None, kind="reception")
+        await uow.session.flush()
+        await act(uow, context, reception, Action.SUBMIT, Party.COORDINATOR, SYSTEM_ACTOR)
+
+    async def note_placement_refused(event: PlacementRefused, uow: UnitOfWork) -> None:
+        """The registry could not count the admission: kept on the referral, escalated."""
+        referral = await uow.session.get(Referral, event.referral_id)
+        if referral is None or referral.placement_refused is not None:
+            return
+        referral.placement_refused = event.reason
+        referral.escalated_at = context.clock()
+        uow.session.add(referral)
+
+    return {
+        **DIRECTORY_HANDLERS,
+        HandoverCompleted: open_reception_referral,
+        PlacementRefused: note_placement_refused,
+    }
 
 
 HANDLERS: dict[type, Handler] = {

@@ -21,7 +21,7 @@ from repatriation.context import RepatriationDep
 from repatriation.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from repatriation.store import RepatriationCase
 
-_OFFICER_ROLES = (Role.CASE_MANAGER, Role.LIAISON_OFFICER)
+OFFICER_ROLES = (Role.CASE_MANAGER, Role.LIAISON_OFFICER)
 
 
 def _cambodian(principal: Principal) -> Principal:
@@ -30,7 +30,7 @@ def _cambodian(principal: Principal) -> Principal:
     return principal
 
 
-async def _officer(principal: Annotated[Principal, require_roles(*_OFFICER_ROLES)]) -> Principal:
+async def _officer(principal: Annotated[Principal, require_roles(*OFFICER_ROLES)]) -> Principal:
     return _cambodian(principal)
 
 

@@ -10,10 +10,14 @@ from fastapi import APIRouter, Query, status
 from sqlmodel import col, select
 
 from nrm_contracts.events.repatriation import CaseOrigin, ClosureOutcome, Direction
+from nrm_runtime.audit import AuditAction
+from nrm_runtime.auth import OrganisationType, Principal, Role
+from nrm_runtime.database import UnitOfWork
 from nrm_runtime.errors import ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep, RequestModel, encode_cursor
+from nrm_runtime.policy import Objects, policy
 from repatriation import cases, opening, views
-from repatriation.access import CaseManager, Officer, case_for_officer
+from repatriation.access import OFFICER_ROLES, CaseManager, Officer, case_for_officer
 from repatriation.context import RepatriationDep
 from repatriation.models import (
     CasePublic,
@@ -25,11 +29,28 @@ from repatriation.models import (
     StepSubmission,
     Timeline,
 )
+from repatriation.privacy import audit, audit_disclosures
 from repatriation.sop import HOME_COUNTRY
 from repatriation.store import CaseStatus, ClockState, StepClock, open_case_for_identification
 from repatriation.workdays import local_date
 
 router = APIRouter(tags=["repatriation cases"])
+
+MINISTRY = (OrganisationType.MINISTRY,)
+# Cambodia's ministries run every case together (MOSVY, MOFAIC): no case is one's own.
+SHARED_CASE_READ = policy(
+    *OFFICER_ROLES, objects=Objects.ANY, personal_data=True, organisation_types=MINISTRY
+)
+SHARED_CASE_CHANGE = policy(
+    Role.CASE_MANAGER, objects=Objects.ANY, personal_data=True, organisation_types=MINISTRY
+)
+
+
+async def _audit_change(uow: UnitOfWork, principal: Principal, case_id: UUID, purpose: str) -> None:
+    """A change of the case answers with its person (a write) and may send a message
+    to the counterpart (a disclosure)."""
+    await audit(uow.session, principal, AuditAction.WRITE, case_id, purpose)
+    await audit_disclosures(uow.session, principal)
 
 
 @router.post(
@@ -37,6 +58,9 @@ router = APIRouter(tags=["repatriation cases"])
     status_code=status.HTTP_201_CREATED,
     response_model=CasePublic,
     responses=error_responses(401, 403, 409, 422),
+    openapi_extra=policy(
+        Role.CASE_MANAGER, objects=Objects.NONE, personal_data=True, organisation_types=MINISTRY
+    ),
 )
 async def open_outbound_case(
     form: OutboundCaseCreate,
@@ -77,11 +101,17 @@ async def open_outbound_case(
                 "identification_case_id",
             )
         opening.open_case(context, uow, case, procedure)
+        await audit(uow.session, principal, AuditAction.WRITE, case.id, "case_opening")
         await uow.commit()
         return await views.case_view(context, uow.session, case)
 
 
-@router.get("/cases", response_model=Page[CaseSummary], responses=error_responses(401, 403, 422))
+@router.get(
+    "/cases",
+    response_model=Page[CaseSummary],
+    responses=error_responses(401, 403, 422),
+    openapi_extra=policy(*OFFICER_ROLES, objects=Objects.NONE, organisation_types=MINISTRY),
+)
 async def list_cases(
     database: DatabaseDep,
     context: RepatriationDep,
@@ -98,16 +128,22 @@ async def list_cases(
 
 
 @router.get(
-    "/cases/{case_id}", response_model=CasePublic, responses=error_responses(401, 403, 404, 422)
+    "/cases/{case_id}",
+    response_model=CasePublic,
+    responses=error_responses(401, 403, 404, 422),
+    openapi_extra=SHARED_CASE_READ,
 )
 async def get_case(
     case_id: UUID, database: DatabaseDep, context: RepatriationDep, principal: Officer
 ) -> CasePublic:
     """A case: its person, consent, completed steps, and the steps allowed now with their
     acting country, agency, required documents and due dates."""
-    async with database.session() as session:
-        case = await case_for_officer(session, case_id)
-        return await views.case_view(context, session, case)
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        case = await case_for_officer(uow.session, case_id)
+        view = await views.case_view(context, uow.session, case)
+        await audit(uow.session, principal, AuditAction.READ, case.id, "case_review")
+        await uow.commit()
+        return view
 
 
 @router.post(
@@ -115,6 +151,9 @@ async def get_case(
     status_code=status.HTTP_201_CREATED,
     response_model=CasePublic,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=policy(
+        *OFFICER_ROLES, objects=Objects.ANY, personal_data=True, organisation_types=MINISTRY
+    ),
 )
 async def complete_cambodian_step(
     case_id: UUID,
@@ -135,6 +174,7 @@ async def complete_cambodian_step(
             country=HOME_COUNTRY,
             organisation=principal.organisation,
         )
+        await _audit_change(uow, principal, case.id, "case_step")
         await uow.commit()
         return await views.case_view(context, uow.session, case)
 
@@ -143,6 +183,7 @@ async def complete_cambodian_step(
     "/cases/{case_id}/consent",
     response_model=CasePublic,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=SHARED_CASE_CHANGE,
 )
 async def record_consent(
     case_id: UUID,
@@ -155,6 +196,7 @@ async def record_consent(
     async with database.unit_of_work(actor=principal.actor) as uow:
         case = await case_for_officer(uow.session, case_id)
         await cases.change_consent(context, uow, case, change, principal.organisation)
+        await _audit_change(uow, principal, case.id, "consent_change")
         await uow.commit()
         return await views.case_view(context, uow.session, case)
 
@@ -167,6 +209,7 @@ class Closure(RequestModel):
     "/cases/{case_id}/closure",
     response_model=CasePublic,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=SHARED_CASE_CHANGE,
 )
 async def close_case(
     case_id: UUID,
@@ -180,6 +223,7 @@ async def close_case(
     async with database.unit_of_work(actor=principal.actor) as uow:
         case = await case_for_officer(uow.session, case_id)
         await cases.close_case(context, uow, case, closure.outcome, principal.organisation)
+        await _audit_change(uow, principal, case.id, "case_closure")
         await uow.commit()
         return await views.case_view(context, uow.session, case)
 
@@ -188,13 +232,19 @@ async def close_case(
     "/cases/{case_id}/timeline",
     response_model=Timeline,
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=SHARED_CASE_READ,
 )
-async def case_timeline(case_id: UUID, database: DatabaseDep, principal: Officer) -> Timeline:
+async def case_timeline(
+    case_id: UUID, database: DatabaseDep, context: RepatriationDep, principal: Officer
+) -> Timeline:
     """Everything that happened on the case, oldest first: steps, every message sent and
     received (with its delivery state), missed deadlines."""
-    async with database.session() as session:
-        case = await case_for_officer(session, case_id)
-        return await views.timeline(session, case)
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        case = await case_for_officer(uow.session, case_id)
+        timeline = await views.timeline(context.keys, uow.session, case)
+        await audit(uow.session, principal, AuditAction.READ, case.id, "case_review")
+        await uow.commit()
+        return timeline
 
 
 @router.get(
@@ -202,6 +252,7 @@ async def case_timeline(case_id: UUID, database: DatabaseDep, principal: Officer
     response_model=Page[DeadlinePublic],
     responses=error_responses(401, 403, 422),
     tags=["deadlines"],
+    openapi_extra=policy(*OFFICER_ROLES, objects=Objects.NONE, organisation_types=MINISTRY),
 )
 async def list_deadlines(
     database: DatabaseDep,
@@ -240,7 +291,11 @@ def _offset(cursor: dict[str, object] | None) -> int:
 
 
 @router.get(
-    "/sops", response_model=list[SopSummary], responses=error_responses(401, 403), tags=["sops"]
+    "/sops",
+    response_model=list[SopSummary],
+    responses=error_responses(401, 403),
+    tags=["sops"],
+    openapi_extra=policy(*OFFICER_ROLES, objects=Objects.NONE, organisation_types=MINISTRY),
 )
 async def list_sops(context: RepatriationDep, principal: Officer) -> list[SopSummary]:
     """The bilateral procedures loaded, every version."""

@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from nrm_contracts import Topic
+from nrm_runtime.audit import audit_router
 from nrm_runtime.service import ServiceDefinition, create_service_app
 from repatriation.api import router as officer_router
 from repatriation.context import Clock, Repatriation
@@ -42,7 +43,7 @@ def create_app(
             tables=tables,
             migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.REPATRIATION,
-            routers=[officer_router, liaison_router],
+            routers=[officer_router, liaison_router, audit_router()],
             background=[dispatcher.run, partial(run_deadline_sweeps, context)],
         )
     )

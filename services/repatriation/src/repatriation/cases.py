@@ -30,6 +30,7 @@ from repatriation.domain import ConsentStatus, StepRefused, Submission
 from repatriation.messages import case_reference, queue_message, step_message
 from repatriation.models import ConsentChange
 from repatriation.opening import procedure_of
+from repatriation.privacy import seal_contact
 from repatriation.sop import HOME_COUNTRY, SopTemplate, Step, StepKind
 from repatriation.store import (
     CaseStatus,
@@ -84,9 +85,10 @@ async def complete_step(
         acting_country=country,
         organisation=organisation,
         documents=sorted(set(submission.documents)),
-        details={key: _plain(value) for key, value in given.items()},
+        details={key: _plain(value) for key, value in given.items() if key != "contact_name"},
         completed_at=now,
     )
+    seal_contact(context.keys, completed, given.get("contact_name"))
     uow.session.add(completed)
     case.step_count = completed.sequence
     case.last_step = step.id
@@ -116,12 +118,15 @@ async def complete_step(
     if country == HOME_COUNTRY:
         queue_message(
             uow,
+            context.keys,
             case_id=case.id,
             country=case.counterpart_country,
             organisation=organisation,
             message_type="step_completed",
             step=step.id,
-            body=step_message(case, completed, following, include_person=case.step_count == 1),
+            body=step_message(
+                context.keys, case, completed, following, include_person=case.step_count == 1
+            ),
             now=now,
         )
     await _flush_or_conflict(uow)
@@ -254,6 +259,7 @@ async def close_case(
     _close(uow, case, outcome, now)
     queue_message(
         uow,
+        context.keys,
         case_id=case.id,
         country=case.counterpart_country,
         organisation=organisation,
@@ -284,6 +290,7 @@ async def change_consent(
     case.updated_at = now
     queue_message(
         uow,
+        context.keys,
         case_id=case.id,
         country=case.counterpart_country,
         organisation=organisation,

@@ -1,4 +1,5 @@
-"""What the use cases share: the settings, the SOP library, the calendar and the clock.
+"""What the use cases share: the settings, the SOP library, the calendar, the field
+encryption keys and the clock.
 
 Built once by :func:`repatriation.app.create_app`; the clock is injectable so that tests
 can move time (deadlines are clocks in working days).
@@ -13,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.tables import utc_now
 from repatriation.settings import RepatriationSettings
 from repatriation.sop import SopLibrary
@@ -27,15 +29,20 @@ class Repatriation:
     settings: RepatriationSettings
     library: SopLibrary
     calendar: WorkingCalendar
+    keys: KeyRing
     clock: Clock = field(default=utc_now)
 
     @classmethod
     def load(cls, settings: RepatriationSettings, clock: Clock | None = None) -> Repatriation:
-        """Read the SOP templates and the holidays; refuses an invalid template file."""
+        """Read the SOP templates, the holidays and the field encryption keys; refuses an
+        invalid template file and a service without keys (it holds the person's names)."""
+        if settings.field_keys_file is None:
+            raise ValueError("repatriation seals personal data: set REPATRIATION_FIELD_KEYS_FILE")
         return cls(
             settings=settings,
             library=SopLibrary.load(settings.sop_directories),
             calendar=WorkingCalendar.load(settings.holidays_file),
+            keys=KeyRing.load(settings.field_keys_file),
             clock=clock or utc_now,
         )
 

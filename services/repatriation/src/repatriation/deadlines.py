@@ -71,6 +71,7 @@ async def sweep_deadlines(context: Repatriation, database: Database) -> int:
             if clock.acting_country != HOME_COUNTRY:
                 queue_message(
                     uow,
+                    context.keys,
                     case_id=case.id,
                     country=case.counterpart_country,
                     organisation=REMINDER_SENDER,

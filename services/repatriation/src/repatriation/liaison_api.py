@@ -17,9 +17,12 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Response, status
 
 from nrm_contracts.events.repatriation import CaseOrigin, Direction
+from nrm_runtime.audit import AuditAction
+from nrm_runtime.auth import OrganisationType, Role
 from nrm_runtime.database import UnitOfWork
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep
+from nrm_runtime.policy import Objects, policy
 from repatriation import cases, opening, views
 from repatriation.access import CounterpartCaller, case_for_counterpart
 from repatriation.context import RepatriationDep
@@ -32,6 +35,7 @@ from repatriation.models import (
     StepSubmission,
     Timeline,
 )
+from repatriation.privacy import audit
 from repatriation.signing import IDEMPOTENCY_HEADER
 from repatriation.store import RepatriationCase, open_case_with_reference
 from repatriation.workdays import local_date
@@ -49,6 +53,10 @@ IdempotencyKey = Annotated[
     ),
 ]
 _MESSAGE_ERRORS = error_responses(401, 403, 404, 409, 422)
+AGENCY = (OrganisationType.FOREIGN_AGENCY,)
+COUNTRY_CASE = policy(
+    Role.LIAISON_OFFICER, objects=Objects.OWN_COUNTRY, personal_data=True, organisation_types=AGENCY
+)
 
 
 @router.post(
@@ -56,6 +64,9 @@ _MESSAGE_ERRORS = error_responses(401, 403, 404, 409, 422)
     status_code=status.HTTP_201_CREATED,
     response_model=CasePublic,
     responses=error_responses(401, 403, 409, 422),
+    openapi_extra=policy(
+        Role.LIAISON_OFFICER, objects=Objects.NONE, personal_data=True, organisation_types=AGENCY
+    ),
 )
 async def notify_inbound_case(
     notification: InboundNotification,
@@ -105,6 +116,7 @@ async def notify_inbound_case(
             country=caller.country,
             organisation=caller.organisation,
         )
+        await audit(uow.session, caller.principal, AuditAction.WRITE, case.id, "case_notification")
         return case.id, 201, await _view(context, uow, case)
 
     received = Received(
@@ -115,10 +127,17 @@ async def notify_inbound_case(
         step=None,
         body=caller.body,
     )
-    return await receive(database, received, context.clock(), apply, actor=caller.principal.actor)
+    return await receive(
+        database, context.keys, received, context.clock(), apply, principal=caller.principal
+    )
 
 
-@router.get("/cases", response_model=Page[CaseSummary], responses=error_responses(401, 403, 422))
+@router.get(
+    "/cases",
+    response_model=Page[CaseSummary],
+    responses=error_responses(401, 403, 422),
+    openapi_extra=policy(Role.LIAISON_OFFICER, objects=Objects.NONE, organisation_types=AGENCY),
+)
 async def list_my_cases(
     database: DatabaseDep, context: RepatriationDep, caller: CounterpartCaller, page: PageDep
 ) -> Page[CaseSummary]:
@@ -128,17 +147,23 @@ async def list_my_cases(
 
 
 @router.get(
-    "/cases/{case_id}", response_model=CasePublic, responses=error_responses(401, 403, 404, 422)
+    "/cases/{case_id}",
+    response_model=CasePublic,
+    responses=error_responses(401, 403, 404, 422),
+    openapi_extra=COUNTRY_CASE,
 )
 async def get_my_case(
     case_id: UUID, database: DatabaseDep, context: RepatriationDep, caller: CounterpartCaller
 ) -> CasePublic:
     """One of your country's cases, with the steps allowed now and who acts on each."""
-    async with database.session() as session:
-        case = await case_for_counterpart(session, case_id, caller.country)
+    async with database.unit_of_work(actor=caller.principal.actor) as uow:
+        case = await case_for_counterpart(uow.session, case_id, caller.country)
         if case is None:
             raise NotFound("repatriation case")
-        return await views.case_view(context, session, case)
+        view = await views.case_view(context, uow.session, case)
+        await audit(uow.session, caller.principal, AuditAction.READ, case.id, "liaison_review")
+        await uow.commit()
+        return view
 
 
 @router.post(
@@ -146,6 +171,7 @@ async def get_my_case(
     status_code=status.HTTP_201_CREATED,
     response_model=CasePublic,
     responses=_MESSAGE_ERRORS,
+    openapi_extra=COUNTRY_CASE,
 )
 async def complete_counterpart_step(
     case_id: UUID,
@@ -173,6 +199,7 @@ async def complete_counterpart_step(
             country=caller.country,
             organisation=caller.organisation,
         )
+        await audit(uow.session, caller.principal, AuditAction.WRITE, case.id, "case_step")
         return case.id, 201, await _view(context, uow, case)
 
     received = Received(
@@ -185,23 +212,29 @@ async def complete_counterpart_step(
         case_id=visible.id if visible else None,
         claimed_case_id=None if visible else case_id,
     )
-    return await receive(database, received, context.clock(), apply, actor=caller.principal.actor)
+    return await receive(
+        database, context.keys, received, context.clock(), apply, principal=caller.principal
+    )
 
 
 @router.get(
     "/cases/{case_id}/timeline",
     response_model=Timeline,
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=COUNTRY_CASE,
 )
 async def my_case_timeline(
-    case_id: UUID, database: DatabaseDep, caller: CounterpartCaller
+    case_id: UUID, database: DatabaseDep, context: RepatriationDep, caller: CounterpartCaller
 ) -> Timeline:
     """Every step and message of one of your country's cases, oldest first."""
-    async with database.session() as session:
-        case = await case_for_counterpart(session, case_id, caller.country)
+    async with database.unit_of_work(actor=caller.principal.actor) as uow:
+        case = await case_for_counterpart(uow.session, case_id, caller.country)
         if case is None:
             raise NotFound("repatriation case")
-        return await views.timeline(session, case)
+        timeline = await views.timeline(context.keys, uow.session, case)
+        await audit(uow.session, caller.principal, AuditAction.READ, case.id, "liaison_review")
+        await uow.commit()
+        return timeline
 
 
 async def _view(context: Any, uow: UnitOfWork, case: RepatriationCase) -> dict[str, Any]:

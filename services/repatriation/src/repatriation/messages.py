@@ -21,8 +21,12 @@ from fastapi import Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
+from nrm_runtime.audit import AuditAction
+from nrm_runtime.auth import Principal
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.errors import ProblemError
+from nrm_runtime.field_crypto import KeyRing
+from repatriation.privacy import audit, note_queued, open_text, person_of, seal_text, step_details
 from repatriation.sop import HOME_COUNTRY, Step
 from repatriation.store import (
     CaseStep,
@@ -45,6 +49,7 @@ def sha256(text: bytes) -> str:
 
 def queue_message(
     uow: UnitOfWork,
+    keys: KeyRing,
     *,
     case_id: UUID,
     country: str,
@@ -54,7 +59,8 @@ def queue_message(
     body: dict[str, Any],
     now: datetime,
 ) -> LiaisonMessage:
-    """Queue a message to ``country``'s agencies, in the unit of work's transaction."""
+    """Queue a message to ``country``'s agencies, in the unit of work's transaction
+    (its body sealed at rest; the dispatcher opens it to sign and send it)."""
     message_id = uuid4()
     text = canonical_json({"message_id": str(message_id), "message_type": message_type, **body})
     message = LiaisonMessage(
@@ -67,13 +73,14 @@ def queue_message(
         step=step,
         # One key per message, repeated on every retry: the receiver applies it once.
         idempotency_key=str(message_id),
-        body=text,
+        body=seal_text(keys, message_id, text),
         body_sha256=sha256(text.encode()),
         status=MessageStatus.PENDING,
         next_attempt_at=now,
         created_at=now,
     )
     uow.session.add(message)
+    note_queued(uow.session, case_id)
     return message
 
 
@@ -99,32 +106,36 @@ Outcome = tuple[UUID, int, dict[str, Any]]
 
 async def receive(
     database: Database,
+    keys: KeyRing,
     received: Received,
     now: datetime,
     apply: Callable[[UnitOfWork], Awaitable[Outcome]],
     *,
-    actor: Any,
+    principal: Principal,
 ) -> Response:
-    """Apply a counterpart's message once, record it with its answer, answer it.
+    """Apply a counterpart's message once, record it (sealed) with its answer, answer it.
 
     A message whose idempotency key was seen before gets the recorded answer again
-    (409 if its body differs: the key was reused for another message).
+    (409 if its body differs: the key was reused for another message); that answer
+    quotes the case, so the replay is audited as a read.
     """
     digest = sha256(received.body)
     async with database.session() as session:
         seen = await received_message(session, received.country, received.idempotency_key)
     if seen is not None:
-        return _replay(seen, digest)
+        return await _replay(database, keys, seen, digest, principal)
     try:
-        async with database.unit_of_work(actor=actor) as uow:
+        async with database.unit_of_work(actor=principal.actor) as uow:
             case_id, status, answer = await apply(uow)
-            uow.session.add(_record(received, digest, now, case_id, status, answer))
+            uow.session.add(_record(keys, received, digest, now, case_id, status, answer))
             await uow.commit()
     except ProblemError as refused:
         answer = {"error": {"code": refused.code, "message": refused.message}}
         if refused.field is not None:
             answer["error"]["field"] = refused.field
-        await _record_refusal(database, received, digest, now, refused.status, answer, actor)
+        await _record_refusal(
+            database, keys, received, digest, now, refused.status, answer, principal
+        )
         raise
     except IntegrityError:
         # The same key arrived twice at once: the other request recorded it first.
@@ -132,11 +143,12 @@ async def receive(
             seen = await received_message(session, received.country, received.idempotency_key)
         if seen is None:
             raise
-        return _replay(seen, digest)
+        return await _replay(database, keys, seen, digest, principal)
     return JSONResponse(answer, status)
 
 
 def _record(
+    keys: KeyRing,
     received: Received,
     digest: str,
     now: datetime,
@@ -144,7 +156,9 @@ def _record(
     status: int,
     answer: dict[str, Any],
 ) -> LiaisonMessage:
+    message_id = uuid4()
     return LiaisonMessage(
+        id=message_id,
         flow=MessageFlow.RECEIVED,
         case_id=case_id or received.case_id,
         claimed_case_id=received.claimed_case_id,
@@ -153,11 +167,11 @@ def _record(
         message_type=received.message_type,
         step=received.step,
         idempotency_key=received.idempotency_key,
-        body=received.body.decode("utf-8", errors="replace"),
+        body=seal_text(keys, message_id, received.body.decode("utf-8", errors="replace")),
         body_sha256=digest,
         status=MessageStatus.ACCEPTED if status < 400 else MessageStatus.REFUSED,
         response_status=status,
-        response_body=canonical_json(answer),
+        response_body=seal_text(keys, message_id, canonical_json(answer), "response_body"),
         created_at=now,
         delivered_at=now,
     )
@@ -165,29 +179,36 @@ def _record(
 
 async def _record_refusal(
     database: Database,
+    keys: KeyRing,
     received: Received,
     digest: str,
     now: datetime,
     status: int,
     answer: dict[str, Any],
-    actor: Any,
+    principal: Principal,
 ) -> None:
     """A refused message is kept too (never on another country's case: a claimed case
     that is not the sender's stays a bare id, outside every timeline)."""
-    async with database.unit_of_work(actor=actor) as uow:
-        uow.session.add(_record(received, digest, now, None, status, answer))
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        uow.session.add(_record(keys, received, digest, now, None, status, answer))
         try:
             await uow.commit()
         except IntegrityError:
             return  # a concurrent retry of the same message was recorded first
 
 
-def _replay(seen: LiaisonMessage, digest: str) -> Response:
+async def _replay(
+    database: Database, keys: KeyRing, seen: LiaisonMessage, digest: str, principal: Principal
+) -> Response:
     if seen.body_sha256 != digest:
         raise ProblemError(
             409, "idempotency_key_reused", "this idempotency key was used for another message"
         )
-    body = json.loads(seen.response_body or "{}")
+    body = json.loads(open_text(keys, seen, "response_body") or "{}")
+    if seen.case_id is not None and (seen.response_status or 200) < 400:
+        async with database.unit_of_work(actor=principal.actor) as uow:
+            await audit(uow.session, principal, AuditAction.READ, seen.case_id, "liaison_replay")
+            await uow.commit()
     return JSONResponse(body, seen.response_status or 200, headers={"Idempotent-Replay": "true"})
 
 
@@ -202,7 +223,12 @@ def case_reference(case: RepatriationCase) -> dict[str, Any]:
 
 
 def step_message(
-    case: RepatriationCase, step: CaseStep, following: list[Step], *, include_person: bool
+    keys: KeyRing,
+    case: RepatriationCase,
+    step: CaseStep,
+    following: list[Step],
+    *,
+    include_person: bool,
 ) -> dict[str, Any]:
     """What the counterpart is told of a step Cambodia completed. The first message of a
     case (the notification) carries the person, whom the counterpart must verify."""
@@ -214,7 +240,7 @@ def step_message(
             "acting_country": step.acting_country,
             "organisation": step.organisation,
             "documents": step.documents,
-            "details": step.details,
+            "details": step_details(keys, step),
             "completed_at": step.completed_at.isoformat(),
         },
         "allowed_next_steps": [
@@ -222,12 +248,11 @@ def step_message(
         ],
     }
     if include_person:
+        person = person_of(keys, case)
+        birth = person["birth_date"]
         body["person"] = {
-            "given_name": case.given_name,
-            "family_name": case.family_name,
-            "sex": case.sex,
-            "birth_date": case.birth_date.isoformat() if case.birth_date else None,
-            "estimated_age": case.estimated_age,
+            **person,
+            "birth_date": birth.isoformat() if birth else None,
             "is_child": case.is_child,
         }
         body["consent_to_return"] = {

@@ -15,6 +15,7 @@ from repatriation.context import Repatriation
 from repatriation.deadlines import start_clocks
 from repatriation.domain import ConsentStatus
 from repatriation.models import ConsentIn, PersonIn
+from repatriation.privacy import seal_person
 from repatriation.sop import Procedure, SopStatus, SopTemplate
 from repatriation.store import RepatriationCase
 from repatriation.workdays import local_date
@@ -105,7 +106,7 @@ def new_case(
     now = context.clock()
     child = is_child(person, local_date(now))
     _check_consent(consent, child)
-    return RepatriationCase(
+    case = RepatriationCase(
         direction=direction,
         counterpart_country=country,
         sop_id=template.id,
@@ -114,10 +115,9 @@ def new_case(
         identification_case_id=identification_case_id,
         counterpart_reference=counterpart_reference,
         opened_by=opened_by,
-        given_name=person.given_name,
-        family_name=person.family_name,
+        given_name="",
+        family_name="",
         sex=person.sex,
-        birth_date=person.birth_date,
         estimated_age=person.estimated_age,
         is_child=child,
         consent_status=consent.status,
@@ -126,6 +126,14 @@ def new_case(
         opened_at=now,
         updated_at=now,
     )
+    seal_person(
+        context.keys,
+        case,
+        given_name=person.given_name,
+        family_name=person.family_name,
+        birth=person.birth_date,
+    )
+    return case
 
 
 def open_case(

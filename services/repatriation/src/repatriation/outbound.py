@@ -29,6 +29,7 @@ from sqlmodel import col, select
 
 from nrm_runtime.database import Database
 from repatriation.context import Repatriation
+from repatriation.privacy import open_text
 from repatriation.signing import SENDER_HEADER, signed_headers
 from repatriation.sop import HOME_COUNTRY
 from repatriation.store import LiaisonMessage, MessageFlow, MessageStatus
@@ -130,7 +131,8 @@ class OutboundDispatcher:
         endpoint: str,
         secret: str,
     ) -> bool:
-        body = message.body.encode()
+        # Opened only to be signed and sent: the counterpart needs the person in clear.
+        body = (open_text(self.context.keys, message) or "").encode()
         headers = {
             "Content-Type": "application/json",
             SENDER_HEADER: HOME_COUNTRY,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from nrm_runtime.field_rotation import SealedColumns
 from nrm_runtime.tables import UtcDateTime
 
 
@@ -73,11 +74,11 @@ class RepatriationCase(RepatriationTable, table=True):
     status: str = Field(default=CaseStatus.OPEN, max_length=10)
     outcome: str | None = Field(default=None, max_length=20)
     # The person, as the counterpart needs them to verify identity. Personal data: never
-    # in events or logs; read only by the case's two parties.
-    given_name: str = Field(max_length=100)
-    family_name: str = Field(max_length=100)
+    # in events or logs; read only by the case's two parties; sealed at rest (privacy.py).
+    given_name: str = Field(sa_column=Column(Text, nullable=False))
+    family_name: str = Field(sa_column=Column(Text, nullable=False))
     sex: str = Field(max_length=20)
-    birth_date: date | None = None
+    birth_date: str | None = Field(default=None, sa_column=Column(Text))
     estimated_age: int | None = None
     is_child: bool
     consent_status: str = Field(max_length=20)
@@ -110,6 +111,8 @@ class CaseStep(RepatriationTable, table=True):
     organisation: str = Field(max_length=64)
     documents: list[str] = Field(sa_column=Column(JSON, nullable=False))
     details: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # The counterpart's named contact (an acknowledgement's), sealed; never in ``details``.
+    contact_name: str | None = Field(default=None, sa_column=Column(Text))
     completed_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
@@ -152,6 +155,7 @@ class LiaisonMessage(RepatriationTable, table=True):
     message_type: str = Field(max_length=40)
     step: str | None = Field(default=None, max_length=64)
     idempotency_key: str = Field(max_length=100)
+    # Sealed (privacy.py): a body may carry the person; the hash is of the clear body.
     body: str = Field(sa_column=Column(Text, nullable=False))
     body_sha256: str = Field(max_length=64)
     status: str = Field(max_length=10)
@@ -166,6 +170,21 @@ class LiaisonMessage(RepatriationTable, table=True):
 
 
 tables = RepatriationTable.metadata
+
+SEALED_FIELDS = [
+    SealedColumns(
+        RepatriationCase.__table__,  # type: ignore[attr-defined]
+        "id",
+        ("given_name", "family_name", "birth_date"),
+    ),
+    SealedColumns(CaseStep.__table__, "id", ("contact_name",)),  # type: ignore[attr-defined]
+    SealedColumns(
+        LiaisonMessage.__table__,  # type: ignore[attr-defined]
+        "id",
+        ("body", "response_body"),
+    ),
+]
+"""Where the person's data is sealed: ``nrm keys rotate-data --service repatriation``."""
 
 
 async def steps_of(session: AsyncSession, case_id: UUID) -> list[CaseStep]:

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_contracts.events.repatriation import CaseOrigin, ClosureOutcome, Direction
 from nrm_runtime.errors import ProblemError
+from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.http import Page, PageQuery, encode_cursor
 from repatriation import domain
 from repatriation.context import Repatriation
@@ -30,6 +31,7 @@ from repatriation.models import (
     Timeline,
     TimelineEntry,
 )
+from repatriation.privacy import open_text, person_of, step_details
 from repatriation.sop import StepKind
 from repatriation.store import (
     CaseStatus,
@@ -109,7 +111,7 @@ async def case_view(
         status=case.status,
         outcome=ClosureOutcome(case.outcome) if case.outcome else None,
         is_child=case.is_child,
-        person=PersonPublic.model_validate(case, from_attributes=True),
+        person=PersonPublic.model_validate(person_of(context.keys, case)),
         consent_to_return=ConsentPublic(
             status=ConsentStatus(case.consent_status),
             basis=ConsentBasis(case.consent_basis),
@@ -122,7 +124,18 @@ async def case_view(
             reception_organisation=case.reception_organisation,
             reception_province_code=case.reception_province_code,
         ),
-        steps=[CompletedStep.model_validate(step, from_attributes=True) for step in steps],
+        steps=[
+            CompletedStep(
+                sequence=step.sequence,
+                step=step.step,
+                acting_country=step.acting_country,
+                organisation=step.organisation,
+                documents=step.documents,
+                details=step_details(context.keys, step),
+                completed_at=step.completed_at,
+            )
+            for step in steps
+        ],
         allowed_steps=allowed,
         opened_at=case.opened_at,
         closed_at=case.closed_at,
@@ -135,7 +148,7 @@ _LIVE = (ClockState.RUNNING, ClockState.MISSED)
 _RECEIVED, _STEP, _MISSED, _SENT = range(4)
 
 
-async def timeline(session: AsyncSession, case: RepatriationCase) -> Timeline:
+async def timeline(keys: KeyRing, session: AsyncSession, case: RepatriationCase) -> Timeline:
     """Steps, messages either way and missed deadlines of a case, oldest first."""
     entries: list[tuple[datetime, int, TimelineEntry]] = []
     for step in await steps_of(session, case.id):
@@ -154,7 +167,7 @@ async def timeline(session: AsyncSession, case: RepatriationCase) -> Timeline:
         )
     for message in await messages_of(session, case.id):
         order = _SENT if message.flow == MessageFlow.SENT else _RECEIVED
-        entries.append((message.created_at, order, _message_entry(message)))
+        entries.append((message.created_at, order, _message_entry(keys, message)))
     for clock in await clocks_of(session, case.id):
         if clock.state == ClockState.MISSED and clock.ended_at is not None:
             entries.append((clock.ended_at, _MISSED, _missed_entry(clock)))
@@ -162,7 +175,7 @@ async def timeline(session: AsyncSession, case: RepatriationCase) -> Timeline:
     return Timeline(case_id=case.id, entries=[entry for _, _, entry in entries])
 
 
-def _message_entry(message: LiaisonMessage) -> TimelineEntry:
+def _message_entry(keys: KeyRing, message: LiaisonMessage) -> TimelineEntry:
     sent = message.flow == MessageFlow.SENT
     return TimelineEntry(
         at=message.created_at,
@@ -173,7 +186,7 @@ def _message_entry(message: LiaisonMessage) -> TimelineEntry:
         message_id=message.id,
         message_type=message.message_type,
         idempotency_key=message.idempotency_key,
-        body=_parsed(message.body),
+        body=_parsed(open_text(keys, message) or ""),
         response_status=message.response_status,
         delivery=Delivery(
             status=message.status,

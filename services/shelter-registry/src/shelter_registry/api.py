@@ -17,7 +17,17 @@ from nrm_contracts.events.shelter_registry import (
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep
 from shelter_registry import directory, matching, registration
-from shelter_registry.dependencies import Maintainer, Now, Reader, Registrar, SettingsDep
+from shelter_registry.dependencies import (
+    NEW_RECORD,
+    OWNER_CHANGE,
+    PUBLIC_READ,
+    REGISTRAR_DECISION,
+    Maintainer,
+    Now,
+    Reader,
+    Registrar,
+    SettingsDep,
+)
 from shelter_registry.models import (
     CoverageReport,
     FacilityCreate,
@@ -39,6 +49,7 @@ router = APIRouter()
 
 @router.post(
     "/organisations",
+    openapi_extra=NEW_RECORD,
     status_code=status.HTTP_201_CREATED,
     response_model=OrganisationPublic,
     tags=["organisations"],
@@ -59,6 +70,7 @@ async def create_organisation(
 
 @router.get(
     "/organisations",
+    openapi_extra=PUBLIC_READ,
     response_model=list[OrganisationPublic],
     tags=["organisations"],
     responses=error_responses(401, 403),
@@ -72,6 +84,7 @@ async def list_organisations(database: DatabaseDep, _: Reader) -> list[Organisat
 
 @router.get(
     "/facilities",
+    openapi_extra=PUBLIC_READ,
     response_model=SearchResults,
     tags=["search"],
     responses=error_responses(401, 403, 422),
@@ -118,6 +131,7 @@ async def search_facilities(
 
 @router.post(
     "/facilities",
+    openapi_extra=NEW_RECORD,
     status_code=status.HTTP_201_CREATED,
     response_model=FacilityPublic,
     tags=["facilities"],
@@ -138,6 +152,7 @@ async def register_facility(
 
 @router.get(
     "/directory",
+    openapi_extra=PUBLIC_READ,
     response_model=Page[FacilityPublic],
     tags=["facilities"],
     responses=error_responses(401, 403, 422),
@@ -157,6 +172,7 @@ async def list_directory(
 
 @router.get(
     "/facilities/{facility_id}",
+    openapi_extra=PUBLIC_READ,
     response_model=FacilityPublic,
     tags=["facilities"],
     responses=error_responses(401, 403, 404, 422),
@@ -171,6 +187,7 @@ async def get_facility(facility_id: UUID, database: DatabaseDep, _: Reader) -> F
 
 @router.patch(
     "/facilities/{facility_id}",
+    openapi_extra=OWNER_CHANGE,
     response_model=FacilityPublic,
     tags=["facilities"],
     responses=error_responses(401, 403, 404, 422),
@@ -191,6 +208,7 @@ async def update_facility(
 
 @router.post(
     "/facilities/{facility_id}/registration",
+    openapi_extra=REGISTRAR_DECISION,
     response_model=FacilityPublic,
     tags=["registration"],
     responses=error_responses(401, 403, 404, 409, 422),
@@ -216,6 +234,7 @@ async def decide_registration(
 
 @router.get(
     "/facilities/{facility_id}/registration/history",
+    openapi_extra=PUBLIC_READ,
     response_model=list[StatusChangePublic],
     tags=["registration"],
     responses=error_responses(401, 403, 404, 422),
@@ -232,6 +251,7 @@ async def registration_history(
 
 @router.post(
     "/facilities/{facility_id}/inspections",
+    openapi_extra=REGISTRAR_DECISION,
     response_model=FacilityPublic,
     tags=["registration"],
     responses=error_responses(401, 403, 404, 422),
@@ -257,6 +277,7 @@ async def record_inspection(
 
 @router.get(
     "/coverage",
+    openapi_extra=PUBLIC_READ,
     response_model=CoverageReport,
     tags=["coverage"],
     responses=error_responses(401, 403),
@@ -268,6 +289,7 @@ async def coverage(database: DatabaseDep, _: Reader) -> CoverageReport:
 
 @router.get(
     "/organisations/{organisation_id}",
+    openapi_extra=PUBLIC_READ,
     response_model=OrganisationPublic,
     tags=["organisations"],
     responses=error_responses(401, 403, 404, 422),

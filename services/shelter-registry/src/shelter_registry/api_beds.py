@@ -15,7 +15,16 @@ from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep
 from shelter_registry import access, capacity, reservations
 from shelter_registry.beds import refusal_message
-from shelter_registry.dependencies import BedHolder, Maintainer, Now, Reader, SettingsDep
+from shelter_registry.dependencies import (
+    BED_HOLDING,
+    OWNER_CHANGE,
+    OWNER_READ,
+    BedHolder,
+    Maintainer,
+    Now,
+    Reader,
+    SettingsDep,
+)
 from shelter_registry.domain import PlacementOutcome
 from shelter_registry.models import (
     CapacityChangePublic,
@@ -41,6 +50,7 @@ router = APIRouter(tags=["beds"])
 
 @router.put(
     "/facilities/{facility_id}/capacity",
+    openapi_extra=OWNER_CHANGE,
     response_model=FacilityPublic,
     responses=error_responses(401, 403, 404, 422),
 )
@@ -63,6 +73,7 @@ async def set_capacity(
 
 @router.get(
     "/facilities/{facility_id}/capacity/history",
+    openapi_extra=OWNER_READ,
     response_model=list[CapacityChangePublic],
     responses=error_responses(401, 403, 404, 422),
 )
@@ -99,6 +110,7 @@ async def capacity_history(
 
 @router.post(
     "/facilities/{facility_id}/reservations",
+    openapi_extra=BED_HOLDING,
     status_code=status.HTTP_201_CREATED,
     response_model=ReservationPublic,
     responses={
@@ -133,6 +145,7 @@ async def reserve_bed(
 
 @router.get(
     "/facilities/{facility_id}/reservations/{reservation_id}",
+    openapi_extra=OWNER_READ,
     response_model=ReservationPublic,
     responses=error_responses(401, 403, 404, 422),
 )
@@ -157,6 +170,7 @@ async def get_reservation(
 
 @router.post(
     "/facilities/{facility_id}/reservations/{reservation_id}/release",
+    openapi_extra=BED_HOLDING,
     response_model=ReservationPublic,
     responses=error_responses(401, 403, 404, 409, 422),
 )
@@ -181,6 +195,7 @@ async def release_bed(
 
 @router.post(
     "/facilities/{facility_id}/placements",
+    openapi_extra=OWNER_CHANGE,
     status_code=status.HTTP_201_CREATED,
     response_model=PlacementPublic,
     responses={
@@ -231,6 +246,7 @@ async def admit(
 
 @router.get(
     "/facilities/{facility_id}/placements/{placement_id}",
+    openapi_extra=OWNER_READ,
     response_model=PlacementPublic,
     responses=error_responses(401, 403, 404, 422),
 )
@@ -256,6 +272,7 @@ async def get_placement(
 
 @router.post(
     "/facilities/{facility_id}/placements/{placement_id}/end",
+    openapi_extra=OWNER_CHANGE,
     response_model=PlacementPublic,
     responses=error_responses(401, 403, 404, 409, 422),
 )

@@ -1,0 +1,142 @@
+"""The person index in memory: blocks of records by blind-indexed keys, and the
+decision for each record added. The legacy import and the benchmark run it over many
+records at once; the screening path builds the same candidates from the database.
+
+Block keys are stored and compared only as keyed digests (``KeyRing.blind_index``), so
+that the index on disk holds no name or phonetic form of a name in clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from uuid import uuid4
+
+from identification.matching import (
+    DEFAULT_MODEL,
+    BirthInfo,
+    Candidate,
+    MatchDecision,
+    MatchModel,
+    PersonFeatures,
+    blocking_keys,
+    decide,
+)
+from identification.names import name_variants
+
+BLOCK_KEY_PURPOSE = "person_record.block_key"
+# A key shared by more records than this is as common as a stop word ("Nguyen Thi"):
+# it selects nothing, and comparing with all of its records would make the cost grow
+# with the square of the index. Other keys of the record still find its candidates.
+MAX_BLOCK_SIZE = 400
+
+Digest = Callable[[str], str]
+
+
+def features_of(
+    *,
+    given_name: str | None,
+    family_name: str | None,
+    given_name_khmer: str | None = None,
+    family_name_khmer: str | None = None,
+    aliases: Sequence[str] = (),
+    sex: str | None = None,
+    birth_date: date | None = None,
+    birth_date_precision: str | None = None,
+    estimated_age: int | None = None,
+    encounter_date: date | None = None,
+    nationality: str | None = None,
+    province_code: str | None = None,
+) -> PersonFeatures:
+    """The matcher's view of a record's person fields."""
+    return PersonFeatures(
+        names=tuple(
+            name_variants(
+                given_name=given_name,
+                family_name=family_name,
+                given_name_khmer=given_name_khmer,
+                family_name_khmer=family_name_khmer,
+                aliases=aliases,
+            )
+        ),
+        sex=sex,
+        birth=BirthInfo.of(
+            birth_date, birth_date_precision, estimated_age=estimated_age, on=encounter_date
+        ),
+        nationality=nationality,
+        province=province_code,
+    )
+
+
+def block_digests(features: PersonFeatures, digest: Digest) -> list[str]:
+    """The record's blocking keys as keyed digests, sorted (stable for storage)."""
+    return sorted({digest(key) for key in blocking_keys(features)})
+
+
+@dataclass
+class IndexedRecord:
+    record_id: str
+    person_id: str
+    features: PersonFeatures
+
+
+class PersonIndex:
+    """Records filed under their block digests; :meth:`add` matches and files one."""
+
+    def __init__(self, digest: Digest, model: MatchModel = DEFAULT_MODEL) -> None:
+        self.digest = digest
+        self.model = model
+        self.records: dict[str, IndexedRecord] = {}
+        self.blocks: dict[str, list[str]] = {}
+        self._by_person: dict[str, list[str]] = {}
+
+    def file(self, record_id: str, person_id: str, features: PersonFeatures) -> list[str]:
+        """File a known record without matching it (loading the index); its digests."""
+        digests = block_digests(features, self.digest)
+        self._put(IndexedRecord(record_id, person_id, features), digests)
+        return digests
+
+    def members(self, person_id: str) -> list[str]:
+        """The records of a person."""
+        return list(self._by_person.get(person_id, ()))
+
+    def merge(self, person_id: str, *, into: str) -> list[str]:
+        """Move every record of ``person_id`` to person ``into``; the records moved."""
+        moved = self._by_person.pop(person_id, [])
+        for record_id in moved:
+            self.records[record_id].person_id = into
+        self._by_person.setdefault(into, []).extend(moved)
+        return moved
+
+    def candidates(self, digests: Sequence[str]) -> list[Candidate]:
+        """The records sharing a (not too common) block with these digests."""
+        seen: dict[str, Candidate] = {}
+        for key in digests:
+            members = self.blocks.get(key, ())
+            if len(members) > MAX_BLOCK_SIZE:
+                continue
+            for record_id in members:
+                if record_id not in seen:
+                    record = self.records[record_id]
+                    seen[record_id] = Candidate(record_id, record.person_id, record.features)
+        return list(seen.values())
+
+    def add(self, record_id: str, features: PersonFeatures) -> tuple[MatchDecision, list[str]]:
+        """Match a new record, then file it under its person (a new one unless linked)."""
+        digests = block_digests(features, self.digest)
+        decision = decide(features, self.candidates(digests), self.model)
+        person_id = decision.person_id or str(uuid4())
+        for candidate, _ in decision.merged:
+            self.merge(candidate.person_id, into=person_id)
+        self._put(IndexedRecord(record_id, person_id, features), digests)
+        if decision.person_id is None:
+            decision.person_id = person_id
+            decision.linked_to_record = None
+        return decision, digests
+
+    def _put(self, record: IndexedRecord, digests: Sequence[str]) -> None:
+        self.records[record.record_id] = record
+        self._by_person.setdefault(record.person_id, []).append(record.record_id)
+        for key in digests:
+            self.blocks.setdefault(key, []).append(record.record_id)

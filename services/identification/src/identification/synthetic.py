@@ -1,0 +1,370 @@
+"""Synthetic victim records for tests and the matcher benchmark: seeded, reproducible,
+with the true identity of each record kept for evaluation. No real person's data.
+
+Khmer and Vietnamese persons, each recorded by one to five agencies (police, MOSVY,
+NGOs, immigration, embassies), each record with the mistakes the source report leads
+one to expect: transliteration variants, Khmer script only, Vietnamese with or without
+diacritics, family name first or last, a middle name left out, typing slips, birth
+dates year-only, estimated from an apparent age, mistyped or missing, the person met in
+another province.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import date, timedelta
+from pathlib import Path
+
+# (Latin spellings seen, the first the usual one; Khmer script or None)
+_KHMER_GIVEN: tuple[tuple[tuple[str, ...], str | None, str], ...] = (
+    (("Sokha", "Sokhar", "Sok Kha", "Sokhaa"), "សុខា", "female"),
+    (("Chhay", "Chay", "Chhai"), "ឆាយ", "male"),
+    (("Vannak", "Vanak", "Vannac"), "វណ្ណៈ", "male"),
+    (("Dara", "Darah", "Daraa"), "ដារា", "male"),
+    (("Sophea", "Sophia", "Sopheaa"), "សុភា", "female"),
+    (("Bopha", "Bofa", "Bopa"), "បុប្ផា", "female"),
+    (("Sreymom", "Srey Mom", "Srei Mom"), "ស្រីមុំ", "female"),
+    (("Pich", "Pech", "Piech"), "ពេជ្រ", "female"),
+    (("Kanha", "Kagna", "Kanhaa"), "កញ្ញា", "female"),
+    (("Sovann", "Sovan", "Sovanne"), "សុវណ្ណ", "male"),
+    (("Rithy", "Rithi", "Rity"), "រិទ្ធី", "male"),
+    (("Thida", "Tida", "Thidar"), "ធីតា", "female"),
+    (("Kosal", "Kossal", "Kosol"), "កុសល", "male"),
+    (("Ratha", "Rattha", "Rathaa"), "រដ្ឋា", "male"),
+    (("Chenda", "Chendar", "Jenda"), "ចិន្តា", "female"),
+    (("Nary", "Nari", "Narry"), "នារី", "female"),
+    (("Leakhena", "Leakena", "Lekhena"), "លក្ខិណា", "female"),
+    (("Pisey", "Pisei", "Bisey"), "ពិសី", "female"),
+    (("Vuthy", "Vuthi", "Wuthy"), "វុទ្ធី", "male"),
+    (("Sophal", "Sopal", "Sophall"), "សុផល", "male"),
+    (("Chantha", "Chanta", "Chantha"), "ចន្ថា", "female"),
+    (("Mealea", "Mealear", "Melea"), "មាលា", "female"),
+    (("Samnang", "Samnaang", "Sam Nang"), "សំណាង", "male"),
+    (("Vibol", "Vibul", "Viboll"), "វិបុល", "male"),
+    (("Sreyleak", "Srey Leak", "Sreileak"), "ស្រីល័ក្ខ", "female"),
+    (("Bunthoeun", "Bunthoeurn", "Bun Thoeun"), None, "male"),
+    (("Kunthea", "Kunthear", "Kun Thea"), "គន្ធា", "female"),
+    (("Phalla", "Phala", "Phallaa"), "ផល្លា", "female"),
+    (("Sokunthea", "Sokuntheara", "So Kunthea"), None, "female"),
+    (("Makara", "Markara", "Makaraa"), "មករា", "male"),
+    (("Chanthou", "Chanthu", "Chan Thou"), None, "female"),
+    (("Rachana", "Rachna", "Reachana"), "រចនា", "female"),
+    (("Heang", "Hieng", "Heng"), None, "male"),
+    (("Sothea", "Sotha", "Sothear"), "សុធា", "female"),
+    (("Davy", "Davi", "Daavy"), "ដាវី", "female"),
+    (("Piseth", "Pisith", "Pisethh"), "ពិសិដ្ឋ", "male"),
+    (("Sambath", "Sambat", "Sam Bath"), "សម្បត្តិ", "male"),
+    (("Srey Neang", "Sreyneang", "Srei Neang"), None, "female"),
+    (("Vanna", "Vana", "Vannaa"), "វណ្ណា", "female"),
+    (("Tola", "Toula", "Tolla"), "តុលា", "male"),
+)
+# Khmer given names are often compounds of two syllables ("Srey" + "Nary"); these make
+# the pool as varied as real registers, so namesakes are as rare as they are there.
+_KHMER_FIRST_SYLLABLES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("Srey", "Srei"), "ស្រី"),
+    (("Chan", "Chann"), "ចាន់"),
+    (("Sok", "Sokh"), "សុខ"),
+    (("Vann", "Van"), "វណ្ណ"),
+    (("Bun", "Boun"), "ប៊ុន"),
+    (("Sam", "Sum"), "សំ"),
+    (("Mony", "Moni"), "មុន្នី"),
+    (("Ra", "Rea"), "រ៉ា"),
+    (("Dara", "Darah"), "ដារា"),
+    (("Kim", "Keem"), "គីម"),
+    (("Pich", "Pech"), "ពេជ្រ"),
+    (("Sophy", "Sophi"), "សុភី"),
+)
+_KHMER_SECOND_SYLLABLES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("nary", "nari"), "នារី"),
+    (("thida", "tida"), "ធីតា"),
+    (("vy", "vi"), "វី"),
+    (("rith", "rit"), "រិទ្ធ"),
+    (("leak", "leakh"), "ល័ក្ខ"),
+    (("neang", "nieng"), "នាង"),
+    (("ratha", "rattha"), "រដ្ឋា"),
+    (("mony", "moni"), "មុន្នី"),
+    (("phalla", "phala"), "ផល្លា"),
+    (("sophal", "sopal"), "សុផល"),
+    (("visal", "visall"), "វិសាល"),
+    (("kanha", "kagna"), "កញ្ញា"),
+    (("chenda", "jenda"), "ចិន្តា"),
+    (("sreng", "sraeng"), "ស្រេង"),
+)
+
+
+def _compound_given(rng: random.Random) -> tuple[tuple[str, ...], str]:
+    first, first_khmer = rng.choice(_KHMER_FIRST_SYLLABLES)
+    second, second_khmer = rng.choice(_KHMER_SECOND_SYLLABLES)
+    spellings = tuple(
+        dict.fromkeys(
+            spelling for a in first for b in second for spelling in (a + b, f"{a} {b.capitalize()}")
+        )
+    )
+    return spellings, first_khmer + second_khmer
+
+
+_KHMER_FAMILY: tuple[tuple[tuple[str, ...], str | None], ...] = (
+    (("Chan", "Chann", "Chane"), "ចាន់"),
+    (("Sok", "Sokh", "Sock"), "សុខ"),
+    (("Keo", "Kaev", "Keov"), "កែវ"),
+    (("Chea", "Chia"), "ជា"),
+    (("Heng", "Haeng"), "ហេង"),
+    (("Ly", "Li"), "លី"),
+    (("Meas", "Mas", "Meash"), "មាស"),
+    (("Phan", "Phann", "Fan"), "ផាន់"),
+    (("Prak", "Brak"), "ប្រាក់"),
+    (("Nhem", "Gnem"), "ញឹម"),
+    (("Touch", "Tuch", "Touj"), "ទូច"),
+    (("Seng", "Saeng"), "សេង"),
+    (("Kim", "Keem"), "គីម"),
+    (("Ouk", "Uk", "Ok"), "អ៊ុក"),
+    (("Mao", "Mau"), "ម៉ៅ"),
+    (("Hun", "Hunn", "Houn"), "ហ៊ុន"),
+    (("Pen", "Paen"), "ប៉ែន"),
+    (("Sorn", "Son", "Sorng"), None),
+    (("Srun", "Sroun"), "ស្រ៊ុន"),
+    (("Long", "Loung"), "ឡុង"),
+    (("Yim", "Yem"), None),
+    (("Tep", "Taep", "Thep"), "ទេព"),
+    (("Khiev", "Khieu", "Kiev"), None),
+    (("Vong", "Voung", "Wong"), "វង្ស"),
+    (("Nov", "Nouv", "Nou"), None),
+    (("Soeun", "Suon", "Soun"), None),
+    (("Chhim", "Chim", "Chhiem"), "ឈឹម"),
+    (("Em", "Aem", "Im"), "អែម"),
+    (("Pov", "Pou", "Pouv"), "ពៅ"),
+    (("Thach", "Thac", "Tach"), None),
+)
+_VIET_FAMILY = (
+    ("Nguyễn", "Nguyen"), ("Trần", "Tran"), ("Lê", "Le"), ("Phạm", "Pham"),
+    ("Hoàng", "Hoang"), ("Huỳnh", "Huynh"), ("Phan", "Phan"), ("Vũ", "Vu"), ("Võ", "Vo"),
+    ("Đặng", "Dang"), ("Bùi", "Bui"), ("Đỗ", "Do"), ("Hồ", "Ho"), ("Ngô", "Ngo"),
+    ("Dương", "Duong"), ("Lý", "Ly"),
+)  # fmt: skip
+_VIET_MIDDLE = {
+    "female": ("Thị", "Ngọc", "Thu", "Hồng", "Kim", "Thanh"),
+    "male": ("Văn", "Minh", "Đức", "Quốc", "Hữu", "Công"),
+}
+_VIET_GIVEN = {
+    "female": ("Lan", "Hương", "Mai", "Hoa", "Linh", "Trang", "Thảo", "Hà", "Nga", "Hạnh",
+               "Phương", "Yến", "Tuyết", "Nhung", "Loan", "Oanh", "Thủy", "Hằng", "Vy", "Dung",
+               "Giang", "Huyền", "Khuê", "Liên", "Mỹ", "Ngân", "Nhàn", "Quyên", "Tâm", "Trinh",
+               "Uyên", "Xuân", "Diệp", "Châu", "Hiền", "Kiều", "Lụa", "Mơ", "Bích", "Đào"),
+    "male": ("Tuấn", "Hùng", "Dũng", "Nam", "Phúc", "Anh", "Long", "Quang", "Hải", "Sơn",
+             "Thắng", "Cường", "Khánh", "Bình", "Tài", "Hiếu", "Việt", "Toàn", "Lộc", "Trung",
+             "Bảo", "Chiến", "Định", "Giáp", "Hào", "Kiên", "Lâm", "Mạnh", "Nghĩa", "Phong",
+             "Quý", "Sang", "Thịnh", "Tiến", "Vinh", "Xuyên", "Đạt", "Hưng", "Khoa", "Tùng"),
+}  # fmt: skip
+AGENCIES = (
+    ("moi-dahtjp", "police_operation"),
+    ("mosvy", "ngo_outreach"),
+    ("ngo-aftercare", "ngo_outreach"),
+    ("ngo-hotline", "hotline"),
+    ("immigration-poipet", "border_or_deportation_screening"),
+    ("embassy-bangkok", "embassy_or_consulate"),
+)
+_PURPOSES = ("sexual_exploitation", "forced_labour", "forced_begging", "forced_marriage")
+_PROVINCES = tuple(f"{code:02d}" for code in range(1, 26))
+
+
+@dataclass(frozen=True)
+class SyntheticRecord:
+    """One agency's record of a person; ``person_key`` is the true identity."""
+
+    person_key: str
+    source_record_id: str
+    organisation: str
+    encounter_type: str
+    given_name: str
+    family_name: str
+    given_name_khmer: str
+    family_name_khmer: str
+    sex: str
+    birth_date: str
+    birth_date_precision: str
+    estimated_age: str
+    nationality: str
+    province_code: str
+    encounter_date: str
+    exploitation_type: str
+
+
+@dataclass(frozen=True)
+class _Person:
+    key: str
+    sex: str
+    nationality: str
+    given: tuple[str, ...]
+    family: tuple[str, ...]
+    given_khmer: str | None
+    family_khmer: str | None
+    middle: str | None
+    birth_date: date
+    province: str
+    purpose: str
+
+
+def _person(rng: random.Random, key: str) -> _Person:
+    born = date(1975, 1, 1) + timedelta(days=rng.randrange(365 * 37))
+    if rng.random() < 0.72:
+        given, given_khmer, sex = rng.choice(_KHMER_GIVEN)
+        if rng.random() < 0.8:
+            given, compound_khmer = _compound_given(rng)
+            given_khmer = compound_khmer
+        if rng.random() < 0.03:
+            sex = "transgender"
+        family, family_khmer = rng.choice(_KHMER_FAMILY)
+        return _Person(
+            key, sex, "KHM", given, family, given_khmer, family_khmer, None, born,
+            rng.choice(_PROVINCES), rng.choice(_PURPOSES),
+        )  # fmt: skip
+    sex = rng.choice(("female", "female", "male"))
+    accented, plain = rng.choice(_VIET_FAMILY)
+    given_name = rng.choice(_VIET_GIVEN[sex])
+    return _Person(
+        key, sex, "VNM", (given_name,), (accented, plain), None, None,
+        rng.choice(_VIET_MIDDLE[sex]), born, rng.choice(_PROVINCES), rng.choice(_PURPOSES),
+    )  # fmt: skip
+
+
+def _typo(rng: random.Random, word: str) -> str:
+    if len(word) < 4:
+        return word
+    at = rng.randrange(1, len(word) - 1)
+    kind = rng.random()
+    if kind < 0.4:
+        return word[:at] + word[at + 1 :]
+    if kind < 0.7:
+        return word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+    return word[:at] + rng.choice("aeioulnmrst") + word[at + 1 :]
+
+
+def _strip_accents(text: str) -> str:
+    from identification.names import fold
+
+    # Keep the capitals: fold() lower-cases, so re-capitalise each word.
+    return " ".join(word.capitalize() for word in fold(text).split())
+
+
+def _names(rng: random.Random, person: _Person, organisation: str) -> tuple[str, str, str, str]:
+    khmer_given = khmer_family = ""
+    if person.nationality == "VNM":
+        family = person.family[0] if rng.random() < 0.5 else person.family[1]
+        middle = person.middle or ""
+        given = person.given[0]
+        if rng.random() < 0.5:
+            given, middle, family = (_strip_accents(w) for w in (given, middle, family))
+        if rng.random() < 0.15:
+            middle = ""
+        # Middle name with the given name (Latin forms) or with the family name.
+        if rng.random() < 0.7:
+            given = f"{middle} {given}".strip()
+        else:
+            family = f"{family} {middle}".strip()
+    else:
+        given = person.given[0] if rng.random() < 0.55 else rng.choice(person.given)
+        family = person.family[0] if rng.random() < 0.6 else rng.choice(person.family)
+        writes_khmer = organisation in ("moi-dahtjp", "mosvy") and rng.random() < 0.5
+        if writes_khmer and person.given_khmer and person.family_khmer:
+            khmer_given, khmer_family = person.given_khmer, person.family_khmer
+            if rng.random() < 0.4:
+                given = family = ""  # in Khmer script only
+    if given and rng.random() < 0.08:
+        given = _typo(rng, given)
+    elif family and rng.random() < 0.04:
+        family = _typo(rng, family)
+    if rng.random() < 0.25:
+        given, family = family, given  # family name written where the given name goes
+    return given, family, khmer_given, khmer_family
+
+
+def _birth(rng: random.Random, born: date, met: date) -> tuple[str, str, str]:
+    roll = rng.random()
+    if roll < 0.62:
+        return born.isoformat(), "day", ""
+    if roll < 0.77:
+        return date(born.year, 1, 1).isoformat(), "year", ""
+    if roll < 0.85:
+        return "", "", ""
+    if roll < 0.92:
+        age = met.year - born.year - rng.choice((-1, 0, 0, 1))
+        return "", "estimated_age", str(max(age, 0))
+    if roll < 0.97 and born.day <= 12:
+        return date(born.year, born.day, born.month).isoformat(), "day", ""
+    slipped = born.replace(day=min(born.day + 1, 28)) if roll < 0.97 else born
+    if roll >= 0.97:
+        slipped = born.replace(year=born.year + rng.choice((-1, 1)), day=min(born.day, 28))
+    return slipped.isoformat(), "day", ""
+
+
+def _records_per_person(rng: random.Random) -> int:
+    return rng.choices((1, 2, 3, 4, 5), weights=(35, 30, 20, 10, 5))[0]
+
+
+def generate(count: int, *, seed: int) -> list[SyntheticRecord]:
+    """``count`` records of persons seen by one to five agencies, shuffled."""
+    rng = random.Random(seed)
+    records: list[SyntheticRecord] = []
+    number = 0
+    while len(records) < count:
+        number += 1
+        person = _person(rng, f"P{seed}-{number:07d}")
+        agencies = rng.sample(AGENCIES, _records_per_person(rng))
+        for organisation, encounter_type in agencies:
+            met = date(2019, 1, 1) + timedelta(days=rng.randrange(365 * 6))
+            given, family, given_khmer, family_khmer = _names(rng, person, organisation)
+            birth_date, precision, estimated_age = _birth(rng, person.birth_date, met)
+            records.append(
+                SyntheticRecord(
+                    person_key=person.key,
+                    source_record_id=f"{organisation}-{len(records) + 1:08d}",
+                    organisation=organisation,
+                    encounter_type=encounter_type,
+                    given_name=given,
+                    family_name=family,
+                    given_name_khmer=given_khmer,
+                    family_name_khmer=family_khmer,
+                    sex=person.sex if rng.random() > 0.01 else "unknown",
+                    birth_date=birth_date,
+                    birth_date_precision=precision,
+                    estimated_age=estimated_age,
+                    nationality=person.nationality if rng.random() > 0.02 else "",
+                    province_code=person.province
+                    if rng.random() < 0.65
+                    else rng.choice(_PROVINCES),
+                    encounter_date=met.isoformat(),
+                    exploitation_type=person.purpose,
+                )
+            )
+    rng.shuffle(records)
+    return records[:count]
+
+
+CANONICAL_COLUMNS = tuple(f.name for f in fields(SyntheticRecord) if f.name != "person_key")
+
+
+def write_csv(records: Sequence[SyntheticRecord], path: Path) -> Path:
+    """The records as a CSV in the canonical columns (mapping ``canonical.yaml``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CANONICAL_COLUMNS)
+        writer.writeheader()
+        for record in records:
+            row = asdict(record)
+            del row["person_key"]
+            writer.writerow(row)
+    return path
+
+
+def true_pairs(records: Sequence[SyntheticRecord]) -> Iterator[tuple[int, int]]:
+    """Index pairs of records that are the same person (for evaluation)."""
+    by_person: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        by_person.setdefault(record.person_key, []).append(index)
+    for members in by_person.values():
+        for i, first in enumerate(members):
+            for second in members[i + 1 :]:
+                yield first, second

@@ -1,0 +1,78 @@
+"""Who may see and act on what: ministries see every referral; a provider sees only the
+referrals addressed to its organisation, once sent, and never learns of the others."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
+from nrm_runtime.errors import NotFound, ProblemError
+from referral.lifecycle import VISIBLE_TO_PROVIDER, Action, Party, ReferralState
+from referral.store import Referral, ReferralCase
+
+Coordinator = Annotated[Principal, require_roles(Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY)]
+Analyst = Annotated[
+    Principal, require_roles(Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY, Role.ANALYST)
+]
+ProviderStaff = Annotated[Principal, require_roles(Role.PROVIDER_STAFF)]
+AnyParty = Annotated[
+    Principal, require_roles(Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY, Role.PROVIDER_STAFF)
+]
+
+
+def is_ministry(principal: Principal) -> bool:
+    return principal.organisation_type is OrganisationType.MINISTRY
+
+
+def require_ministry(principal: Principal) -> None:
+    if not is_ministry(principal):
+        raise ProblemError(403, "forbidden", "only the NRM coordination (a ministry) may do this")
+
+
+async def case_for_ministry(
+    session: AsyncSession, principal: Principal, case_id: UUID
+) -> ReferralCase:
+    require_ministry(principal)
+    case = await session.get(ReferralCase, case_id)
+    if case is None:
+        raise NotFound("referral case")
+    return case
+
+
+def provider_may_see(principal: Principal, referral: Referral) -> bool:
+    return (
+        Role.PROVIDER_STAFF in principal.roles
+        and principal.organisation == referral.organisation_id
+        and ReferralState(referral.state) in VISIBLE_TO_PROVIDER
+    )
+
+
+async def visible_referral(
+    session: AsyncSession, principal: Principal, referral_id: UUID
+) -> Referral:
+    """The referral if the caller may see it; 404 otherwise (never confirm it exists)."""
+    referral = await session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFound("referral")
+    if is_ministry(principal) and principal.roles & {Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY}:
+        return referral
+    if provider_may_see(principal, referral):
+        return referral
+    raise NotFound("referral")
+
+
+def party_of(principal: Principal, referral: Referral, action: Action) -> Party:
+    """In which capacity the caller acts: the addressed provider, MOSVY signing off, or
+    the coordinator. Others never reach here (:func:`visible_referral`)."""
+    if provider_may_see(principal, referral):
+        return Party.PROVIDER
+    if action is Action.SIGN_OFF and Role.COMPETENT_AUTHORITY in principal.roles:
+        return Party.SIGNING_OFFICER
+    if Role.CASE_MANAGER in principal.roles:
+        return Party.COORDINATOR
+    if Role.COMPETENT_AUTHORITY in principal.roles:
+        return Party.SIGNING_OFFICER
+    return Party.PROVIDER

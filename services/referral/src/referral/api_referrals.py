@@ -1,0 +1,205 @@
+"""Routes of the referral lifecycle, escalations and follow-up visits."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from fastapi import APIRouter
+from sqlmodel import col, select
+
+from nrm_runtime.audit import AuditAction, record_access
+from nrm_runtime.errors import NotFound, ProblemError, error_responses
+from nrm_runtime.http import DatabaseDep
+from referral.access import (
+    AnyParty,
+    Coordinator,
+    case_for_ministry,
+    party_of,
+    require_ministry,
+    visible_referral,
+)
+from referral.context import ContextDep
+from referral.lifecycle import Action, NotYourAction, TransitionRefused
+from referral.models import FollowUpPublic, FollowUpRecord, ReferralPublic, TransitionRequest
+from referral.referrals import act
+from referral.store import FollowUpVisit, Referral, ReferralStep
+from referral.views import referral_public
+
+router = APIRouter(tags=["referrals"])
+
+
+async def _steps(session, referral_id: UUID) -> list[ReferralStep]:  # type: ignore[no-untyped-def]
+    query = select(ReferralStep).where(col(ReferralStep.referral_id) == referral_id)
+    return list((await session.exec(query.order_by(col(ReferralStep.id)))).all())
+
+
+@router.get(
+    "/referral-cases/{case_id}/referrals",
+    response_model=list[ReferralPublic],
+    responses=error_responses(401, 403, 404, 422),
+)
+async def case_referrals(
+    case_id: UUID, database: DatabaseDep, principal: Coordinator
+) -> list[ReferralPublic]:
+    """Every referral of the case, oldest first, with its history."""
+    async with database.session() as session:
+        await case_for_ministry(session, principal, case_id)
+        query = select(Referral).where(col(Referral.referral_case_id) == case_id)
+        referrals = (await session.exec(query.order_by(col(Referral.created_at)))).all()
+        return [referral_public(r, await _steps(session, r.id)) for r in referrals]
+
+
+@router.get(
+    "/referrals/{referral_id}",
+    response_model=ReferralPublic,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def get_referral(
+    referral_id: UUID, database: DatabaseDep, principal: AnyParty
+) -> ReferralPublic:
+    """One referral: the coordination sees all, a provider only those addressed to it."""
+    async with database.session() as session:
+        referral = await visible_referral(session, principal, referral_id)
+        return referral_public(referral, await _steps(session, referral.id))
+
+
+@router.post(
+    "/referrals/{referral_id}/{action}",
+    response_model=ReferralPublic,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def transition(
+    referral_id: UUID,
+    action: Action,
+    database: DatabaseDep,
+    context: ContextDep,
+    principal: AnyParty,
+    body: TransitionRequest | None = None,
+) -> ReferralPublic:
+    """Move the referral on: submit, sign-off (MOSVY), accept, decline, admit, exit (the
+    addressed provider), close, cancel (the coordinator). Out of order: 409 naming the
+    actions allowed now."""
+    if action is Action.EXPIRE:
+        raise ProblemError(422, "invalid_input", "referrals expire by the clock only", "action")
+    request = body or TransitionRequest()
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        referral = await visible_referral(uow.session, principal, referral_id)
+        try:
+            await act(
+                uow,
+                context,
+                referral,
+                action,
+                party_of(principal, referral, action),
+                str(principal.actor),
+                reason=request.reason,
+                exit_reason=request.exit_reason,
+            )
+        except TransitionRefused as refused:
+            raise ProblemError(409, "transition_not_allowed", str(refused), "action") from None
+        except NotYourAction as denied:
+            raise ProblemError(403, "forbidden", str(denied)) from None
+        await uow.commit()
+        return referral_public(referral, await _steps(uow.session, referral.id))
+
+
+@router.get(
+    "/escalations", response_model=list[ReferralPublic], responses=error_responses(401, 403, 422)
+)
+async def escalations(database: DatabaseDep, principal: Coordinator) -> list[ReferralPublic]:
+    """Referrals escalated to the coordination: no answer in time, or a placement the
+    registry refused; newest first."""
+    require_ministry(principal)
+    async with database.session() as session:
+        query = select(Referral).where(col(Referral.escalated_at).is_not(None))
+        found = (await session.exec(query.order_by(col(Referral.escalated_at).desc()))).all()
+        return [referral_public(r, []) for r in found]
+
+
+@router.get(
+    "/follow-ups/overdue",
+    response_model=list[FollowUpPublic],
+    responses=error_responses(401, 403, 422),
+)
+async def overdue_follow_ups(
+    database: DatabaseDep, context: ContextDep, principal: Coordinator
+) -> list[FollowUpPublic]:
+    """Follow-up visits past their due date and not recorded, oldest first."""
+    require_ministry(principal)
+    today = context.clock().date()
+    async with database.session() as session:
+        query = select(FollowUpVisit).where(
+            col(FollowUpVisit.visited_on).is_(None), col(FollowUpVisit.due_on) < today
+        )
+        visits = (await session.exec(query.order_by(col(FollowUpVisit.due_on)))).all()
+    return [_visit(v, today) for v in visits]
+
+
+@router.get(
+    "/referrals/{referral_id}/follow-ups",
+    response_model=list[FollowUpPublic],
+    responses=error_responses(401, 403, 404, 422),
+)
+async def follow_ups(
+    referral_id: UUID, database: DatabaseDep, context: ContextDep, principal: AnyParty
+) -> list[FollowUpPublic]:
+    """The referral's follow-up visits after reintegration."""
+    async with database.session() as session:
+        referral = await visible_referral(session, principal, referral_id)
+        query = select(FollowUpVisit).where(col(FollowUpVisit.referral_id) == referral.id)
+        visits = (await session.exec(query.order_by(col(FollowUpVisit.due_on)))).all()
+    return [_visit(v, context.clock().date()) for v in visits]
+
+
+@router.put(
+    "/referrals/{referral_id}/follow-ups/{visit_id}",
+    response_model=FollowUpPublic,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def record_follow_up(
+    referral_id: UUID,
+    visit_id: UUID,
+    body: FollowUpRecord,
+    database: DatabaseDep,
+    context: ContextDep,
+    principal: AnyParty,
+) -> FollowUpPublic:
+    """Record a visit (its notes are sealed); by the coordination or the provider."""
+    today = context.clock().date()
+    if body.visited_on > today:
+        raise ProblemError(422, "invalid_input", "a visit is recorded once made", "visited_on")
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        referral = await visible_referral(uow.session, principal, referral_id)
+        visit = await uow.session.get(FollowUpVisit, visit_id)
+        if visit is None or visit.referral_id != referral.id:
+            raise NotFound("follow-up visit")
+        if visit.visited_on is not None:
+            raise ProblemError(409, "already_recorded", "this visit is already recorded")
+        visit.visited_on = body.visited_on
+        visit.recorded_by = str(principal.actor)
+        if body.notes:
+            visit.notes_sealed = context.seal(
+                body.notes, "follow_up_visit", visit.id, "notes_sealed"
+            )
+        uow.session.add(visit)
+        await record_access(
+            uow.session,
+            principal,
+            action=AuditAction.WRITE,
+            resource_type="follow_up_visit",
+            resource_ids=str(visit.id),
+            purpose="follow_up",
+        )
+        await uow.commit()
+    return _visit(visit, today)
+
+
+def _visit(visit: FollowUpVisit, today: date) -> FollowUpPublic:
+    return FollowUpPublic(
+        id=visit.id,
+        referral_id=visit.referral_id,
+        due_on=visit.due_on,
+        visited_on=visit.visited_on,
+        overdue=visit.visited_on is None and visit.due_on < today,
+    )

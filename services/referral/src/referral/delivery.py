@@ -1,0 +1,302 @@
+"""Delivery of referral notices to providers: signed webhooks and per-provider topics.
+
+A notice is written to the delivery table in the same transaction as the change it
+announces, one row per channel, and is kept until delivered: an endpoint that fails or
+is slow is retried with backoff and never loses a notice; every attempt is logged. Each
+delivery runs as its own task with its own timeout, so one slow or failing endpoint
+never holds up another provider's notices.
+
+Webhook headers: ``X-NRM-Timestamp`` (Unix seconds), ``X-NRM-Signature``
+(``v1=<hex HMAC-SHA256 over "<timestamp>." + body>`` with the provider's secret),
+``X-NRM-Delivery`` (the delivery id: the same on a retry, for the receiver to dedupe).
+A notice carries ids and the non-identifying summary only: the provider fetches the
+rest by REST with its token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+from datetime import timedelta
+from functools import partial
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from sqlmodel import col, select
+
+from nrm_runtime.broker import Broker, kafka_client_options
+from nrm_runtime.database import Database, UnitOfWork
+from referral.context import ReferralContext
+from referral.store import (
+    Delivery,
+    DeliveryAttempt,
+    NeedsAssessment,
+    ProviderEndpoint,
+    Referral,
+    ReferralCase,
+)
+
+log = logging.getLogger(__name__)
+
+TIMESTAMP_HEADER = "X-NRM-Timestamp"
+SIGNATURE_HEADER = "X-NRM-Signature"
+DELIVERY_HEADER = "X-NRM-Delivery"
+ENDPOINT_TABLE = "provider_endpoint"
+
+
+class Channel:
+    WEBHOOK = "webhook"
+    KAFKA = "kafka"
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """``v1=<hex HMAC-SHA256 of "<timestamp>." + body>``."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"v1={mac.hexdigest()}"
+
+
+def provider_topic(context: ReferralContext, organisation_id: str) -> str:
+    """The organisation's own topic (with the deployment's topic prefix)."""
+    return context.settings.topic(f"{context.settings.provider_topic_prefix}{organisation_id}")
+
+
+def notice(
+    referral: Referral, case: ReferralCase, assessment: NeedsAssessment | None
+) -> dict[str, Any]:
+    """What a provider is told when a referral to it changes: no name, no contact."""
+    return {
+        "event": f"referral.{referral.state}",
+        "referral_id": str(referral.id),
+        "referral_case_id": str(referral.referral_case_id),
+        "organisation_id": referral.organisation_id,
+        "facility_id": str(referral.facility_id),
+        "state": referral.state,
+        "kind": referral.kind,
+        "needs": [n for n in referral.needs.split(",") if n],
+        "urgency": assessment.urgency if assessment else None,
+        "sex": case.sex,
+        "age_band": case.age_band,
+        "languages": [x for x in assessment.languages.split(",") if x] if assessment else [],
+        "answer_due_at": referral.answer_due_at.isoformat() if referral.answer_due_at else None,
+        "occurred_at": referral.updated_at.isoformat(),
+    }
+
+
+async def enqueue_notices(
+    uow: UnitOfWork, context: ReferralContext, referral: Referral, case: ReferralCase
+) -> None:
+    """Queue the notice of the referral's new state for its provider: on its topic, and
+    to its webhook when it registered one."""
+    assessment = await uow.session.get(NeedsAssessment, case.id)
+    channels = [Channel.KAFKA]
+    if await uow.session.get(ProviderEndpoint, referral.organisation_id) is not None:
+        channels.append(Channel.WEBHOOK)
+    now = context.clock()
+    for channel in channels:
+        delivery_id = uuid4()
+        body = {"delivery_id": str(delivery_id), **notice(referral, case, assessment)}
+        uow.session.add(
+            Delivery(
+                id=delivery_id,
+                organisation_id=referral.organisation_id,
+                referral_id=referral.id,
+                channel=channel,
+                body=json.dumps(body, separators=(",", ":")),
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+
+class ProviderTopics:
+    """Publishes notices on the per-provider topics, creating each topic on first use."""
+
+    def __init__(self, context: ReferralContext) -> None:
+        self._context = context
+        self._broker = Broker(context.settings, [])
+        self._producer: AIOKafkaProducer | None = None
+        self._known: set[str] = set()
+        self._lock = asyncio.Lock()
+
+    async def publish(self, delivery: Delivery) -> None:
+        topic = provider_topic(self._context, delivery.organisation_id)
+        async with self._lock:
+            if topic not in self._known:
+                await self._broker.ensure_topics([topic])
+                self._known.add(topic)
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._context.settings.kafka_bootstrap_servers,
+                    client_id=f"{self._context.settings.service_name}-providers",
+                    enable_idempotence=True,
+                    acks="all",
+                    request_timeout_ms=10_000,
+                    **kafka_client_options(self._context.settings),
+                )
+                try:
+                    await producer.start()
+                except Exception:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+        await self._producer.send_and_wait(
+            topic,
+            value=delivery.body.encode(),
+            key=str(delivery.referral_id).encode(),
+            headers=[
+                ("content-type", b"application/json"),
+                ("delivery-id", str(delivery.id).encode()),
+            ],
+        )
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+
+class DeliveryWorker:
+    """Sends due deliveries, each in its own task; records every attempt."""
+
+    def __init__(self, context: ReferralContext, client: httpx.AsyncClient | None = None) -> None:
+        self._context = context
+        self._client = client
+        self._topics = ProviderTopics(context)
+        self._in_flight: dict[UUID, asyncio.Task[None]] = {}
+
+    async def run(self, database: Database) -> None:
+        """Until cancelled: start a task for every due delivery not already in flight."""
+        settings = self._context.settings
+        client = self._client or httpx.AsyncClient(timeout=settings.delivery_timeout_seconds)
+        try:
+            while True:
+                try:
+                    await self.dispatch_due(database, client)
+                except Exception:
+                    log.warning("delivery scan failed", exc_info=True)
+                await asyncio.sleep(settings.delivery_poll_seconds)
+        finally:
+            for task in self._in_flight.values():
+                task.cancel()
+            await self._topics.close()
+            if self._client is None:
+                await client.aclose()
+
+    async def dispatch_due(
+        self, database: Database, client: httpx.AsyncClient
+    ) -> list[asyncio.Task[None]]:
+        """Start the attempts that are due now; return their tasks."""
+        limit = self._context.settings.delivery_concurrency - len(self._in_flight)
+        if limit <= 0:
+            return []
+        async with database.session() as session:
+            due = (
+                await session.exec(
+                    select(Delivery)
+                    .where(
+                        col(Delivery.delivered_at).is_(None),
+                        col(Delivery.next_attempt_at) <= self._context.clock(),
+                        col(Delivery.id).not_in(list(self._in_flight)),
+                    )
+                    .order_by(col(Delivery.next_attempt_at))
+                    .limit(limit)
+                )
+            ).all()
+        started = []
+        for delivery in due:
+            task = asyncio.create_task(self._attempt(database, client, delivery))
+            self._in_flight[delivery.id] = task
+            task.add_done_callback(partial(self._landed, delivery.id))
+            started.append(task)
+        return started
+
+    def _landed(self, delivery_id: UUID, _task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(delivery_id, None)
+
+    async def _attempt(
+        self, database: Database, client: httpx.AsyncClient, delivery: Delivery
+    ) -> None:
+        started = time.perf_counter()
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            if delivery.channel == Channel.WEBHOOK:
+                status_code = await self._post(database, client, delivery)
+                if not 200 <= status_code < 300:
+                    error = f"endpoint answered {status_code}"
+            else:
+                await asyncio.wait_for(
+                    self._topics.publish(delivery),
+                    self._context.settings.delivery_timeout_seconds * 3,
+                )
+        except Exception as failed:  # noqa: BLE001 - any failure is this attempt's outcome
+            error = f"{type(failed).__name__}: {str(failed)[:200]}"
+        await self._record(database, delivery.id, status_code, error, started)
+
+    async def _post(self, database: Database, client: httpx.AsyncClient, delivery: Delivery) -> int:
+        async with database.session() as session:
+            endpoint = await session.get(ProviderEndpoint, delivery.organisation_id)
+        if endpoint is None:
+            raise LookupError("the provider removed its webhook")
+        secret = self._context.keys.open(
+            endpoint.secret_sealed,
+            table=ENDPOINT_TABLE,
+            record_id=endpoint.organisation_id,
+            field="secret_sealed",
+        )
+        body = delivery.body.encode()
+        timestamp = str(int(self._context.clock().timestamp()))
+        response = await client.post(
+            endpoint.url,
+            content=body,
+            headers={
+                "content-type": "application/json",
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: signature(secret, timestamp, body),
+                DELIVERY_HEADER: str(delivery.id),
+            },
+            timeout=self._context.settings.delivery_timeout_seconds,
+        )
+        return response.status_code
+
+    async def _record(
+        self,
+        database: Database,
+        delivery_id: UUID,
+        status_code: int | None,
+        error: str | None,
+        started: float,
+    ) -> None:
+        settings = self._context.settings
+        now = self._context.clock()
+        async with database.unit_of_work() as uow:
+            delivery = await uow.session.get(Delivery, delivery_id)
+            assert delivery is not None
+            delivery.attempts += 1
+            if error is None:
+                delivery.delivered_at = now
+                delivery.last_error = None
+            else:
+                backoff = settings.delivery_retry_base_seconds * 2 ** (delivery.attempts - 1)
+                delivery.next_attempt_at = now + timedelta(
+                    seconds=min(backoff, settings.delivery_retry_max_seconds)
+                )
+                delivery.last_error = error[:300]
+            uow.session.add(delivery)
+            uow.session.add(
+                DeliveryAttempt(
+                    delivery_id=delivery_id,
+                    attempt=delivery.attempts,
+                    at=now,
+                    status_code=status_code,
+                    error=error[:300] if error else None,
+                    duration_ms=int((time.perf_counter() - started) * 1000),
+                )
+            )
+            await uow.commit()

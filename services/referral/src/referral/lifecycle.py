@@ -1,0 +1,120 @@
+"""The referral lifecycle: a strict state machine, pure (compare FHIR Task, Primero).
+
+draft → awaiting_signoff (residential aftercare: MOSVY signs off) → sent → accepted |
+declined | expired; accepted → admitted → exited → closed; cancelled from any state
+before admission. Each action is allowed to one party only: the NRM coordinator, the
+MOSVY officer who signs off, the provider the referral is addressed to, or the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ReferralState(StrEnum):
+    DRAFT = "draft"
+    AWAITING_SIGNOFF = "awaiting_signoff"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    ADMITTED = "admitted"
+    EXITED = "exited"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Action(StrEnum):
+    SUBMIT = "submit"
+    SIGN_OFF = "sign-off"
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    ADMIT = "admit"
+    EXIT = "exit"
+    CLOSE = "close"
+    CANCEL = "cancel"
+    EXPIRE = "expire"
+
+
+class Party(StrEnum):
+    """Who may take an action: the roles are mapped onto parties by the API."""
+
+    COORDINATOR = "coordinator"  # the NRM coordinator (a ministry case manager)
+    SIGNING_OFFICER = "signing_officer"  # MOSVY, for residential aftercare
+    PROVIDER = "provider"  # staff of the organisation the referral is addressed to
+    CLOCK = "clock"  # the service itself, when a deadline passes
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    source: ReferralState
+    target: ReferralState
+    party: Party
+
+
+S = ReferralState
+_OPEN_BEFORE_ADMISSION = (S.DRAFT, S.AWAITING_SIGNOFF, S.SENT, S.ACCEPTED)
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(Action.SUBMIT, S.DRAFT, S.AWAITING_SIGNOFF, Party.COORDINATOR),
+    Transition(Action.SUBMIT, S.DRAFT, S.SENT, Party.COORDINATOR),
+    Transition(Action.SIGN_OFF, S.AWAITING_SIGNOFF, S.SENT, Party.SIGNING_OFFICER),
+    Transition(Action.ACCEPT, S.SENT, S.ACCEPTED, Party.PROVIDER),
+    Transition(Action.DECLINE, S.SENT, S.DECLINED, Party.PROVIDER),
+    Transition(Action.EXPIRE, S.SENT, S.EXPIRED, Party.CLOCK),
+    Transition(Action.ADMIT, S.ACCEPTED, S.ADMITTED, Party.PROVIDER),
+    Transition(Action.EXIT, S.ADMITTED, S.EXITED, Party.PROVIDER),
+    Transition(Action.CLOSE, S.EXITED, S.CLOSED, Party.COORDINATOR),
+    *(
+        Transition(Action.CANCEL, state, S.CANCELLED, Party.COORDINATOR)
+        for state in _OPEN_BEFORE_ADMISSION
+    ),
+)
+
+TERMINAL = frozenset({S.DECLINED, S.EXPIRED, S.CLOSED, S.CANCELLED})
+# States in which the provider has it (the feed and the provider's view show these).
+VISIBLE_TO_PROVIDER = frozenset(set(ReferralState) - {S.DRAFT, S.AWAITING_SIGNOFF})
+
+
+class TransitionRefused(Exception):
+    """The action does not apply to the referral's state (→ 409 with what does)."""
+
+    def __init__(self, action: Action, state: ReferralState) -> None:
+        self.action = action
+        self.state = state
+        self.allowed = allowed_actions(state)
+        allowed = ", ".join(self.allowed) if self.allowed else "none: the referral has ended"
+        super().__init__(f"cannot {action} a referral that is {state}; allowed now: {allowed}")
+
+
+class NotYourAction(Exception):
+    """The action applies, but not to this party (→ 403)."""
+
+
+def allowed_actions(state: ReferralState) -> list[str]:
+    """The actions that apply to ``state``, in lifecycle order, each once."""
+    seen: list[str] = []
+    for transition in TRANSITIONS:
+        if transition.source is state and transition.action not in seen:
+            seen.append(transition.action)
+    return seen
+
+
+def next_state(
+    state: ReferralState, action: Action, party: Party, *, requires_signoff: bool = False
+) -> ReferralState:
+    """Where ``action`` by ``party`` takes a referral in ``state``.
+
+    A submitted referral waits for sign-off when it ``requires_signoff``; otherwise it
+    goes to the provider at once.
+    """
+    candidates = [t for t in TRANSITIONS if t.source is state and t.action is action]
+    if not candidates:
+        raise TransitionRefused(action, state)
+    if candidates[0].party is not party:
+        raise NotYourAction(f"only the {candidates[0].party.replace('_', ' ')} may {action}")
+    if action is Action.SUBMIT:
+        return S.AWAITING_SIGNOFF if requires_signoff else S.SENT
+    return candidates[0].target

@@ -1,0 +1,499 @@
+"""The referral service in-process: assessment, matching, the lifecycle by role, re-routing,
+deadlines on a fake clock, gaps, provider isolation and bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+
+from referral.delivery import DeliveryWorker, signature
+from referral.handlers import reception_handlers
+
+GIRLS_A = UUID("00000000-0000-4000-8000-00000000000a")
+GIRLS_B = UUID("00000000-0000-4000-8000-00000000000b")
+LEGAL = UUID("00000000-0000-4000-8000-00000000000c")
+
+
+@pytest.fixture
+def feed_events(client, handle_event):
+    """Handle events through the app's handlers (as its consumer does)."""
+    database = client.app.state.database
+    handlers = reception_handlers(client.app.state.referral)
+
+    async def _handle(event: Any) -> None:
+        async with database.unit_of_work() as uow:
+            await handlers[type(event)](event, uow)
+            await uow.commit()
+
+    def _feed(*events: Any) -> None:
+        for event in events:
+            client.portal.call(_handle, event)
+
+    return _feed
+
+
+@pytest.fixture
+def directory(feed_events, facility_event) -> None:
+    feed_events(
+        # Same province as the girl: ranked first.
+        facility_event(GIRLS_A, "ngo-shelter-a"),
+        facility_event(GIRLS_B, "ngo-shelter-b", location={"province_code": "12"}),
+        facility_event(
+            LEGAL,
+            "ngo-legal-aid",
+            facility_type="legal_aid_office",
+            services=["legal_aid"],
+            capacity={"beds_total": 0, "beds_occupied": 0, "beds_reserved": 0, "beds_free": 0},
+        ),
+    )
+
+
+@pytest.fixture
+def coordinator(auth):
+    return auth("mosvy", "case_manager")
+
+
+@pytest.fixture
+def case_id(client, open_cases, coordinator, directory) -> str:
+    """A girl presumed a victim, assessed as needing a safe place and psychosocial care."""
+    case = str(open_cases(1)[0].referral_case_id)
+    assessed = client.put(
+        f"/referral-cases/{case}/assessment",
+        json={
+            "needs": ["safe_accommodation", "psychosocial"],
+            "urgency": "high",
+            "languages": ["km"],
+            "wishes": "wants to stay near her sister",
+        },
+        headers=coordinator,
+    )
+    assert assessed.status_code == 200, assassed_text(assessed)
+    return case
+
+
+def assassed_text(response: httpx.Response) -> str:
+    return response.text
+
+
+def refer(client, case_id: str, coordinator, facility: UUID = GIRLS_A) -> dict[str, Any]:
+    created = client.post(
+        f"/referral-cases/{case_id}/referrals",
+        json={
+            "facility_id": str(facility),
+            "needs": ["safe_accommodation"],
+            "officer_contact": "+855 12 000 111",
+        },
+        headers=coordinator,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def step(client, referral_id: str, action: str, headers, **body: Any) -> httpx.Response:
+    return client.post(f"/referrals/{referral_id}/{action}", json=body or None, headers=headers)
+
+
+def sent_referral(client, case_id, coordinator, auth, facility: UUID = GIRLS_A) -> str:
+    referral = refer(client, case_id, coordinator, facility)
+    assert step(client, referral["id"], "submit", coordinator).json()["state"] == "awaiting_signoff"
+    signed = step(client, referral["id"], "sign-off", auth("mosvy", "competent_authority"))
+    assert signed.json()["state"] == "sent", signed.text
+    return str(referral["id"])
+
+
+def outbox_types(outbox_rows) -> list[str]:
+    return [row["event_type"] for row in outbox_rows()]
+
+
+def test_matching_ranks_candidates_with_reasons(client, case_id, coordinator) -> None:
+    matched = client.post(f"/referral-cases/{case_id}/matching", headers=coordinator)
+
+    assert matched.status_code == 200, matched.text
+    shelter = next(m for m in matched.json()["matches"] if m["need"] == "safe_accommodation")
+    assert [c["facility_id"] for c in shelter["candidates"]] == [str(GIRLS_A), str(GIRLS_B)]
+    assert "in the person's province (02)" in shelter["candidates"][0]["reasons"]
+    assert "5 free beds now" in shelter["candidates"][0]["reasons"]
+    assert shelter["gap_recorded"] is False
+
+
+def test_a_full_facility_is_no_candidate_for_a_bed(
+    client, case_id, coordinator, feed_events, facility_event
+) -> None:
+    full = {"beds_total": 10, "beds_occupied": 10, "beds_reserved": 0, "beds_free": 0}
+    feed_events(facility_event(GIRLS_A, "ngo-shelter-a", state_version=2, capacity=full))
+    # An older version arriving late changes nothing: the newest state wins.
+    feed_events(facility_event(GIRLS_A, "ngo-shelter-a", state_version=1))
+
+    matched = client.post(f"/referral-cases/{case_id}/matching", headers=coordinator).json()
+
+    shelter = next(m for m in matched["matches"] if m["need"] == "safe_accommodation")
+    assert [c["facility_id"] for c in shelter["candidates"]] == [str(GIRLS_B)]
+
+
+def test_the_whole_lifecycle_by_role_publishes_its_events(
+    client, case_id, coordinator, auth, outbox_rows, parse_outbox_row
+) -> None:
+    provider = auth("ngo-shelter-a", "provider_staff")
+    referral_id = sent_referral(client, case_id, coordinator, auth)
+
+    assert step(client, referral_id, "accept", provider).json()["state"] == "accepted"
+    assert step(client, referral_id, "admit", provider).json()["state"] == "admitted"
+    exited = step(client, referral_id, "exit", provider, exit_reason="reintegrated")
+    assert exited.json()["state"] == "exited"
+    closed = step(client, referral_id, "close", coordinator)
+
+    assert closed.status_code == 200, closed.text
+    assert [h["to_state"] for h in closed.json()["history"]] == [
+        "awaiting_signoff",
+        "sent",
+        "accepted",
+        "admitted",
+        "exited",
+        "closed",
+    ]
+    types = outbox_types(outbox_rows)
+    assert [t.removeprefix("kh.nrm.referral.") for t in types[1:]] == [
+        "referral.opened.v1",
+        "referral.sent.v1",
+        "referral.accepted.v1",
+        "placement.started.v1",
+        "placement.ended.v1",
+        "referral.closed.v1",
+    ]
+    started = parse_outbox_row(outbox_rows()[4]).data
+    assert (str(started.facility_id), started.population_group) == (str(GIRLS_A), "girls")
+    visits = client.get(f"/referrals/{referral_id}/follow-ups", headers=coordinator).json()
+    assert len(visits) == 3
+
+
+def test_out_of_order_is_409_naming_the_allowed_transitions(
+    client, case_id, coordinator, auth
+) -> None:
+    referral = refer(client, case_id, coordinator)
+
+    refused = step(client, referral["id"], "accept", auth("mosvy", "case_manager"))
+
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "transition_not_allowed"
+    assert refused.json()["error"]["message"] == (
+        "cannot accept a referral that is draft; allowed now: submit, cancel"
+    )
+
+
+def test_acting_on_a_closed_referral_is_409_saying_it_has_ended(
+    client, case_id, coordinator, auth
+) -> None:
+    provider = auth("ngo-shelter-a", "provider_staff")
+    referral_id = sent_referral(client, case_id, coordinator, auth)
+    for action, body in (("accept", {}), ("admit", {}), ("exit", {"exit_reason": "left"})):
+        step(client, referral_id, action, provider, **body)
+    step(client, referral_id, "close", coordinator)
+
+    again = step(client, referral_id, "cancel", coordinator, reason="other")
+
+    assert again.status_code == 409
+    assert "allowed now: none: the referral has ended" in again.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("organisation", "role", "action"),
+    [
+        ("mosvy", "case_manager", "sign-off"),  # the coordinator does not sign off
+        ("ngo-shelter-a", "provider_staff", "sign-off"),  # not visible yet: 404 below
+    ],
+)
+def test_only_mosvy_signs_off(
+    client, case_id, coordinator, auth, organisation, role, action
+) -> None:
+    referral = refer(client, case_id, coordinator)
+    step(client, referral["id"], "submit", coordinator)
+
+    denied = step(client, referral["id"], action, auth(organisation, role))
+
+    assert denied.status_code == (403 if organisation == "mosvy" else 404)
+
+
+def test_a_declined_referral_is_rerouted_to_the_next_candidate(
+    client, case_id, coordinator, auth
+) -> None:
+    referral_id = sent_referral(client, case_id, coordinator, auth)
+
+    declined = step(
+        client,
+        referral_id,
+        "decline",
+        auth("ngo-shelter-a", "provider_staff"),
+        reason="no_capacity",
+    )
+
+    assert declined.json()["state"] == "declined"
+    referrals = client.get(f"/referral-cases/{case_id}/referrals", headers=coordinator).json()
+    assert [(r["facility_id"], r["state"]) for r in referrals] == [
+        (str(GIRLS_A), "declined"),
+        (str(GIRLS_B), "awaiting_signoff"),  # residential: MOSVY signs the new one off too
+    ]
+
+
+def test_decline_needs_a_reason_from_the_list(client, case_id, coordinator, auth) -> None:
+    referral_id = sent_referral(client, case_id, coordinator, auth)
+    provider = auth("ngo-shelter-a", "provider_staff")
+
+    missing = step(client, referral_id, "decline", provider)
+    unknown = step(client, referral_id, "decline", provider, reason="busy")
+
+    assert (missing.status_code, missing.json()["error"]["field"]) == (422, "reason")
+    assert (unknown.status_code, unknown.json()["error"]["field"]) == (422, "reason")
+    assert client.get(f"/referrals/{referral_id}", headers=coordinator).json()["state"] == "sent"
+
+
+def test_an_unanswered_referral_expires_escalates_and_is_rerouted(
+    client, case_id, coordinator, auth, clock, outbox_rows
+) -> None:
+    from referral.referrals import expire_overdue
+
+    referral_id = sent_referral(client, case_id, coordinator, auth)
+    context = client.app.state.referral
+    database = client.app.state.database
+
+    async def sweep() -> int:
+        async with database.unit_of_work() as uow:
+            count = await expire_overdue(uow, context)
+            await uow.commit()
+            return count
+
+    clock.advance(hours=47)
+    assert client.portal.call(sweep) == 0
+    clock.advance(hours=2)
+    assert client.portal.call(sweep) == 1
+
+    expired = client.get(f"/referrals/{referral_id}", headers=coordinator).json()
+    assert expired["state"] == "expired" and expired["escalated_at"] is not None
+    escalated = client.get("/escalations", headers=coordinator).json()
+    assert [e["id"] for e in escalated] == [referral_id]
+    referrals = client.get(f"/referral-cases/{case_id}/referrals", headers=coordinator).json()
+    assert referrals[-1]["facility_id"] == str(GIRLS_B)
+    assert "kh.nrm.referral.referral.expired.v1" in outbox_types(outbox_rows)
+
+
+def test_an_adult_man_with_no_eligible_provider_is_a_gap(
+    client, victim_presumed, handle_event, coordinator, directory
+) -> None:
+    man = victim_presumed(
+        sex="male",
+        age_band="25_to_39",
+        is_child=False,
+        referral_consent_basis="own_consent",
+        exploitation_types=["forced_labour"],
+        province_code="01",
+    )
+    opened = client.portal.call(handle_event, client.app.state.database, man)
+    case_id = str(opened[0].data.referral_case_id)
+    client.put(
+        f"/referral-cases/{case_id}/assessment",
+        json={"needs": ["safe_accommodation", "legal_aid"], "urgency": "immediate"},
+        headers=coordinator,
+    )
+
+    matched = client.post(f"/referral-cases/{case_id}/matching", headers=coordinator).json()
+    client.post(f"/referral-cases/{case_id}/matching", headers=coordinator)  # counted once
+
+    shelter = next(m for m in matched["matches"] if m["need"] == "safe_accommodation")
+    assert shelter == {"need": "safe_accommodation", "candidates": [], "gap_recorded": True}
+    gaps = client.get("/gaps?group=adult_men&need=safe_accommodation", headers=coordinator).json()
+    assert gaps == [
+        {
+            "population_group": "adult_men",
+            "need": "safe_accommodation",
+            "province_code": "01",
+            "count": 1,
+        }
+    ]
+
+
+def test_ngo_a_never_sees_nor_acts_on_ngo_b_referrals(client, case_id, coordinator, auth) -> None:
+    referral_id = sent_referral(client, case_id, coordinator, auth)  # to ngo-shelter-a
+    ngo_b = auth("ngo-shelter-b", "provider_staff")
+
+    assert client.get(f"/providers/me/referrals/{referral_id}", headers=ngo_b).status_code == 404
+    assert client.get(f"/referrals/{referral_id}", headers=ngo_b).status_code == 404
+    assert client.get("/providers/me/referrals", headers=ngo_b).json()["items"] == []
+    assert step(client, referral_id, "accept", ngo_b).status_code == 404
+    own = client.get("/providers/me/referrals", headers=auth("ngo-shelter-a", "provider_staff"))
+    assert [item["id"] for item in own.json()["items"]] == [referral_id]
+    assert client.get("/referral-cases", headers=ngo_b).status_code == 403
+
+
+def test_the_provider_sees_no_name_before_and_details_only_with_consent_after(
+    client, case_id, coordinator, auth
+) -> None:
+    provider = auth("ngo-shelter-a", "provider_staff")
+    referral_id = sent_referral(client, case_id, coordinator, auth)
+
+    offered = client.get(f"/providers/me/referrals/{referral_id}", headers=provider).json()
+    early = client.get(f"/providers/me/referrals/{referral_id}/person", headers=provider)
+    step(client, referral_id, "accept", provider)
+    without_consent = client.get(f"/providers/me/referrals/{referral_id}/person", headers=provider)
+
+    assert (
+        offered["age_band"] == "12_to_17"
+        and offered["referring_officer_contact"] == "+855 12 000 111"
+    )
+    assert "wishes" not in offered and "name" not in json.dumps(offered)
+    assert early.status_code == 409
+    # The presumed girl consented to referral only, not to data sharing.
+    assert without_consent.status_code == 403
+
+
+def test_bad_input_is_refused_with_a_clear_reason(client, case_id, coordinator) -> None:
+    unknown_facility = client.post(
+        f"/referral-cases/{case_id}/referrals",
+        json={
+            "facility_id": str(uuid4()),
+            "needs": ["safe_accommodation"],
+            "officer_contact": "x@y.kh",
+        },
+        headers=coordinator,
+    )
+    unknown_need = client.put(
+        f"/referral-cases/{case_id}/assessment",
+        json={"needs": ["astrology"], "urgency": "high"},
+        headers=coordinator,
+    )
+    not_assessed_need = client.post(
+        f"/referral-cases/{case_id}/referrals",
+        json={"facility_id": str(LEGAL), "needs": ["legal_aid"], "officer_contact": "x@y.kh"},
+        headers=coordinator,
+    )
+    ineligible = client.post(
+        f"/referral-cases/{case_id}/referrals",
+        json={"facility_id": str(LEGAL), "needs": ["psychosocial"], "officer_contact": "x@y.kh"},
+        headers=coordinator,
+    )
+
+    assert (unknown_facility.status_code, unknown_facility.json()["error"]["code"]) == (
+        422,
+        "unknown_facility",
+    )
+    assert unknown_need.status_code == 422 and unknown_need.json()["error"]["field"] == "needs.0"
+    assert (
+        not_assessed_need.status_code == 422
+        and not_assessed_need.json()["error"]["field"] == "needs.0"
+    )
+    assert ineligible.status_code == 422
+    assert "does not offer psychosocial" in ineligible.json()["error"]["message"]
+
+
+def test_webhooks_are_signed_and_a_failing_endpoint_blocks_no_other(
+    client, case_id, coordinator, auth, victim_presumed, handle_event, clock
+) -> None:
+    received: dict[str, list[httpx.Request]] = {"a": [], "b": []}
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "ngo-b.example":
+            received["b"].append(request)
+            return httpx.Response(503)
+        received["a"].append(request)
+        return httpx.Response(204)
+
+    secret_a = client.put(
+        "/providers/me/webhook",
+        json={"url": "https://ngo-a.example/hook"},
+        headers=auth("ngo-shelter-a", "provider_staff"),
+    ).json()["secret"]
+    client.put(
+        "/providers/me/webhook",
+        json={"url": "https://ngo-b.example/hook"},
+        headers=auth("ngo-shelter-b", "provider_staff"),
+    )
+    to_a = sent_referral(client, case_id, coordinator, auth, GIRLS_A)
+    second = str(
+        client.portal.call(handle_event, client.app.state.database, victim_presumed())[
+            0
+        ].data.referral_case_id
+    )
+    client.put(
+        f"/referral-cases/{second}/assessment",
+        json={"needs": ["safe_accommodation"], "urgency": "high"},
+        headers=coordinator,
+    )
+    to_b = sent_referral(client, second, coordinator, auth, GIRLS_B)
+
+    worker = DeliveryWorker(client.app.state.referral)
+    transport = httpx.AsyncClient(transport=httpx.MockTransport(endpoint))
+
+    async def run_due() -> None:
+        import asyncio
+
+        tasks = await worker.dispatch_due(client.app.state.database, transport)
+        await asyncio.gather(*tasks)
+
+    client.portal.call(run_due)
+
+    assert len(received["a"]) == 1 and len(received["b"]) == 1
+    request = received["a"][0]
+    timestamp = request.headers["X-NRM-Timestamp"]
+    assert request.headers["X-NRM-Signature"] == signature(secret_a, timestamp, request.content)
+    body = json.loads(request.content)
+    assert (body["referral_id"], body["event"]) == (to_a, "referral.sent")
+    log_b = client.get(
+        "/providers/me/deliveries", headers=auth("ngo-shelter-b", "provider_staff")
+    ).json()
+    webhook_b = next(d for d in log_b if d["channel"] == "webhook")
+    assert webhook_b["referral_id"] == to_b and webhook_b["delivered_at"] is None
+    assert webhook_b["log"][0]["status_code"] == 503
+    # Retried after its backoff, not before; nothing is dropped.
+    client.portal.call(run_due)
+    assert len(received["b"]) == 1
+    clock.advance(seconds=3)
+    client.portal.call(run_due)
+    assert len(received["b"]) == 2
+    assert datetime.now(UTC)  # the real clock is not used by the worker
+
+
+def test_an_inbound_handover_opens_a_reception_referral_sent_to_the_transit_centre(
+    client, feed_events, facility_event, coordinator, auth
+) -> None:
+    from datetime import date
+
+    from nrm_contracts.events.repatriation import HandoverCompleted
+
+    poipet = uuid4()
+    feed_events(
+        facility_event(
+            poipet,
+            "mosvy-poipet-transit",
+            facility_type="transit_centre",
+            location={"province_code": "01"},
+        )
+    )
+    handover = HandoverCompleted(
+        repatriation_case_id=uuid4(),
+        direction="inbound",
+        counterpart_country="THA",
+        handed_over_on=date(2026, 6, 1),
+        border_point="poipet-aranyaprathet",
+        reception_province_code="01",
+        reception_organisation="mosvy-poipet-transit",
+        sex="male",
+        is_child=False,
+        completed_at=datetime(2026, 6, 1, 3, tzinfo=UTC),
+    )
+    feed_events(handover, handover)  # delivered twice: one reception
+
+    cases = client.get("/referral-cases", headers=coordinator).json()["items"]
+    assert [c["repatriation_case_id"] for c in cases] == [str(handover.repatriation_case_id)]
+    referrals = client.get(
+        f"/referral-cases/{cases[0]['id']}/referrals", headers=coordinator
+    ).json()
+    assert [(r["kind"], r["facility_id"], r["state"]) for r in referrals] == [
+        ("reception", str(poipet), "sent")
+    ]
+    centre = client.get(
+        "/providers/me/referrals", headers=auth("mosvy-poipet-transit", "provider_staff")
+    )
+    assert [item["id"] for item in centre.json()["items"]] == [referrals[0]["id"]]

@@ -1,0 +1,178 @@
+"""Audit coverage, generated from the routes: every route that declares it returns or
+changes a person's data writes an audit entry on every call it serves; the audit chain
+of a service detects an entry changed in its database."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from nrm_deploy.testing import bearer
+from nrm_runtime.auth import OrganisationType, Role
+from nrm_runtime.policy import Objects, RoutePolicy, declared_routes
+
+SECRET_VNM = "audit-secret-vnm"
+CONSENT = {"status": "given", "basis": "own_consent", "recorded_on": "2026-03-02"}
+PERSON = {"given_name": "Audit", "family_name": "Coverage", "sex": "male", "estimated_age": 30}
+NOTIFICATION = {
+    "step": "notification",
+    "documents": ["victim_identification_form", "consent_to_return"],
+}
+# What each personal-data route is called with (a new such route without one fails).
+EXAMPLES: dict[tuple[str, str], dict[str, Any] | None] = {
+    ("POST", "/cases"): {
+        "identification_case_id": "{fresh}",
+        "counterpart_country": "VNM",
+        "person": PERSON,
+        "consent_to_return": CONSENT,
+    },
+    ("GET", "/cases/{case_id}"): None,
+    ("GET", "/cases/{case_id}/timeline"): None,
+    ("POST", "/cases/{case_id}/steps"): NOTIFICATION,
+    ("POST", "/cases/{case_id}/consent"): {**CONSENT, "status": "withdrawn"},
+    ("POST", "/cases/{case_id}/closure"): {"outcome": "withdrawn"},
+    ("POST", "/liaison/cases"): {
+        "counterpart_reference": "{fresh}",
+        "person": PERSON,
+        "consent_to_return": CONSENT,
+        "documents": ["victim_identification_form", "consent_to_return"],
+    },
+    ("GET", "/liaison/cases/{case_id}"): None,
+    ("GET", "/liaison/cases/{case_id}/timeline"): None,
+    ("POST", "/liaison/cases/{case_id}/steps"): {
+        "step": "receipt_acknowledged",
+        "details": {"contact_name": "Ms Hoa"},
+    },
+}
+# A counterpart acknowledges only a notified case.
+NOTIFIED_FIRST = {("POST", "/liaison/cases/{case_id}/steps")}
+
+
+@pytest.fixture
+def repatriation(tmp_path: Path, token_keys: Path) -> Iterator[TestClient]:
+    from repatriation.app import create_app
+    from repatriation.settings import CounterpartLink, RepatriationSettings
+
+    settings = RepatriationSettings(
+        environment="test",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'repatriation.db'}",
+        kafka_bootstrap_servers="127.0.0.1:1",
+        jwt_jwks_file=token_keys / "dev-jwks.json",
+        field_keys_file=token_keys / "field-keys.json",
+        counterparts={"VNM": CounterpartLink(organisations=("vnm-molisa",), secret=SECRET_VNM)},
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def _caller(policy: RoutePolicy) -> tuple[str, str]:
+    """An organisation and role the policy admits for a VNM case MOSVY opened."""
+    role = sorted(policy.roles)[0]
+    if policy.objects is Objects.OWN_COUNTRY or OrganisationType.FOREIGN_AGENCY in (
+        policy.organisation_types
+    ):
+        return "vnm-molisa", role
+    return "mosvy", role
+
+
+def _headers(mint, organisation: str, role: str, body: bytes) -> dict[str, str]:
+    from repatriation.signing import signed_headers
+
+    return {
+        **bearer(mint(organisation, role)),
+        "Content-Type": "application/json",
+        **signed_headers(SECRET_VNM, body, now=time.time(), idempotency_key=str(uuid.uuid4())),
+    }
+
+
+def _entries(client: TestClient, mint) -> int:
+    chain = client.get("/audit/chain", headers=bearer(mint("mosvy", Role.AUDITOR.value)))
+    assert chain.status_code == 200 and chain.json()["intact"], chain.text
+    return int(chain.json()["entries"])
+
+
+def _call(client: TestClient, mint, method: str, path: str, example: Any, caller: tuple[str, str]):
+    text = json.dumps(example).replace("{fresh}", str(uuid.uuid4())) if example else ""
+    body = text.encode()
+    return client.request(method, path, content=body or None, headers=_headers(mint, *caller, body))
+
+
+def test_every_repatriation_route_with_personal_data_writes_an_audit_entry(
+    repatriation, mint
+) -> None:
+    personal = [route for route in declared_routes(repatriation.app) if route.policy]
+    personal = [route for route in personal if route.policy and route.policy.personal_data]
+    unaudited = []
+    for route in personal:
+        assert route.policy is not None
+        key = (route.method, route.path)
+        assert key in EXAMPLES, f"no example call for {key}: add one"
+        opened = _call(
+            repatriation,
+            mint,
+            "POST",
+            "/cases",
+            EXAMPLES[("POST", "/cases")],
+            ("mosvy", "case_manager"),
+        )
+        case_id = opened.json()["id"]
+        if key in NOTIFIED_FIRST:
+            _call(
+                repatriation,
+                mint,
+                "POST",
+                f"/cases/{case_id}/steps",
+                NOTIFICATION,
+                ("mosvy", "case_manager"),
+            )
+        before = _entries(repatriation, mint)
+
+        response = _call(
+            repatriation,
+            mint,
+            route.method,
+            route.path.replace("{case_id}", case_id),
+            EXAMPLES[key],
+            _caller(route.policy),
+        )
+
+        assert response.status_code < 300, (key, response.text)
+        if _entries(repatriation, mint) <= before:
+            unaudited.append(key)
+    assert len(personal) >= 10
+    assert unaudited == []
+
+
+def test_a_changed_audit_entry_breaks_the_services_chain_at_that_entry(
+    repatriation, mint, tmp_path
+) -> None:
+    officer = ("mosvy", "case_manager")
+    case_id = _call(
+        repatriation, mint, "POST", "/cases", EXAMPLES[("POST", "/cases")], officer
+    ).json()["id"]
+    for _ in range(3):
+        _call(repatriation, mint, "GET", f"/cases/{case_id}", None, officer)
+    assert _entries(repatriation, mint) == 4
+
+    connection = sqlite3.connect(tmp_path / "repatriation.db")
+    try:
+        connection.execute("UPDATE audit_entry SET organisation = 'mofaic' WHERE sequence = 3")
+        connection.commit()
+    finally:
+        connection.close()
+    chain = repatriation.get("/audit/chain", headers=bearer(mint("mosvy", "auditor"))).json()
+
+    assert chain == {
+        "intact": False,
+        "entries": 2,
+        "broken_at": 3,
+        "reason": "entry content was changed",
+    }
