@@ -54,8 +54,14 @@ def downgrade() -> None:
         batch_op.drop_column("contact_name")
 
     with op.batch_alter_table("repatriation_case", schema=None) as batch_op:
+        # A sealed birth date is no date: going down forgets it (the old schema held
+        # it in clear, which this revision exists to end).
         batch_op.alter_column(
-            "birth_date", existing_type=sa.Text(), type_=sa.DATE(), existing_nullable=True
+            "birth_date",
+            existing_type=sa.Text(),
+            type_=sa.DATE(),
+            existing_nullable=True,
+            postgresql_using="NULL::date",
         )
         batch_op.alter_column(
             "family_name",
