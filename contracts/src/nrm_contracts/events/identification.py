@@ -253,6 +253,53 @@ class ConsentChanged(EventPayload):
     recorded_at: datetime
 
 
+class LinkBasis(StrEnum):
+    """Why a record belongs to its person: it matched nobody known and starts a person,
+    the matcher's score passed the auto-link threshold, a reviewer confirmed a candidate
+    pair, or a reviewer linked it by hand (undoing an unlink)."""
+
+    NEW_PERSON = "new_person"
+    AUTOMATIC = "automatic"
+    REVIEW_CONFIRMED = "review_confirmed"
+    MANUAL = "manual"
+
+
+class PersonLinked(EventPayload):
+    """A record (a screening) now belongs to this person: the same victim met by several
+    agencies counts once. Ids and the match score only, never the evidence's values."""
+
+    event_type: ClassVar[str] = "kh.nrm.identification.person.linked.v1"
+    topic: ClassVar[Topic] = Topic.IDENTIFICATION
+    subject_field: ClassVar[str] = "person_id"
+
+    person_id: UUID = Field(description="The de-duplicated person the record belongs to now.")
+    screening_id: UUID = Field(description="The record linked.")
+    case_id: UUID
+    previous_person_id: UUID | None = Field(
+        default=None, description="The person the record belonged to before (a merge)."
+    )
+    score: float | None = Field(
+        default=None, description="The matcher's weight of evidence (log2 odds); None by hand."
+    )
+    basis: LinkBasis
+    linked_at: datetime
+
+
+class PersonUnlinked(EventPayload):
+    """A record was taken out of a person (a wrong link undone); it is a person of its own
+    now, ``new_person_id``."""
+
+    event_type: ClassVar[str] = "kh.nrm.identification.person.unlinked.v1"
+    topic: ClassVar[Topic] = Topic.IDENTIFICATION
+    subject_field: ClassVar[str] = "person_id"
+
+    person_id: UUID = Field(description="The person the record left.")
+    screening_id: UUID
+    case_id: UUID
+    new_person_id: UUID
+    unlinked_at: datetime
+
+
 EVENTS: list[type[EventPayload]] = [
     ScreeningRecorded,
     VictimPresumed,
@@ -260,4 +307,6 @@ EVENTS: list[type[EventPayload]] = [
     VictimNotIdentified,
     DecisionOverdue,
     ConsentChanged,
+    PersonLinked,
+    PersonUnlinked,
 ]

@@ -52,6 +52,7 @@ async def record_screening(
         principal,
         policy=context.policy,
         clock=context.clock,
+        keys=context.keys,
         idempotency_key=idempotency_key,
     )
 
@@ -64,14 +65,16 @@ async def record_screening(
 async def get_screening(
     screening_id: UUID, database: DatabaseDep, principal: ScreeningReader, context: ContextDep
 ) -> ScreeningPublic:
-    """A screening, to the organisation that recorded it or to the Competent Authority."""
-    async with database.session() as session:
-        screening = await session.get(Screening, screening_id)
+    """A screening, to the organisation that recorded it or to the Competent Authority
+    (the read is audited)."""
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        screening = await uow.session.get(Screening, screening_id)
         may_read = screening is not None and (
             screening.reporting_organisation == principal.organisation
             or is_competent_authority(principal, context.settings.competent_authority_organisations)
         )
         if screening is None or not may_read:
             raise NotFound("screening")  # 404, not 403: do not confirm that it exists
-        documents = await usecases.documents_of(session, screening.id)
-    return usecases.to_public(screening, documents)
+        answer = await usecases.read_screening(uow, screening, principal, context.keys)
+        await uow.commit()
+    return answer

@@ -8,6 +8,8 @@ from fastapi import FastAPI
 
 from identification.api import router as screening_router
 from identification.case_api import router as case_router
+from identification.persons_api import router as persons_router
+from identification.statistics_api import router as statistics_router
 from identification.clock import Clock, system_clock
 from identification.context import IdentificationContext
 from identification.deadline_watcher import watch_deadlines
@@ -17,7 +19,9 @@ from identification.settings import IdentificationSettings
 from identification.store import tables
 from identification.working_days import WorkingCalendar
 from nrm_contracts import Topic
+from nrm_runtime.audit import audit_router
 from nrm_runtime.database import Database
+from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.service import ServiceDefinition, create_service_app
 
 
@@ -46,9 +50,18 @@ def create_app(
             tables=tables,
             migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.IDENTIFICATION,
-            routers=[screening_router, case_router],
+            routers=[
+                screening_router,
+                case_router,
+                persons_router,
+                statistics_router,
+                audit_router(),
+            ],
             background=[deadline_watcher],
         )
     )
-    app.state.identification = IdentificationContext(settings, policy, clock)
+    if settings.field_keys_file is None:
+        raise ValueError("identification seals personal data: set IDENTIFICATION_FIELD_KEYS_FILE")
+    keys = KeyRing.load(settings.field_keys_file)
+    app.state.identification = IdentificationContext(settings, policy, clock, keys)
     return app

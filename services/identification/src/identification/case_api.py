@@ -27,6 +27,7 @@ from identification.decisions import CaseStatus
 from identification.queries import CaseFilter
 from identification.store import IdentificationCase
 from nrm_contracts.events.identification import DecisionStage
+from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import CurrentPrincipal, Principal, Role, require_roles
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep
@@ -145,5 +146,17 @@ async def check_non_punishment(
     names stay out of URLs and access logs.)"""
     if not (is_law_enforcement(principal) or _sees_all(principal, context)):
         raise ProblemError(403, "forbidden", "for law enforcement and the Competent Authority")
-    async with database.session() as session:
-        return await non_punishment.check(session, asked)
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        answer = await non_punishment.check(uow.session, asked, context.keys)
+        if answer.matches:
+            # The victim status of these cases was disclosed to the caller.
+            await record_access(
+                uow.session,
+                principal,
+                action=AuditAction.DISCLOSE,
+                resource_type="identification_case",
+                resource_ids=[str(match.case_id) for match in answer.matches],
+                purpose="non_punishment",
+            )
+        await uow.commit()
+    return answer

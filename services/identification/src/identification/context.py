@@ -1,5 +1,5 @@
-"""What identification's routes need beside the runtime: its settings, deadline policy
-and clock, set once by ``create_app`` on ``app.state.identification``."""
+"""What identification's routes need beside the runtime: its settings, deadline policy,
+clock and field encryption keys, set once by ``create_app`` on ``app.state.identification``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from identification.clock import Clock
 from identification.deadlines import DeadlinePolicy
 from identification.settings import IdentificationSettings
+from nrm_runtime.field_crypto import KeyRing
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class IdentificationContext:
     settings: IdentificationSettings
     policy: DeadlinePolicy
     clock: Clock
+    keys: KeyRing
 
 
 def _context(request: Request) -> IdentificationContext:

@@ -68,10 +68,14 @@ class IdentityDocumentIn(RequestModel):
 
 
 class PersonIn(RequestModel):
-    given_name: Name = Field(description="Given name in Latin letters")
-    family_name: Name = Field(description="Family name in Latin letters")
-    given_name_khmer: str | None = Field(default=None, max_length=200)
-    family_name_khmer: str | None = Field(default=None, max_length=200)
+    given_name: Name | None = Field(
+        default=None, description="Given name in Latin letters (optional with a Khmer name)"
+    )
+    family_name: Name | None = Field(
+        default=None, description="Family name in Latin letters (optional with a Khmer name)"
+    )
+    given_name_khmer: str | None = Field(default=None, min_length=1, max_length=200)
+    family_name_khmer: str | None = Field(default=None, min_length=1, max_length=200)
     aliases: list[Name] = Field(default_factory=list, max_length=20)
     sex: Sex
     birth_date: IsoDate | None = None
@@ -82,6 +86,18 @@ class PersonIn(RequestModel):
     nationality: Alpha3 | None = None
     languages: list[Language] = Field(default_factory=list, max_length=10)
     identity_documents: list[IdentityDocumentIn] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _a_name_in_latin_letters_or_khmer_script(self) -> Self:
+        # A police form may be written in Khmer script only; otherwise the Latin name.
+        if self.given_name_khmer and self.family_name_khmer:
+            return self
+        for name in ("given_name", "family_name"):
+            if getattr(self, name) is None:
+                raise invalid_field(
+                    f"person.{name}", "a name in Latin letters, or both names in Khmer script"
+                )
+        return self
 
     @model_validator(mode="after")
     def _birth_date_rules(self) -> Self:
@@ -251,8 +267,8 @@ class IdentityDocumentPublic(BaseModel):
 
 
 class PersonPublic(BaseModel):
-    given_name: str
-    family_name: str
+    given_name: str | None
+    family_name: str | None
     given_name_khmer: str | None
     family_name_khmer: str | None
     aliases: list[str]

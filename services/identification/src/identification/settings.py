@@ -26,3 +26,8 @@ class IdentificationSettings(ServiceSettings):
         default=DEFAULT_HOLIDAYS_FILE, description="JSON list of Cambodian public holidays"
     )
     deadline_watch_seconds: float = Field(default=60.0, gt=0)
+    statistics_min_cell: int = Field(
+        default=5,
+        ge=1,
+        description="Statistics cells with fewer persons or records than this are suppressed",
+    )

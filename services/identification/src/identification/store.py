@@ -1,6 +1,8 @@
-"""Identification's tables. Personal data stays in this service's database, and names,
-birth dates and document numbers each have a column of their own, so that field-level
-encryption can be added to exactly those columns."""
+"""Identification's tables. Personal data stays in this service's database; names,
+aliases, birth dates and document numbers are sealed (field-level encryption, bound to
+their row and column: :data:`SEALED_FIELDS`), and looked up only through keyed digests
+(blind indexes): the non-punishment check by ``screening_name_key``, the person index by
+``person_block_key``."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy import JSON, Column, PrimaryKeyConstraint, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from nrm_runtime.field_rotation import SealedColumns
 from nrm_runtime.tables import UtcDateTime
 
 
@@ -60,13 +63,14 @@ class Screening(IdentificationTable, table=True):
     case_id: UUID = Field(index=True)
     reporting_organisation: str = Field(index=True, max_length=64)
     recorded_by: str = Field(max_length=200)
-    given_name: str
-    family_name: str
-    given_name_khmer: str | None = None
-    family_name_khmer: str | None = None
-    aliases: list[str] = _json_list()
+    # Sealed (see identification.sealing); None where the form left the field out.
+    given_name_sealed: str | None = None
+    family_name_sealed: str | None = None
+    given_name_khmer_sealed: str | None = None
+    family_name_khmer_sealed: str | None = None
+    aliases_sealed: str | None = None
+    birth_date_sealed: str | None = None
     sex: str = Field(max_length=20)
-    birth_date: date | None = None
     birth_date_precision: str | None = Field(default=None, max_length=20)
     estimated_age: int | None = None
     nationality: str | None = Field(default=None, max_length=3)
@@ -105,7 +109,8 @@ class IdentityDocument(IdentificationTable, table=True):
     kind: str = Field(max_length=30)
     status: str = Field(max_length=30)
     issuing_country: str | None = Field(default=None, max_length=3)
-    number: str | None = Field(default=None, max_length=100)
+    number_sealed: str | None = None
+    number_digest: str | None = Field(default=None, max_length=64, index=True)
 
 
 class Decision(IdentificationTable, table=True):
@@ -173,4 +178,102 @@ class ScreeningRequest(IdentificationTable, table=True):
     recorded_at: datetime = _moment()
 
 
+class ScreeningNameKey(IdentificationTable, table=True):
+    """A keyed digest of one way the screening writes the person's full name (Latin or
+    Khmer, either order, normalised): the non-punishment check finds names by it."""
+
+    __tablename__ = "screening_name_key"
+    __table_args__ = (PrimaryKeyConstraint("digest", "screening_id"),)
+
+    digest: str = Field(max_length=64)
+    screening_id: UUID = Field(foreign_key="screening.id", index=True)
+
+
+class Person(IdentificationTable, table=True):
+    """One human being, however many agencies recorded them: the unit of the
+    authoritative count. Its records are the ``person_record`` rows naming it."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    created_at: datetime = _moment()
+
+
+class PersonRecord(IdentificationTable, table=True):
+    """A screening's place in the person index: the person it belongs to, and the
+    evidence that put it there (the match score and each field's level and weight)."""
+
+    __tablename__ = "person_record"
+
+    screening_id: UUID = Field(foreign_key="screening.id", primary_key=True)
+    person_id: UUID = Field(foreign_key="person.id", index=True)
+    case_id: UUID = Field(index=True)
+    basis: str = Field(max_length=20)  # new_person, automatic, review_confirmed, manual
+    score: float | None = None
+    evidence: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    linked_by: str = Field(max_length=200)
+    linked_at: datetime = _moment()
+
+
+class PersonBlockKey(IdentificationTable, table=True):
+    """A blocking key of a screening, as a keyed digest: two records are compared only
+    when they share one, so matching cost grows with the block, not the index."""
+
+    __tablename__ = "person_block_key"
+    __table_args__ = (PrimaryKeyConstraint("digest", "screening_id"),)
+
+    digest: str = Field(max_length=64)
+    screening_id: UUID = Field(foreign_key="screening.id", index=True)
+
+
+class ReviewPair(IdentificationTable, table=True):
+    """Two records the matcher scored between its thresholds: a reviewer of the
+    Competent Authority confirms (one person) or rejects (two persons)."""
+
+    __tablename__ = "review_pair"
+    __table_args__ = (UniqueConstraint("screening_id", "candidate_screening_id"),)
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    screening_id: UUID = Field(foreign_key="screening.id", index=True)
+    candidate_screening_id: UUID = Field(foreign_key="screening.id", index=True)
+    score: float
+    evidence: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(max_length=20, index=True)  # open, confirmed, rejected, settled
+    created_at: datetime = _moment(index=True)
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+
+
+class PersonLinkHistory(IdentificationTable, table=True):
+    """Every change of a record's person, in order: append-only, so that a link or an
+    unlink can be traced and undone."""
+
+    __tablename__ = "person_link_history"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    screening_id: UUID = Field(foreign_key="screening.id", index=True)
+    person_id: UUID = Field(index=True)
+    previous_person_id: UUID | None = Field(default=None, index=True)
+    action: str = Field(max_length=20)  # created, linked, merged, unlinked
+    basis: str = Field(max_length=20)
+    score: float | None = None
+    review_pair_id: UUID | None = None
+    actor: str = Field(max_length=200)
+    recorded_at: datetime = _moment(index=True)
+
+
 tables = IdentificationTable.metadata
+
+SEALED_FIELDS = [
+    SealedColumns(
+        Screening.__table__,  # type: ignore[attr-defined]
+        "id",
+        (
+            "given_name_sealed",
+            "family_name_sealed",
+            "given_name_khmer_sealed",
+            "family_name_khmer_sealed",
+            "aliases_sealed",
+            "birth_date_sealed",
+        ),
+    ),
+    SealedColumns(IdentityDocument.__table__, "id", ("number_sealed",)),  # type: ignore[attr-defined]
+]

@@ -26,12 +26,22 @@ from identification.models import (
     ScreeningCreate,
     ScreeningPublic,
 )
+from identification.person_linking import features_of_screening, link_on_arrival
 from identification.queries import consents_of, organisation_screened_case
+from identification.sealing import (
+    PersonNames,
+    name_digests,
+    open_document_number,
+    open_person,
+    seal_document_number,
+    seal_person,
+)
 from identification.store import (
     ConsentRecord,
     IdentificationCase,
     IdentityDocument,
     Screening,
+    ScreeningNameKey,
     ScreeningRequest,
 )
 from nrm_contracts.events.identification import (
@@ -41,9 +51,11 @@ from nrm_contracts.events.identification import (
     DeadlineKind,
     ScreeningRecorded,
 )
+from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.errors import NotFound, ProblemError
+from nrm_runtime.field_crypto import KeyRing
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -55,6 +67,7 @@ async def record_screening(
     *,
     policy: DeadlinePolicy,
     clock: Clock,
+    keys: KeyRing,
     idempotency_key: str | None = None,
 ) -> ScreeningPublic:
     """Store a screening with its assessment, open (or join) its case, announce it.
@@ -64,12 +77,14 @@ async def record_screening(
     """
     request_hash = _hash(form)
     if idempotency_key is not None:
-        replayed = await _replay(database, principal, idempotency_key, request_hash)
+        replayed = await _replay(database, principal, idempotency_key, request_hash, keys)
         if replayed is not None:
             return replayed
     try:
         async with database.unit_of_work(actor=principal.actor) as uow:
-            screening, documents = await _record(uow, form, principal, policy, clock)
+            screening, (names, documents) = await _record(
+                uow, form, principal, policy, clock, keys
+            )
             if idempotency_key is not None:
                 uow.session.add(
                     ScreeningRequest(
@@ -85,11 +100,11 @@ async def record_screening(
         # A concurrent retry with the same key committed first: answer with its screening.
         if idempotency_key is None:
             raise
-        replayed = await _replay(database, principal, idempotency_key, request_hash)
+        replayed = await _replay(database, principal, idempotency_key, request_hash, keys)
         if replayed is None:
             raise
         return replayed
-    return to_public(screening, documents)
+    return to_public(screening, names, documents, keys)
 
 
 async def _record(
@@ -98,7 +113,8 @@ async def _record(
     principal: Principal,
     policy: DeadlinePolicy,
     clock: Clock,
-) -> tuple[Screening, list[IdentityDocument]]:
+    keys: KeyRing,
+) -> tuple[Screening, tuple[PersonNames, list[IdentityDocument]]]:
     person, encounter, indicators = form.person, form.encounter, form.indicators
     now = clock()
     case = await _case_for(uow.session, form, principal, policy, now)
@@ -120,13 +136,7 @@ async def _record(
         case_id=case.id,
         reporting_organisation=principal.organisation,
         recorded_by=principal.subject,
-        given_name=person.given_name,
-        family_name=person.family_name,
-        given_name_khmer=person.given_name_khmer,
-        family_name_khmer=person.family_name_khmer,
-        aliases=list(person.aliases),
         sex=person.sex,
-        birth_date=person.birth_date,
         birth_date_precision=person.precision,
         estimated_age=person.estimated_age,
         nationality=person.nationality,
@@ -154,19 +164,32 @@ async def _record(
         assessment=json.loads(json.dumps(asdict(assessment))),
         recorded_at=now,
     )
-    documents = [
-        IdentityDocument(
+    names = PersonNames(
+        given_name=person.given_name,
+        family_name=person.family_name,
+        given_name_khmer=person.given_name_khmer,
+        family_name_khmer=person.family_name_khmer,
+        aliases=list(person.aliases),
+        birth_date=person.birth_date,
+    )
+    seal_person(keys, screening, names)
+    documents = []
+    for document_in in person.identity_documents:
+        document = IdentityDocument(
             screening_id=screening.id,
-            kind=document.kind,
-            status=document.status,
-            issuing_country=document.issuing_country,
-            number=document.number,
+            kind=document_in.kind,
+            status=document_in.status,
+            issuing_country=document_in.issuing_country,
         )
-        for document in person.identity_documents
-    ]
+        seal_document_number(keys, document, document_in.number)
+        documents.append(document)
     uow.session.add(screening)
     await uow.session.flush()  # the screening before the rows that refer to it
     uow.session.add_all(documents)
+    uow.session.add_all(
+        ScreeningNameKey(digest=digest, screening_id=screening.id)
+        for digest in name_digests(keys, names)
+    )
     uow.record(
         ScreeningRecorded(
             case_id=case.id,
@@ -199,7 +222,28 @@ async def _record(
         )
         uow.session.add(record)
         uow.record(consent_changed(record, case.person_ref, child))
-    return screening, documents
+    compared = await link_on_arrival(
+        uow, keys, screening, features_of_screening(screening, names), actor=str(principal.actor)
+    )
+    await record_access(
+        uow.session,
+        principal,
+        action=AuditAction.WRITE,
+        resource_type="screening",
+        resource_ids=str(screening.id),
+        purpose="screening",
+    )
+    if compared:
+        # The matcher opened the names of the records in this screening's blocks.
+        await record_access(
+            uow.session,
+            principal,
+            action=AuditAction.READ,
+            resource_type="person_match_candidates",
+            resource_ids=str(screening.id),
+            purpose="person_matching",
+        )
+    return screening, (names, documents)
 
 
 def consent_changed(record: ConsentRecord, person_ref: UUID, child: bool | None) -> ConsentChanged:
@@ -260,9 +304,10 @@ def _hash(form: ScreeningCreate) -> str:
 
 
 async def _replay(
-    database: Database, principal: Principal, key: str, request_hash: str
+    database: Database, principal: Principal, key: str, request_hash: str, keys: KeyRing
 ) -> ScreeningPublic | None:
-    async with database.session() as session:
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        session = uow.session
         earlier = await session.get(ScreeningRequest, (principal.organisation, key))
         if earlier is None:
             return None
@@ -276,7 +321,26 @@ async def _replay(
         screening = await session.get(Screening, earlier.screening_id)
         if screening is None:  # the key refers to its screening: never without one
             return None
-        return to_public(screening, await documents_of(session, screening.id))
+        answer = await read_screening(uow, screening, principal, keys)
+        await uow.commit()
+        return answer
+
+
+async def read_screening(
+    uow: UnitOfWork, screening: Screening, principal: Principal, keys: KeyRing
+) -> ScreeningPublic:
+    """The screening with its person's fields opened, the read audited in ``uow``
+    (the caller commits: no entry, no answer)."""
+    documents = await documents_of(uow.session, screening.id)
+    await record_access(
+        uow.session,
+        principal,
+        action=AuditAction.READ,
+        resource_type="screening",
+        resource_ids=str(screening.id),
+        purpose="screening",
+    )
+    return to_public(screening, open_person(keys, screening), documents, keys)
 
 
 async def documents_of(session: AsyncSession, screening_id: UUID) -> list[IdentityDocument]:
@@ -286,11 +350,14 @@ async def documents_of(session: AsyncSession, screening_id: UUID) -> list[Identi
     return list(result.all())
 
 
-def to_public(screening: Screening, documents: list[IdentityDocument]) -> ScreeningPublic:
-    """The stored screening as the API gives it (plain models: no request validation)."""
+def to_public(
+    screening: Screening, names: PersonNames, documents: list[IdentityDocument], keys: KeyRing
+) -> ScreeningPublic:
+    """The stored screening as the API gives it (plain models: no request validation),
+    with the person's fields as opened by the caller."""
     precision = screening.birth_date_precision or (
         domain.BirthDatePrecision.DAY
-        if screening.birth_date is not None
+        if names.birth_date is not None
         else domain.BirthDatePrecision.ESTIMATED_AGE
     )
     return ScreeningPublic(
@@ -298,19 +365,24 @@ def to_public(screening: Screening, documents: list[IdentityDocument]) -> Screen
         case_id=screening.case_id,
         reporting_organisation=screening.reporting_organisation,
         person=PersonPublic(
-            given_name=screening.given_name,
-            family_name=screening.family_name,
-            given_name_khmer=screening.given_name_khmer,
-            family_name_khmer=screening.family_name_khmer,
-            aliases=screening.aliases,
+            given_name=names.given_name,
+            family_name=names.family_name,
+            given_name_khmer=names.given_name_khmer,
+            family_name_khmer=names.family_name_khmer,
+            aliases=names.aliases,
             sex=screening.sex,
-            birth_date=screening.birth_date,
+            birth_date=names.birth_date,
             birth_date_precision=precision,
             estimated_age=screening.estimated_age,
             nationality=screening.nationality,
             languages=screening.languages,
             identity_documents=[
-                IdentityDocumentPublic.model_validate(document, from_attributes=True)
+                IdentityDocumentPublic(
+                    kind=document.kind,
+                    status=document.status,
+                    issuing_country=document.issuing_country,
+                    number=open_document_number(keys, document),
+                )
                 for document in documents
             ],
         ),
