@@ -242,3 +242,20 @@ def test_a_broker_that_fails_to_start_is_reported_with_its_log(
     with pytest.raises(KafkaStartError, match=r"exited with code [1-9](.|\n)*server\.log"):
         cluster.start(timeout=60)
     assert cluster.running_nodes() == []
+
+
+def test_a_cluster_id_never_starts_with_a_dash_that_the_storage_tool_reads_as_an_option(
+    monkeypatch,
+) -> None:
+    import uuid
+
+    from nrm_deploy import kafka_layout
+
+    dash_first = uuid.UUID(bytes=bytes([0xFB]) + bytes(15))  # base64url "-w..."
+    ids = iter([dash_first, uuid.UUID(int=1)])
+    monkeypatch.setattr(kafka_layout.uuid, "uuid4", lambda: next(ids))
+
+    cluster_id = kafka_layout.new_cluster_id()
+
+    assert not cluster_id.startswith("-")
+    assert len(cluster_id) == 22

@@ -50,8 +50,15 @@ def port_is_free(port: int) -> bool:
 
 
 def new_cluster_id() -> str:
-    """A Kafka cluster id: the 16 bytes of a UUID4 in base64url without padding (22 chars)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+    """A Kafka cluster id: the 16 bytes of a UUID4 in base64url without padding (22 chars).
+
+    Never one starting with "-": the storage tool would read it as an option and fail
+    (about one start in 64).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 @dataclass(frozen=True)
