@@ -35,6 +35,7 @@ from nrm_deploy.catalogue import SERVICES
 from nrm_deploy.kafka_cluster import KafkaCluster
 from nrm_deploy.testing import ServiceProcess, bearer, screening_form
 from nrm_runtime.devtokens import ensure_dev_keys, mint_token
+from nrm_runtime.field_crypto import create_key_file
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -210,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="nrm-bench-"))
     keys = work / "keys"
     ensure_dev_keys(keys)
+    create_key_file(keys / "field-keys.json")
     cluster = KafkaCluster(work / "kafka", nodes=1)
     cluster.start()
     services: list[ServiceProcess] = []
@@ -219,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
             "KAFKA_TOPIC_PREFIX": prefix,
             "JWT_JWKS_FILE": str(keys / "dev-jwks.json"),
+            "FIELD_KEYS_FILE": str(keys / "field-keys.json"),
             "LOG_LEVEL": "WARNING",
         }
         identification, referral = (
