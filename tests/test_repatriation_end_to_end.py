@@ -2,8 +2,9 @@
 HTTP, and the real Kafka broker.
 
 - a full Cambodia-Viet Nam SOP case, notification to reintegration report;
-- an inbound case from Thailand ending with ``handover.completed`` on the topic, which
-  the referral service is to consume to open a reception referral (its side is not built);
+- an inbound case from Thailand ending with ``handover.completed`` on the topic, and the
+  referral service opening the reception referral to the transit centre at Poipet (known
+  to referral from the shelter registry's events);
 - a counterpart endpoint that is down: retried, delivered later, none lost or doubled;
 - the Thai agency cannot see a Vietnamese case.
 """
@@ -277,9 +278,13 @@ def test_a_cambodia_vietnam_case_runs_end_to_end_with_the_vietnamese_simulator(
     assert not any(b"Nguyen" in json.dumps(e.data.model_dump(mode="json")).encode() for e in events)
 
 
-def test_an_inbound_case_from_thailand_publishes_the_handover_for_the_reception_referral(
-    repatriation, simulators, officer, mint, kafka_bootstrap, topic_prefix
+def test_an_inbound_case_from_thailand_ends_with_a_reception_referral(
+    repatriation, simulators, officer, mint, kafka_bootstrap, topic_prefix, start_service
 ) -> None:
+    # The registry publishes its reference facilities (the Poipet transit centre among
+    # them); referral builds its directory from those events and hears the handover.
+    start_service("shelter-registry", wait_for="/readyz", load_reference_data="true")
+    referral = start_service("referral", wait_for="/readyz")
     thailand = simulators["THA"].start(repatriation.url, mint("tha-msdhs", "liaison_officer"))
     notified = httpx.post(
         f"{thailand.url}/notifications",
@@ -339,6 +344,27 @@ def test_an_inbound_case_from_thailand_publishes_the_handover_for_the_reception_
         "01",
     )
     assert (handover.sex, handover.is_child) == ("male", False)
+
+    coordinator = bearer(mint("mosvy", "case_manager"))
+
+    def reception_referrals() -> list[dict[str, Any]]:
+        cases = httpx.get(f"{referral.url}/referral-cases", headers=coordinator).json()["items"]
+        ours = [c for c in cases if c.get("repatriation_case_id") == case_id]
+        if not ours:
+            return []
+        referrals = httpx.get(
+            f"{referral.url}/referral-cases/{ours[0]['id']}/referrals", headers=coordinator
+        )
+        return [r for r in referrals.json() if r["kind"] == "reception"]
+
+    opened = eventually(reception_referrals, timeout=60)
+    assert isinstance(opened, list) and len(opened) == 1
+    assert opened[0]["state"] == "sent"  # the procedure agreed it: no sign-off
+    centre = httpx.get(
+        f"{referral.url}/providers/me/referrals",
+        headers=bearer(mint("mosvy-poipet-transit", "provider_staff")),
+    )
+    assert [item["id"] for item in centre.json()["items"]] == [opened[0]["id"]]
 
 
 def test_a_counterpart_endpoint_that_is_down_gets_every_message_later_once(
