@@ -5,6 +5,7 @@ admitted and discharged, the registry's occupancy following, and closed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nrm_deploy.testing import bearer, eventually, screening_form
+from nrm_deploy.testing import bearer, eventually, read_topic, screening_form
 from nrm_runtime.field_crypto import create_key_file
 from referral.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 
@@ -60,7 +61,7 @@ def ngo_server() -> Iterator[NgoServer]:
 
 
 def test_a_presumed_girl_is_referred_admitted_discharged_and_closed(
-    start_service, mint, ngo_server: NgoServer, tmp_path: Path
+    start_service, mint, ngo_server: NgoServer, tmp_path: Path, kafka_bootstrap, topic_prefix
 ) -> None:
     registry = start_service("shelter-registry", wait_for="/readyz", LOAD_REFERENCE_DATA="true")
     identification = start_service("identification", wait_for="/readyz")
@@ -151,6 +152,14 @@ def test_a_presumed_girl_is_referred_admitted_discharged_and_closed(
         "referral.sent",
     )
     assert "Sokha" not in json.dumps(notices[0]["body"])
+    # The same notice on the provider's own topic, for NGOs that run their own consumer.
+    on_topic = asyncio.run(
+        read_topic(kafka_bootstrap, f"{topic_prefix}nrm.referral.provider.{organisation}", expect=1)
+    )
+    first = json.loads(on_topic[0].value)
+    assert (first["referral_id"], first["event"]) == (referral_id, "referral.sent")
+    assert on_topic[0].key == referral_id.encode()
+    assert b"Sokha" not in on_topic[0].value
 
     act("accept", provider)
     act("admit", provider)
