@@ -74,13 +74,15 @@ async def test_police_screening_then_preliminary_decision_opens_a_referral_case(
     assert isinstance(opened, dict)
     assert (opened["status"], opened["consent_basis"]) == ("open", "guardian")
     assert (opened["is_child"], opened["province_code"]) == (True, "12")
-    published = await identification_events(kafka_bootstrap, topic_prefix, expect=3)
-    assert [e.type.split(".")[3:5] for e in published] == [
+    published = await identification_events(kafka_bootstrap, topic_prefix, expect=4)
+    # The person index announces the screening's person too, keyed by the person.
+    about_case = [e for e in published if not e.type.startswith("kh.nrm.identification.person.")]
+    assert [e.type.split(".")[3:5] for e in about_case] == [
         ["screening", "recorded"],
         ["consent", "changed"],
         ["victim", "presumed"],
     ]
-    assert {e.subject for e in published} == {case_id}  # one key: the case's order holds
+    assert {e.subject for e in about_case} == {case_id}  # one key: the case's order holds
 
 
 async def test_a_withdrawal_of_consent_is_published_and_recorded_by_referral(
@@ -99,7 +101,8 @@ async def test_a_withdrawal_of_consent_is_published_and_recorded_by_referral(
     )
 
     assert withdrawn.status_code == 201, withdrawn.text
-    published = await identification_events(kafka_bootstrap, topic_prefix, expect=4)
+    # screening, consent, person.linked, presumed, then the withdrawal
+    published = await identification_events(kafka_bootstrap, topic_prefix, expect=5)
     last = published[-1]
     assert last.type == "kh.nrm.identification.consent.changed.v1"
     assert (last.subject, last.data.purpose, last.data.status) == (case_id, "referral", "withdrawn")

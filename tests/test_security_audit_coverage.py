@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from nrm_deploy.testing import bearer
+from nrm_deploy.testing import bearer, facility_registered_fields, victim_presumed_fields
 from nrm_runtime.auth import OrganisationType, Role
 from nrm_runtime.policy import Objects, RoutePolicy, declared_routes
 
@@ -176,3 +176,133 @@ def test_a_changed_audit_entry_breaks_the_services_chain_at_that_entry(
         "broken_at": 3,
         "reason": "entry content was changed",
     }
+
+
+# --- referral -----------------------------------------------------------------------------
+
+SHELTER = uuid.UUID("00000000-0000-4000-8000-0000000000a2")
+ADDRESSEE = "ngo-shelter-a"
+ASSESSMENT = {"needs": ["safe_accommodation"], "urgency": "high", "wishes": "Audit wishes"}
+# What each personal-data route of referral is called with, on a referral to ADDRESSEE
+# that was accepted, admitted and discharged (a new such route without one fails).
+REFERRAL_EXAMPLES: dict[tuple[str, str], dict[str, Any] | None] = {
+    ("PUT", "/referral-cases/{case_id}/assessment"): ASSESSMENT,
+    ("GET", "/referral-cases/{case_id}/assessment"): None,
+    ("POST", "/referrals/{referral_id}/{action}"): None,
+    ("PUT", "/referrals/{referral_id}/follow-ups/{visit_id}"): {"visited_on": "2026-03-02"},
+    ("GET", "/providers/me/referrals"): None,
+    ("GET", "/providers/me/referrals/{referral_id}"): None,
+    ("GET", "/providers/me/referrals/{referral_id}/person"): None,
+}
+
+
+@pytest.fixture
+def referral(tmp_path: Path, token_keys: Path) -> Iterator[TestClient]:
+    from referral.app import create_app
+    from referral.settings import ReferralSettings
+
+    settings = ReferralSettings(
+        environment="test",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'referral.db'}",
+        kafka_bootstrap_servers="127.0.0.1:1",
+        jwt_jwks_file=token_keys / "dev-jwks.json",
+        field_keys_file=token_keys / "field-keys.json",
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def _discharged_referral(client: TestClient, mint) -> dict[str, str]:
+    """A case presumed, assessed and referred to ADDRESSEE, who accepted, admitted and
+    discharged the person (follow-up visits scheduled): every personal route applies."""
+    from nrm_contracts.events.identification import VictimPresumed
+    from nrm_contracts.events.shelter_registry import FacilityRegistered
+    from referral.handlers import HANDLERS, reception_handlers
+
+    database = client.app.state.database  # type: ignore[attr-defined]
+    handlers = {**HANDLERS, **reception_handlers(client.app.state.referral)}  # type: ignore[attr-defined]
+    events = [
+        FacilityRegistered.model_validate(facility_registered_fields(SHELTER, ADDRESSEE)),
+        VictimPresumed.model_validate(victim_presumed_fields()),
+    ]
+
+    async def _announce() -> str:
+        opened = []
+        for event in events:
+            async with database.unit_of_work() as uow:
+                await handlers[type(event)](event, uow)
+                await uow.commit()
+                opened = [envelope.data for envelope in uow.recorded]
+        return str(opened[0].referral_case_id)
+
+    assert client.portal is not None
+    case_id = client.portal.call(_announce)
+    coordinator = bearer(mint("mosvy", "case_manager"))
+    provider = bearer(mint(ADDRESSEE, "provider_staff"))
+    client.put(f"/referral-cases/{case_id}/assessment", json=ASSESSMENT, headers=coordinator)
+    referral_id = client.post(
+        f"/referral-cases/{case_id}/referrals",
+        json={
+            "facility_id": str(SHELTER),
+            "needs": ["safe_accommodation"],
+            "officer_contact": "+855 12 000 111",
+        },
+        headers=coordinator,
+    ).json()["id"]
+    for action, headers, body in [
+        ("submit", coordinator, None),
+        ("sign-off", bearer(mint("mosvy", "competent_authority")), None),
+        ("accept", provider, None),
+        ("admit", provider, None),
+        ("exit", provider, {"exit_reason": "reintegrated"}),
+    ]:
+        moved = client.post(f"/referrals/{referral_id}/{action}", json=body, headers=headers)
+        assert moved.status_code == 200, moved.text
+    visits = client.get(f"/referrals/{referral_id}/follow-ups", headers=provider).json()
+    # "close": the coordinator's next step on a discharged referral.
+    return {
+        "case_id": case_id,
+        "referral_id": referral_id,
+        "action": "close",
+        "visit_id": visits[0]["id"],
+    }
+
+
+def _referral_caller(policy: RoutePolicy) -> tuple[str, str]:
+    """An organisation and role the policy admits for a referral to ADDRESSEE."""
+    if Role.CASE_MANAGER in policy.roles:
+        return "mosvy", Role.CASE_MANAGER.value
+    return ADDRESSEE, Role.PROVIDER_STAFF.value
+
+
+def test_every_referral_route_with_personal_data_writes_an_audit_entry(referral, mint) -> None:
+    personal = [
+        route
+        for route in declared_routes(referral.app)
+        if route.policy is not None and route.policy.personal_data
+    ]
+    unaudited = []
+    for route in personal:
+        assert route.policy is not None
+        key = (route.method, route.path)
+        assert key in REFERRAL_EXAMPLES, f"no example call for {key}: add one"
+        path = route.path
+        for name, value in _discharged_referral(referral, mint).items():
+            path = path.replace("{" + name + "}", value)
+        before = _entries(referral, mint)
+
+        example = REFERRAL_EXAMPLES[key]
+        response = referral.request(
+            route.method,
+            path,
+            json=example,
+            headers=bearer(mint(*_referral_caller(route.policy))),
+        )
+
+        assert response.status_code < 300, (key, response.text)
+        if _entries(referral, mint) <= before:
+            unaudited.append(key)
+    assert sorted(personal_key for personal_key in REFERRAL_EXAMPLES) == sorted(
+        (route.method, route.path) for route in personal
+    )
+    assert unaudited == []

@@ -13,7 +13,18 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from nrm_deploy.testing import bearer, eventually, read_topic, screening_form
+from nrm_contracts import Actor, Envelope, Topic
+from nrm_contracts.events.identification import VictimPresumed
+from nrm_deploy.testing import (
+    bearer,
+    eventually,
+    produce_records,
+    read_topic,
+    screening_form,
+    victim_presumed_fields,
+)
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 def _canaries() -> dict[str, str]:
@@ -104,15 +115,60 @@ def _shelter_registry(start_service, mint, canaries: dict[str, str]) -> str:
     return "shelter-registry"
 
 
+def _referral(start_service, mint, canaries: dict[str, str], bootstrap: str, prefix: str) -> str:
+    """Referral takes the person's wishes and the assessor's notes in (free text about
+    the person): the canaries go there, on a case identification announced."""
+    service = start_service("referral")
+    presumed = Envelope(
+        source="/nrm/identification",
+        data=VictimPresumed.model_validate(victim_presumed_fields()),
+        traceparent=TRACEPARENT,
+        actor=Actor("mosvy", "competent_authority"),
+    )
+    message = presumed.to_kafka()
+    key = message.key.encode() if isinstance(message.key, str) else message.key
+    asyncio.run(
+        produce_records(
+            bootstrap,
+            f"{prefix}{Topic.IDENTIFICATION}",
+            [(key, message.value, list(message.headers.items()))],
+        )
+    )
+    coordinator = bearer(mint("mosvy", "case_manager"))
+    cases = eventually(
+        lambda: (
+            httpx.get(f"{service.url}/referral-cases", headers=coordinator, timeout=10)
+            .json()
+            .get("items")
+        ),
+        timeout=30,
+    )
+    assessed = httpx.put(
+        f"{service.url}/referral-cases/{cases[0]['id']}/assessment",
+        json={
+            "needs": ["safe_accommodation"],
+            "urgency": "high",
+            "wishes": f"wants to live with {canaries['given_name']} {canaries['family_name']}",
+            "notes": f"her aunt can be reached at {canaries['contact']} or {canaries['phone']}",
+        },
+        headers=coordinator,
+        timeout=10,
+    )
+    assert assessed.status_code == 200, assessed.text
+    return "referral"
+
+
 ENTRIES: dict[str, Callable[..., str]] = {
     "identification": _identification,
+    "referral": _referral,
     "repatriation": _repatriation,
     "shelter-registry": _shelter_registry,
 }
+NEEDS_BROKER = {"referral"}
+"""Entries that put the person in through an event as well as the API."""
 STILL_IN_CLEAR = {
     "identification": "identification's person table keeps given/family names in clear "
     "(sealing by its owner is in progress)",
-    "shelter-registry": "facility.contact_phone/contact_email/contact_address are not sealed yet",
 }
 
 
@@ -159,7 +215,8 @@ def test_no_canary_is_in_clear_in_any_database_topic_or_log(
     service, start_service, mint, kafka_bootstrap, topic_prefix, tmp_path
 ) -> None:
     canaries = _canaries()
-    ENTRIES[service](start_service, mint, canaries)
+    broker = (kafka_bootstrap, topic_prefix) if service in NEEDS_BROKER else ()
+    ENTRIES[service](start_service, mint, canaries, *broker)
     # The relay has published what the API committed: the run's topics exist and hold it.
     topics = eventually(lambda: asyncio.run(_topics(kafka_bootstrap, topic_prefix)), timeout=30)
     assert isinstance(topics, list)

@@ -27,7 +27,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from nrm_deploy.testing import bearer
+from nrm_deploy.testing import bearer, facility_registered_fields, victim_presumed_fields
 from nrm_runtime.auth import Role
 from nrm_runtime.organisations import Organisation, OrganisationRegistry
 from nrm_runtime.policy import DeclaredRoute, Objects, RoutePolicy, declared_routes
@@ -40,7 +40,6 @@ CANARY_PHONE = "+855 12 999 731"
 REPATRIATION_SECRETS = {"VNM": "matrix-secret-vnm", "THA": "matrix-secret-tha"}
 PENDING_DECLARATIONS = {
     "identification": "identification's routes are declared by its owner (person index work)",
-    "referral": "referral's routes are declared by its owner (referral adoption work)",
 }
 
 
@@ -351,3 +350,157 @@ def test_no_shelter_registry_route_lets_another_organisation_act_on_a_facility(
 
     assert leaks == []
     assert checked > 200
+
+
+# --- referral -----------------------------------------------------------------------------
+
+REFERRAL_SHELTER = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
+REFERRAL_ADDRESSEE = "ngo-shelter-a"
+REFERRAL_WISHES = "Matrixcanary wishes to stay near her sister"
+REFERRAL_NOTES = "Matrixcanary notes: afraid of the broker"
+REFERRAL_CONTACT = "+855 12 999 732"
+REFERRAL_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PUT", "/referral-cases/{case_id}/assessment"): {
+        "needs": ["safe_accommodation"],
+        "urgency": "high",
+    },
+    ("POST", "/referral-cases/{case_id}/matching"): {},
+    ("POST", "/referral-cases/{case_id}/referrals"): {
+        "facility_id": str(REFERRAL_SHELTER),
+        "needs": ["safe_accommodation"],
+        "officer_contact": "+855 12 000 111",
+    },
+    ("POST", "/referrals/{referral_id}/{action}"): {},
+    ("PUT", "/referrals/{referral_id}/follow-ups/{visit_id}"): {"visited_on": "2026-03-02"},
+    ("PUT", "/providers/me/webhook"): {"url": "https://matrix.example/hook"},
+}
+
+
+@pytest.fixture
+def referral_client(service_app) -> Iterator[TestClient]:
+    with TestClient(service_app("referral")) as client:
+        yield client
+
+
+def _referral_events() -> tuple[Any, Any]:
+    """ngo-shelter-a's shelter in referral's directory, and a girl presumed a victim who
+    consented to referral and to data sharing, as the registry and identification
+    announce them."""
+    from nrm_contracts.events.identification import VictimPresumed
+    from nrm_contracts.events.shelter_registry import FacilityRegistered
+
+    return (
+        FacilityRegistered.model_validate(
+            facility_registered_fields(REFERRAL_SHELTER, REFERRAL_ADDRESSEE)
+        ),
+        VictimPresumed.model_validate(victim_presumed_fields()),
+    )
+
+
+def _referred_and_discharged(client: TestClient, mint: Callable[..., str]) -> OwnedObject:
+    """A referral to ngo-shelter-a, accepted, admitted and discharged (its follow-up
+    visits scheduled), of an assessed case whose wishes and notes are the canaries."""
+    from referral.handlers import HANDLERS, reception_handlers
+
+    database = client.app.state.database  # type: ignore[attr-defined]
+    handlers = {**HANDLERS, **reception_handlers(client.app.state.referral)}  # type: ignore[attr-defined]
+    shelter, presumed = _referral_events()
+
+    async def _announce() -> str:
+        for event in (shelter, presumed):
+            async with database.unit_of_work() as uow:
+                await handlers[type(event)](event, uow)
+                await uow.commit()
+                opened = [e.data for e in uow.recorded]
+        return str(opened[0].referral_case_id)
+
+    assert client.portal is not None
+    case_id = client.portal.call(_announce)
+    coordinator = bearer(mint("mosvy", "case_manager"))
+    provider = bearer(mint(REFERRAL_ADDRESSEE, "provider_staff"))
+    assessed = client.put(
+        f"/referral-cases/{case_id}/assessment",
+        json={
+            **REFERRAL_EXAMPLES[("PUT", "/referral-cases/{case_id}/assessment")],
+            "wishes": REFERRAL_WISHES,
+            "notes": REFERRAL_NOTES,
+        },
+        headers=coordinator,
+    )
+    assert assessed.status_code == 200, assessed.text
+    referral = client.post(
+        f"/referral-cases/{case_id}/referrals",
+        json={
+            **REFERRAL_EXAMPLES[("POST", "/referral-cases/{case_id}/referrals")],
+            "officer_contact": REFERRAL_CONTACT,
+        },
+        headers=coordinator,
+    ).json()["id"]
+    moves = [
+        ("submit", coordinator, None),
+        ("sign-off", bearer(mint("mosvy", "competent_authority")), None),
+        ("accept", provider, None),
+        ("admit", provider, None),
+        ("exit", provider, {"exit_reason": "reintegrated"}),
+    ]
+    for action, headers, body in moves:
+        moved = client.post(f"/referrals/{referral}/{action}", json=body, headers=headers)
+        assert moved.status_code == 200, moved.text
+    visits = client.get(f"/referrals/{referral}/follow-ups", headers=provider).json()
+    return OwnedObject(
+        {
+            "case_id": case_id,
+            "referral_id": referral,
+            "action": "close",
+            "visit_id": visits[0]["id"],
+        },
+        REFERRAL_ADDRESSEE,
+        "KHM",
+        (REFERRAL_WISHES, REFERRAL_NOTES, REFERRAL_CONTACT),
+    )
+
+
+def _ministries() -> set[str]:
+    """The NRM coordination: every ministry's officers act on every referral case."""
+    return {o.id for o in _organisations() if o.type.value == "ministry"}
+
+
+def test_no_referral_route_gives_a_referral_to_an_organisation_it_is_not_addressed_to(
+    referral_client, mint
+) -> None:
+    target = _referred_and_discharged(referral_client, mint)
+
+    leaks, checked = _leaks(
+        referral_client, referral_client.app, target, REFERRAL_EXAMPLES, mint, _ministries()
+    )
+
+    assert leaks == []
+    assert checked > 1000  # every route x role x organisation type, not a sample
+
+
+def test_no_providers_list_shows_another_organisations_referral(referral_client, mint) -> None:
+    target = _referred_and_discharged(referral_client, mint)
+    lists = [
+        route
+        for route in declared_routes(referral_client.app)
+        if route.method == "GET"
+        and route.policy is not None
+        and route.policy.objects is Objects.NONE
+        and Role.PROVIDER_STAFF in route.policy.roles
+    ]
+    shown = []
+    for organisation in _organisations():
+        if organisation.id == target.owner:
+            continue
+        headers = bearer(mint(organisation.id, Role.PROVIDER_STAFF.value))
+        for route in lists:
+            answer = referral_client.get(route.path, headers=headers)
+            assert answer.status_code == 200, answer.text
+            if target.path_parameters["referral_id"] in answer.text:
+                shown.append(f"{route.path} to {organisation.id}")
+
+    assert [route.path for route in lists] == [
+        "/providers/me/referrals",
+        "/providers/me/deliveries",
+    ]
+    assert shown == []

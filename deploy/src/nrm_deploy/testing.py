@@ -245,6 +245,61 @@ def screening_form(**person: object) -> dict[str, object]:
     }
 
 
+def victim_presumed_fields(**overrides: object) -> dict[str, object]:
+    """A ``VictimPresumed`` payload's fields: a girl presumed a victim who consented to
+    referral and to data sharing (a fresh case id); keyword arguments override."""
+    return {
+        "case_id": str(uuid.uuid4()),
+        "decision_id": str(uuid.uuid4()),
+        "person_ref": str(uuid.uuid4()),
+        "decided_on": "2026-03-01",
+        "sex": "female",
+        "age_band": "12_to_17",
+        "is_child": True,
+        "nationality": "KHM",
+        "exploitation_types": ["sexual_exploitation"],
+        "province_code": "02",
+        "consented_purposes": ["referral", "data_sharing"],
+        "referral_consent_basis": "guardian",
+        "recovery_period_ends_on": "2026-03-31",
+        "final_decision_due_on": "2026-04-15",
+        **overrides,
+    }
+
+
+def facility_registered_fields(
+    facility_id: uuid.UUID, organisation: str, **overrides: object
+) -> dict[str, object]:
+    """A ``FacilityRegistered`` payload's fields: ``organisation``'s registered girls'
+    shelter in province 02 with 10 free beds; keyword arguments override."""
+    return {
+        "facility_id": str(facility_id),
+        "state_version": 1,
+        "organisation_id": organisation,
+        "organisation_kind": "ngo",
+        "name": f"Shelter of {organisation}",
+        "facility_type": "residential_shelter",
+        "services": ["safe_accommodation"],
+        "eligibility": {
+            "sexes": ["female"],
+            "min_age": 10,
+            "max_age": 17,
+            "exploitation_types": ["sexual_exploitation"],
+            "nationalities": [],
+        },
+        "languages": ["km"],
+        "location": {"province_code": "02"},
+        "registration": {
+            "status": "registered",
+            "offered_for_referral": True,
+            "status_changed_at": "2026-01-01T00:00:00Z",
+        },
+        "capacity": {"beds_total": 10, "beds_occupied": 0, "beds_reserved": 0, "beds_free": 10},
+        "changed_at": "2026-01-01T00:00:00Z",
+        **overrides,
+    }
+
+
 async def produce_records(
     bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]
 ) -> None:

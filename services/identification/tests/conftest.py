@@ -21,6 +21,7 @@ from identification.app import create_app
 from identification.settings import IdentificationSettings
 from nrm_contracts import Envelope
 from nrm_deploy.testing import bearer
+from nrm_runtime.field_crypto import create_key_file
 
 UNUSED_BROKER = "127.0.0.1:1"
 
@@ -58,19 +59,41 @@ def watch_seconds() -> float:
 
 
 @pytest.fixture
-def identification_app(
-    identification_db: Path, token_keys: Path, clock: FakeClock, watch_seconds: float
-) -> FastAPI:
-    return create_app(
-        IdentificationSettings(
-            environment="test",
-            database_url=f"sqlite+aiosqlite:///{identification_db}",
-            kafka_bootstrap_servers=UNUSED_BROKER,
-            jwt_jwks_file=token_keys / "dev-jwks.json",
-            deadline_watch_seconds=watch_seconds,
-        ),
-        clock=clock,
+def field_keys(tmp_path: Path) -> Path:
+    """A field-encryption key ring of the test's own."""
+    return create_key_file(tmp_path / "field-keys.json")
+
+
+@pytest.fixture
+def min_cell() -> int:
+    """The statistics' minimum cell size (the default unless a test says otherwise)."""
+    return 5
+
+
+@pytest.fixture
+def identification_settings(
+    identification_db: Path,
+    token_keys: Path,
+    field_keys: Path,
+    watch_seconds: float,
+    min_cell: int,
+) -> IdentificationSettings:
+    return IdentificationSettings(
+        environment="test",
+        database_url=f"sqlite+aiosqlite:///{identification_db}",
+        kafka_bootstrap_servers=UNUSED_BROKER,
+        jwt_jwks_file=token_keys / "dev-jwks.json",
+        field_keys_file=field_keys,
+        deadline_watch_seconds=watch_seconds,
+        statistics_min_cell=min_cell,
     )
+
+
+@pytest.fixture
+def identification_app(
+    identification_settings: IdentificationSettings, clock: FakeClock
+) -> FastAPI:
+    return create_app(identification_settings, clock=clock)
 
 
 @pytest.fixture
@@ -147,6 +170,12 @@ def outbox_rows(identification_db: Path) -> Callable[[], list[sqlite3.Row]]:
 @pytest.fixture
 def screening_rows(identification_db: Path) -> Callable[[], list[sqlite3.Row]]:
     return lambda: _rows(identification_db, "SELECT * FROM screening")
+
+
+@pytest.fixture
+def table_rows(identification_db: Path) -> Callable[[str], list[sqlite3.Row]]:
+    """``table_rows("person_record")``: a table's rows as stored."""
+    return lambda table: _rows(identification_db, f"SELECT * FROM {table}")
 
 
 @pytest.fixture

@@ -13,6 +13,17 @@ RESPONSE_MODELS = {
     ("/cases/{case_id}/decisions", "post"): "DecisionPublic",
     ("/cases/{case_id}/consents", "post"): "ConsentPublic",
     ("/non-punishment-checks", "post"): "NonPunishmentAnswer",
+    ("/persons/review-pairs", "get"): "Page_ReviewPairPublic_",
+    ("/persons/review-pairs/{pair_id}", "get"): "ReviewPairDetail",
+    ("/persons/review-pairs/{pair_id}/confirm", "post"): "ReviewPairPublic",
+    ("/persons/review-pairs/{pair_id}/reject", "post"): "ReviewPairPublic",
+    ("/persons/{person_id}", "get"): "PersonIndexEntry",
+    ("/persons/{person_id}/history", "get"): "PersonHistory",
+    ("/persons/{person_id}/records/{screening_id}/unlink", "post"): "UnlinkResult",
+    ("/persons/{person_id}/records", "post"): "RecordRef",
+    ("/statistics/victims", "get"): "VictimStatistics",
+    ("/audit", "get"): "Page_AuditEntry_",
+    ("/audit/chain", "get"): "ChainStatus",
 }
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
 
@@ -78,6 +89,21 @@ EVERY_ROUTE = {"413", "429", "500"}
         ("/cases/{case_id}/decisions", "post", {"201", "401", "403", "404", "409", "422"}),
         ("/cases/{case_id}/consents", "post", {"201", "401", "403", "404", "409", "422"}),
         ("/non-punishment-checks", "post", {"200", "401", "403", "422"}),
+        ("/persons/review-pairs", "get", {"200", "401", "403", "422"}),
+        ("/persons/review-pairs/{pair_id}", "get", {"200", "401", "403", "404", "422"}),
+        (
+            "/persons/review-pairs/{pair_id}/confirm",
+            "post",
+            {"200", "401", "403", "404", "409", "422"},
+        ),
+        ("/persons/{person_id}", "get", {"200", "401", "403", "404", "422"}),
+        (
+            "/persons/{person_id}/records/{screening_id}/unlink",
+            "post",
+            {"200", "401", "403", "404", "409", "422"},
+        ),
+        ("/persons/{person_id}/records", "post", {"201", "401", "403", "404", "409", "422"}),
+        ("/statistics/victims", "get", {"200", "401", "403", "422"}),
     ],
 )
 def test_each_route_declares_its_errors_with_the_error_shape(

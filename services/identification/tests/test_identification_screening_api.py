@@ -94,7 +94,8 @@ def test_recording_a_screening_records_one_screening_recorded_event_about_its_ca
         "/screenings", json=screening_form(), headers=auth("moi-dahtjp", "screener")
     ).json()
 
-    rows = outbox_rows()
+    # Beside it, the person index announces the person the screening belongs to.
+    rows = [row for row in outbox_rows() if row["event_type"] != PERSON_LINKED]
     assert len(rows) == 1
     row = rows[0]
     assert row["event_type"] == SCREENING_RECORDED
@@ -158,6 +159,7 @@ def test_the_event_carries_no_personal_data(client, auth, screening_form, outbox
 
 
 MISSING = object()
+PERSON_LINKED = "kh.nrm.identification.person.linked.v1"
 OWN_REFERRAL = {"purpose": "referral", "given": True, "basis": "own_consent"}
 GUARDIAN = {"purpose": "referral", "given": True, "basis": "guardian"}
 
@@ -168,7 +170,7 @@ INVALID_INPUT = {
     "unknown person field": ("person.x", 1, "person.x"),
     "unknown encounter field": ("encounter.gps", "11.55,104.92", "encounter.gps"),
     "sex not in the list": ("person.sex", "f", "person.sex"),
-    "given name missing": ("person.given_name", MISSING, "person.given_name"),
+    "Khmer given name empty": ("person.given_name_khmer", "", "person.given_name_khmer"),
     "given name only blanks": ("person.given_name", "   ", "person.given_name"),
     "nationality not alpha-3": ("person.nationality", "KH", "person.nationality"),
     "nationality in lower case": ("person.nationality", "khm", "person.nationality"),
@@ -348,3 +350,28 @@ def test_an_encounter_dated_today_in_cambodia_is_accepted_at_night(
     response = client.post("/screenings", json=form, headers=auth("moi-dahtjp", "screener"))
 
     assert response.status_code == status
+
+
+def test_a_name_in_khmer_script_alone_is_enough(client, auth, screening_form) -> None:
+    form = screening_form()
+    del form["person"]["given_name"], form["person"]["family_name"]
+
+    response = client.post("/screenings", json=form, headers=auth("moi-dahtjp", "screener"))
+
+    assert response.status_code == 201, response.text
+    assert response.json()["person"]["given_name"] is None
+    assert response.json()["person"]["given_name_khmer"] == "ស្រីមុំ"
+
+
+@pytest.mark.parametrize("missing", ["given_name", "family_name"])
+def test_without_a_full_khmer_name_the_latin_name_is_required(
+    client, auth, screening_form, screening_rows, missing
+) -> None:
+    form = screening_form()
+    del form["person"][missing], form["person"]["family_name_khmer"]
+
+    response = client.post("/screenings", json=form, headers=auth("moi-dahtjp", "screener"))
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == f"person.{missing}"
+    assert screening_rows() == []

@@ -63,6 +63,7 @@ def make_app(registry_db: Path, token_keys: Path, clock: FakeClock) -> Callable[
             "database_url": f"sqlite+aiosqlite:///{registry_db}",
             "kafka_bootstrap_servers": UNUSED_BROKER,
             "jwt_jwks_file": token_keys / "dev-jwks.json",
+            "field_keys_file": token_keys / "field-keys.json",
             "load_reference_data": True,
             "reservation_hold_hours": 48,
             **settings,

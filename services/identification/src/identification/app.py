@@ -8,14 +8,14 @@ from fastapi import FastAPI
 
 from identification.api import router as screening_router
 from identification.case_api import router as case_router
-from identification.persons_api import router as persons_router
-from identification.statistics_api import router as statistics_router
 from identification.clock import Clock, system_clock
 from identification.context import IdentificationContext
 from identification.deadline_watcher import watch_deadlines
 from identification.deadlines import DeadlinePolicy
+from identification.persons_api import router as persons_router
 from identification.reference import load_public_holidays
 from identification.settings import IdentificationSettings
+from identification.statistics_api import router as statistics_router
 from identification.store import tables
 from identification.working_days import WorkingCalendar
 from nrm_contracts import Topic

@@ -17,15 +17,14 @@ of :mod:`identification.synthetic` (a seed other than the benchmark's).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from itertools import combinations, permutations
 
-import jellyfish
-from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler
 
 from identification.domain import BirthDatePrecision
 from identification.names import NameVariant, run_together, skeleton
@@ -121,7 +120,7 @@ class MatchModel:
             Level.EXACT: (0.70, 0.0003),
             Level.CLOSE: (0.10, 0.003),
             Level.YEAR: (0.30, 0.03),
-            Level.DIFFERENT: (0.05, 0.95),
+            Level.DIFFERENT: (0.01, 0.95),
         }
     )
     sex: FieldWeights = FieldWeights({Level.AGREE: (0.97, 0.55), Level.DIFFERENT: (0.03, 0.45)})
@@ -132,13 +131,20 @@ class MatchModel:
     province: FieldWeights = FieldWeights(
         {Level.AGREE: (0.45, 0.06), Level.DIFFERENT: (0.55, 0.94)}
     )
+    # Frequency of a name (Fellegi-Sunter u per value): prior weight and the cap of the
+    # weight a very rare name can earn.
+    name_prior_records: int = 1000
+    max_name_weight: float = 12.0
     close_name: float = 0.88
     similar_name: float = 0.75
-    upper: float = 10.0
+    upper: float = 11.0
     lower: float = 5.0
     # Merging two known persons needs stronger evidence than joining one: a wrong merge
     # chains namesakes together.
     merge: float = 14.0
+    # A record joins a person automatically only if it is not evidence against any of
+    # the person's records (a score below this).
+    cluster_floor: float = 3.0
 
 
 DEFAULT_MODEL = MatchModel()
@@ -157,8 +163,16 @@ class Comparison:
         return sum(self.weights.values())
 
 
-def compare(a: PersonFeatures, b: PersonFeatures, model: MatchModel = DEFAULT_MODEL) -> Comparison:
-    """The Fellegi-Sunter comparison of two records."""
+def compare(
+    a: PersonFeatures,
+    b: PersonFeatures,
+    model: MatchModel = DEFAULT_MODEL,
+    *,
+    name_u: float | None = None,
+) -> Comparison:
+    """The Fellegi-Sunter comparison of two records. ``name_u``: how often two different
+    persons share exactly ``a``'s name (see :func:`name_u_of`); the model's average
+    when None."""
     similarity = name_similarity(a.names, b.names)
     if similarity >= 0.999:
         name_level = Level.EXACT
@@ -176,13 +190,30 @@ def compare(a: PersonFeatures, b: PersonFeatures, model: MatchModel = DEFAULT_MO
         "province": _equality(a.province, b.province),
     }
     weights = {
-        "name": model.name.weight(levels["name"]),
+        "name": _name_weight(levels["name"], model, name_u),
         "birth_date": model.birth.weight(levels["birth_date"]),
         "sex": model.sex.weight(levels["sex"]),
         "nationality": model.nationality.weight(levels["nationality"]),
         "province": model.province.weight(levels["province"]),
     }
     return Comparison(levels, weights, round(similarity, 4))
+
+
+def _name_weight(level: Level, model: MatchModel, name_u: float | None) -> float:
+    if level is not Level.EXACT or name_u is None:
+        return model.name.weight(level)
+    m, _ = model.name.levels[Level.EXACT]
+    return min(math.log2(m / name_u), model.max_name_weight)
+
+
+def name_u_of(records_with_name: int, records: int, model: MatchModel = DEFAULT_MODEL) -> float:
+    """The u-probability of exact agreement on one particular name, from its frequency
+    among the ``records`` known: a rare name is strong evidence, a common one ("Nguyen
+    Thi Lan") weak. Smoothed towards the model's average u by ``name_prior_records``
+    pseudo-records, so that a young index does not take every name for rare."""
+    _, average = model.name.levels[Level.EXACT]
+    prior = model.name_prior_records
+    return (records_with_name + prior * average) / (records + prior)
 
 
 def _equality(a: str | None, b: str | None, *, unknown: str | None = None) -> Level:
@@ -201,30 +232,66 @@ def _orders(variant: NameVariant) -> frozenset[str]:
 
 
 def name_similarity(a: Sequence[NameVariant], b: Sequence[NameVariant]) -> float:
-    """The best similarity (0-1) between any way ``a`` was written and any of ``b``:
-    the Indel ratio (rapidfuzz) of the words run together in any order, so that "Sok
-    Kha Chan" meets "Chan Sokha"; Jaro-Winkler (jellyfish) of the same, which forgives a
-    typo late in the name more than one early; and the token-sort ratio, for names
-    whose words are all there but a word apart."""
-    best = 0.0
-    for first in a:
-        first_orders = _orders(first)
-        first_sorted = " ".join(sorted(first.words))
-        for second in b:
-            second_orders = _orders(second)
-            if first_orders & second_orders:
-                return 1.0
-            second_sorted = " ".join(sorted(second.words))
-            score = fuzz.token_sort_ratio(first_sorted, second_sorted) / 100
-            joined = run_together(first.words)
-            for order in second_orders:
-                score = max(
-                    score,
-                    fuzz.ratio(joined, order) / 100,
-                    jellyfish.jaro_winkler_similarity(joined, order) - 0.05,
-                )
-            best = max(best, score)
-    return best
+    """The best similarity (0-1) between any way ``a`` was written and any of ``b``
+    (:func:`variant_similarity`)."""
+    return max((variant_similarity(first, second) for first in a for second in b), default=0.0)
+
+
+# Each word left unmatched (a Vietnamese middle name left out) costs this factor.
+_MISSING_WORD = 0.97
+
+
+@lru_cache(maxsize=262144)
+def variant_similarity(first: NameVariant, second: NameVariant) -> float:
+    """1.0 for the same words in any order, written apart or together ("Sok Kha Chan",
+    "Chan Sokha"); otherwise the words aligned one to one, in any order, and the
+    name scored by its worst-matched word (Jaro-Winkler, rapidfuzz): one wrong word
+    (another family name) makes another name, however long the rest. Names are few
+    and repeat, so the result is cached."""
+    if _orders(first) & _orders(second):
+        return 1.0
+    short, long = sorted((first.words, second.words), key=len)
+    return max(_aligned(short, other) for other in _segmentations(long, len(short)))
+
+
+def _segmentations(words: tuple[str, ...], fewest: int) -> list[tuple[str, ...]]:
+    # A name split or run together ("Sok Kha" / "Sokha"): the longer name also with a
+    # pair of neighbours joined, never below the other name's number of words.
+    joined = [
+        (*words[:at], run_together(words[at : at + 2]), *words[at + 2 :])
+        for at in range(len(words) - 1)
+        if len(words) > fewest
+    ]
+    return [words, *joined]
+
+
+def _aligned(first: tuple[str, ...], second: tuple[str, ...]) -> float:
+    short, long = sorted((first, second), key=len)
+    if not short:
+        return 0.0
+    best = max(
+        min(_word_similarity(word, match) for word, match in zip(short, chosen, strict=True))
+        for chosen in permutations(long[:6], len(short))
+    )
+    missing = len(long) - len(short)
+    if missing and len(short) < 2:
+        return best * 0.8  # one word against several: weak evidence whatever the word
+    return best * _MISSING_WORD**missing
+
+
+# Two words with the same consonants differ in vowels only ("Em" / "Im", "Kim" / "Keem",
+# a vowel dropped by a typist): romanisations of Khmer vowels vary most.
+SAME_CONSONANTS = 0.88
+
+
+@lru_cache(maxsize=262144)
+def _word_similarity(first: str, second: str) -> float:
+    if first == second:
+        return 1.0
+    similarity = float(JaroWinkler.similarity(first, second))
+    if skeleton(first) == skeleton(second):
+        return max(similarity, SAME_CONSONANTS)
+    return similarity
 
 
 def birth_level(a: BirthInfo | None, b: BirthInfo | None) -> Level:
@@ -252,6 +319,12 @@ def _one_slip(a: BirthInfo, b: BirthInfo) -> bool:
     if a.year == b.year:
         return a.month == b.month or a.day == b.day
     return abs(a.year - b.year) == 1 and (a.month, a.day) == (b.month, b.day)
+
+
+def name_keys(features: PersonFeatures) -> set[str]:
+    """The record's full names in phonetic form, word order ignored: what "the same
+    name" means when counting how common a name is."""
+    return {" ".join(sorted(variant.words)) for variant in features.names}
 
 
 def blocking_keys(features: PersonFeatures) -> set[str]:
@@ -302,21 +375,50 @@ class MatchDecision:
 MAX_REVIEW_PAIRS = 3
 
 
+def _fits_cluster(
+    features: PersonFeatures, members: Sequence[Candidate], model: MatchModel
+) -> bool:
+    return all(
+        compare(features, member.features, model).total >= model.cluster_floor for member in members
+    )
+
+
 def decide(
-    features: PersonFeatures, candidates: Iterable[Candidate], model: MatchModel = DEFAULT_MODEL
+    features: PersonFeatures,
+    candidates: Iterable[Candidate],
+    model: MatchModel = DEFAULT_MODEL,
+    *,
+    name_u: float | None = None,
+    members: Callable[[str], Sequence[Candidate]] | None = None,
 ) -> MatchDecision:
     """Compare with every candidate; a person's score is its best record's. The best
-    person at or above ``upper`` is linked; persons between the thresholds are reviewed."""
+    person at or above ``upper`` is linked; persons between the thresholds are reviewed.
+    ``name_u``: the frequency of the record's name (:func:`name_u_of`); ``members``:
+    a person's records, to check the record against the whole person before linking."""
     per_person: dict[str, tuple[Candidate, Comparison]] = {}
     for candidate in candidates:
-        comparison = compare(features, candidate.features, model)
+        comparison = compare(features, candidate.features, model, name_u=name_u)
         held = per_person.get(candidate.person_id)
         if held is None or comparison.total > held[1].total:
             per_person[candidate.person_id] = (candidate, comparison)
     ranked = sorted(per_person.values(), key=lambda pair: pair[1].total, reverse=True)
+    if (
+        ranked
+        and members is not None
+        and ranked[0][1].total >= model.upper
+        and not _fits_cluster(features, members(ranked[0][0].person_id), model)
+    ):
+        # Like one of the person's records, unlike another: a chain of namesakes would
+        # begin here. A reviewer decides.
+        return MatchDecision(None, ranked[0][1], review=[ranked[0]])
     if ranked and ranked[0][1].total >= model.upper:
         best_candidate, best = ranked[0]
-        merged = [pair for pair in ranked[1:] if pair[1].total >= model.merge]
+        merged = [
+            pair
+            for pair in ranked[1:]
+            if pair[1].total >= model.merge
+            and (members is None or _fits_cluster(features, members(pair[0].person_id), model))
+        ]
         return MatchDecision(
             best_candidate.person_id, best, best_candidate.record_id, merged=merged
         )

@@ -146,7 +146,9 @@ def phonetic_form(token: str) -> str:
     word = _FINAL_GLIDE.sub("o", _FINAL_LENGTHENERS.sub("", token.lower()))
     for spelling, sound in _FOLDS:
         word = word.replace(spelling, sound)
-    word = word.replace("h", "")  # left over: aspiration marks that were not digraphs
+    # Left over: aspiration marks that were not digraphs; a word's first h is a sound
+    # ("Heng", "Ho", "Hieu"), and without it short names collapse into one another.
+    word = word[:1] + word[1:].replace("h", "")
     out: list[str] = []
     for character in word:
         if character == "y" and out:

@@ -22,6 +22,8 @@ from identification.matching import (
     PersonFeatures,
     blocking_keys,
     decide,
+    name_keys,
+    name_u_of,
 )
 from identification.names import name_variants
 
@@ -90,6 +92,7 @@ class PersonIndex:
         self.records: dict[str, IndexedRecord] = {}
         self.blocks: dict[str, list[str]] = {}
         self._by_person: dict[str, list[str]] = {}
+        self._name_counts: dict[str, int] = {}
 
     def file(self, record_id: str, person_id: str, features: PersonFeatures) -> list[str]:
         """File a known record without matching it (loading the index); its digests."""
@@ -109,6 +112,12 @@ class PersonIndex:
         self._by_person.setdefault(into, []).extend(moved)
         return moved
 
+    def _member_candidates(self, person_id: str) -> list[Candidate]:
+        return [
+            Candidate(record_id, person_id, self.records[record_id].features)
+            for record_id in self._by_person.get(person_id, ())
+        ]
+
     def candidates(self, digests: Sequence[str]) -> list[Candidate]:
         """The records sharing a (not too common) block with these digests."""
         seen: dict[str, Candidate] = {}
@@ -125,7 +134,18 @@ class PersonIndex:
     def add(self, record_id: str, features: PersonFeatures) -> tuple[MatchDecision, list[str]]:
         """Match a new record, then file it under its person (a new one unless linked)."""
         digests = block_digests(features, self.digest)
-        decision = decide(features, self.candidates(digests), self.model)
+        names = name_keys(features)
+        with_name = min((self._name_counts.get(key, 0) for key in names), default=0)
+        name_u = name_u_of(with_name, len(self.records), self.model)
+        decision = decide(
+            features,
+            self.candidates(digests),
+            self.model,
+            name_u=name_u,
+            members=self._member_candidates,
+        )
+        for key in names:
+            self._name_counts[key] = self._name_counts.get(key, 0) + 1
         person_id = decision.person_id or str(uuid4())
         for candidate, _ in decision.merged:
             self.merge(candidate.person_id, into=person_id)

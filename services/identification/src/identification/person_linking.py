@@ -20,7 +20,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from identification.field_keys import digest_for
-from identification.matching import Candidate, Comparison, PersonFeatures, decide
+from identification.matching import (
+    Candidate,
+    Comparison,
+    PersonFeatures,
+    decide,
+    name_keys,
+    name_u_of,
+)
 from identification.person_index import MAX_BLOCK_SIZE, block_digests, features_of
 from identification.sealing import PersonNames, open_person
 from identification.store import (
@@ -76,29 +83,27 @@ def evidence_of(comparison: Comparison) -> dict[str, Any]:
     }
 
 
-async def _candidates(
-    session: AsyncSession, keys: KeyRing, digests: Sequence[str], exclude: UUID
-) -> list[Candidate]:
+NAME_KEY_PREFIX = "name:"
+
+
+async def _block_sizes(session: AsyncSession, digests: Sequence[str]) -> dict[str, int]:
     if not digests:
-        return []
+        return {}
     sizes = await session.exec(
         select(PersonBlockKey.digest, func.count())
         .where(col(PersonBlockKey.digest).in_(digests))
         .group_by(col(PersonBlockKey.digest))
     )
-    # A block as common as a stop word selects nothing (see person_index.MAX_BLOCK_SIZE).
-    usable = [digest for digest, size in sizes.all() if size <= MAX_BLOCK_SIZE]
-    if not usable:
-        return []
+    return dict(sizes.all())
+
+
+async def _opened_records(
+    session: AsyncSession, keys: KeyRing, condition: Any, exclude: UUID
+) -> list[Candidate]:
     rows = await session.exec(
         select(Screening, PersonRecord)
         .join(PersonRecord, col(PersonRecord.screening_id) == col(Screening.id))
-        .where(
-            col(Screening.id).in_(
-                select(PersonBlockKey.screening_id).where(col(PersonBlockKey.digest).in_(usable))
-            ),
-            col(Screening.id) != exclude,
-        )
+        .where(condition, col(Screening.id) != exclude)
     )
     return [
         Candidate(
@@ -108,6 +113,30 @@ async def _candidates(
         )
         for screening, record in rows.all()
     ]
+
+
+async def _candidates(
+    session: AsyncSession, keys: KeyRing, sizes: dict[str, int], exclude: UUID
+) -> list[Candidate]:
+    # A block as common as a stop word selects nothing (see person_index.MAX_BLOCK_SIZE).
+    usable = [digest for digest, size in sizes.items() if size <= MAX_BLOCK_SIZE]
+    if not usable:
+        return []
+    blocked = select(PersonBlockKey.screening_id).where(col(PersonBlockKey.digest).in_(usable))
+    return await _opened_records(session, keys, col(Screening.id).in_(blocked), exclude)
+
+
+async def _members_of(
+    session: AsyncSession, keys: KeyRing, candidates: Sequence[Candidate], exclude: UUID
+) -> dict[str, list[Candidate]]:
+    """Every record of the candidates' persons: a record joins a whole person."""
+    persons = {UUID(candidate.person_id) for candidate in candidates}
+    members: dict[str, list[Candidate]] = {}
+    if persons:
+        condition = col(PersonRecord.person_id).in_(persons)
+        for member in await _opened_records(session, keys, condition, exclude):
+            members.setdefault(member.person_id, []).append(member)
+    return members
 
 
 async def link_on_arrival(
@@ -124,15 +153,29 @@ async def link_on_arrival(
     the thresholds go to the review queue. The number of known records compared."""
     session = uow.session
     now = now or screening.recorded_at
-    digests = block_digests(features, digest_for(keys))
-    candidates = await _candidates(session, keys, digests, screening.id)
-    session.add_all(PersonBlockKey(digest=digest, screening_id=screening.id) for digest in digests)
-    decision = decide(features, candidates)
+    digest = digest_for(keys)
+    digests = block_digests(features, digest)
+    # The name's own keys, counted for its frequency (a rare name weighs more).
+    names = sorted({digest(NAME_KEY_PREFIX + key) for key in name_keys(features)})
+    sizes = await _block_sizes(session, [*digests, *names])
+    candidates = await _candidates(
+        session, keys, {d: n for d, n in sizes.items() if d in set(digests)}, screening.id
+    )
+    members = await _members_of(session, keys, candidates, screening.id)
+    known = (await session.exec(select(func.count()).select_from(PersonRecord))).one()
+    with_name = min((sizes.get(name, 0) for name in names), default=0)
+    session.add_all(
+        PersonBlockKey(digest=key, screening_id=screening.id) for key in {*digests, *names}
+    )
+    decision = decide(
+        features,
+        candidates,
+        name_u=name_u_of(with_name, known),
+        members=lambda person_id: members.get(person_id, []),
+    )
     if decision.person_id is not None and decision.best is not None:
         person_id = UUID(decision.person_id)
-        await _attach(
-            uow, screening, person_id, LinkBasis.AUTOMATIC, decision.best, MATCHER, now
-        )
+        await _attach(uow, screening, person_id, LinkBasis.AUTOMATIC, decision.best, MATCHER, now)
         for candidate, comparison in decision.merged:
             await move_person(
                 uow,

@@ -96,6 +96,13 @@ class LinkHistoryEntry(BaseModel):
     recorded_at: datetime
 
 
+class PersonHistory(BaseModel):
+    """Every link, merge and unlink that involved the person, oldest first."""
+
+    person_id: UUID
+    entries: list[LinkHistoryEntry]
+
+
 class UnlinkResult(BaseModel):
     screening_id: UUID
     previous_person_id: UUID

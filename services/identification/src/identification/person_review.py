@@ -15,6 +15,7 @@ from identification import person_linking
 from identification.person_linking import ReviewStatus, records_of, settle_open_pairs
 from identification.person_models import (
     LinkHistoryEntry,
+    PersonHistory,
     PersonIndexEntry,
     RecordDetail,
     RecordRef,
@@ -63,7 +64,7 @@ async def _pair_public(session: AsyncSession, pair: ReviewPair) -> ReviewPairPub
         id=pair.id,
         status=ReviewStatusName(pair.status),
         score=pair.score,
-        evidence=evidence_model(pair.evidence),  # type: ignore[arg-type]
+        evidence=evidence_model(pair.evidence),
         record=_ref(*first),
         candidate=_ref(*second),
         created_at=pair.created_at,
@@ -230,7 +231,7 @@ async def person_entry(
     return PersonIndexEntry(id=person.id, created_at=person.created_at, records=details)
 
 
-async def history(session: AsyncSession, person_id: UUID) -> list[LinkHistoryEntry]:
+async def history(session: AsyncSession, person_id: UUID) -> PersonHistory:
     """Every link, merge and unlink that involved the person, oldest first."""
     rows = await session.exec(
         select(PersonLinkHistory)
@@ -240,12 +241,12 @@ async def history(session: AsyncSession, person_id: UUID) -> list[LinkHistoryEnt
                 col(PersonLinkHistory.previous_person_id) == person_id,
             )
         )
-        .order_by(col(PersonLinkHistory.recorded_at), col(PersonLinkHistory.id))
+        .order_by(col(PersonLinkHistory.id))
     )
     entries = [LinkHistoryEntry.model_validate(row, from_attributes=True) for row in rows.all()]
     if not entries:
         raise NotFound("person")
-    return entries
+    return PersonHistory(person_id=person_id, entries=entries)
 
 
 async def _member(session: AsyncSession, person_id: UUID, screening_id: UUID) -> PersonRecord:

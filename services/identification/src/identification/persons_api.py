@@ -12,8 +12,8 @@ from identification import person_review
 from identification.access import is_competent_authority
 from identification.context import ContextDep
 from identification.person_models import (
-    LinkHistoryEntry,
     LinkRequest,
+    PersonHistory,
     PersonIndexEntry,
     RecordRef,
     ReviewPairDetail,
@@ -116,12 +116,12 @@ async def get_person(
 
 @router.get(
     "/{person_id}/history",
-    response_model=list[LinkHistoryEntry],
+    response_model=PersonHistory,
     responses=error_responses(401, 403, 404, 422),
 )
 async def get_person_history(
     person_id: UUID, database: DatabaseDep, principal: Reviewer
-) -> list[LinkHistoryEntry]:
+) -> PersonHistory:
     """Every link, merge and unlink that involved the person, oldest first (ids only)."""
     async with database.session() as session:
         return await person_review.history(session, person_id)

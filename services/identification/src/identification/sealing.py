@@ -46,9 +46,7 @@ def seal_person(ring: KeyRing, screening: Screening, person: PersonNames) -> Non
     screening.given_name_sealed = seal(person.given_name, "given_name_sealed")
     screening.family_name_sealed = seal(person.family_name, "family_name_sealed")
     screening.given_name_khmer_sealed = seal(person.given_name_khmer, "given_name_khmer_sealed")
-    screening.family_name_khmer_sealed = seal(
-        person.family_name_khmer, "family_name_khmer_sealed"
-    )
+    screening.family_name_khmer_sealed = seal(person.family_name_khmer, "family_name_khmer_sealed")
     screening.aliases_sealed = seal(
         json.dumps(person.aliases, ensure_ascii=False) if person.aliases else None,
         "aliases_sealed",

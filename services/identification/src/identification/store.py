@@ -248,7 +248,8 @@ class PersonLinkHistory(IdentificationTable, table=True):
 
     __tablename__ = "person_link_history"
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    # A sequence, not a uuid: several moves can share a timestamp and must keep their order.
+    id: int | None = Field(default=None, primary_key=True)
     screening_id: UUID = Field(foreign_key="screening.id", index=True)
     person_id: UUID = Field(index=True)
     previous_person_id: UUID | None = Field(default=None, index=True)

@@ -82,9 +82,7 @@ async def record_screening(
             return replayed
     try:
         async with database.unit_of_work(actor=principal.actor) as uow:
-            screening, (names, documents) = await _record(
-                uow, form, principal, policy, clock, keys
-            )
+            screening, (names, documents) = await _record(uow, form, principal, policy, clock, keys)
             if idempotency_key is not None:
                 uow.session.add(
                     ScreeningRequest(

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
 from nrm_runtime.errors import NotFound, ProblemError
+from nrm_runtime.policy import Objects, policy
 from referral.lifecycle import VISIBLE_TO_PROVIDER, Action, Party, ReferralState
 from referral.store import Referral, ReferralCase
 
@@ -21,6 +22,36 @@ ProviderStaff = Annotated[Principal, require_roles(Role.PROVIDER_STAFF)]
 AnyParty = Annotated[
     Principal, require_roles(Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY, Role.PROVIDER_STAFF)
 ]
+
+# Each route's declared policy (nrm_runtime.policy), next to the roles it admits.
+_COORDINATORS = (Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY)
+_MINISTRY = (OrganisationType.MINISTRY,)
+_PARTIES = (*_COORDINATORS, Role.PROVIDER_STAFF)
+COORDINATION_LIST = policy(*_COORDINATORS, objects=Objects.NONE, organisation_types=_MINISTRY)
+"""Lists for the NRM coordination (a ministry's officers): every case, no person's data."""
+COORDINATION_CASE = policy(*_COORDINATORS, objects=Objects.ANY, organisation_types=_MINISTRY)
+"""A case, its matching and referrals: the coordination acts on every case."""
+COORDINATION_PERSON = policy(
+    *_COORDINATORS, objects=Objects.ANY, personal_data=True, organisation_types=_MINISTRY
+)
+"""The person's needs assessment (wishes, notes): the coordination, audited."""
+GAP_REPORT = policy(
+    *_COORDINATORS, Role.ANALYST, objects=Objects.NONE, organisation_types=_MINISTRY
+)
+"""Counts only: the coordination and the ministries' analysts."""
+PARTY_READ = policy(*_PARTIES, objects=Objects.OWN_ORGANISATION)
+"""A referral: the provider it is addressed to (once sent), or the coordination."""
+PARTY_CHANGE = policy(*_PARTIES, objects=Objects.OWN_ORGANISATION, personal_data=True)
+"""Moving a referral on or recording a visit: where the person goes, how they fare."""
+PROVIDER_OWN = policy(Role.PROVIDER_STAFF, objects=Objects.NONE)
+"""The caller's organisation's own settings and delivery log (no person's data)."""
+PROVIDER_FEED = policy(Role.PROVIDER_STAFF, objects=Objects.NONE, personal_data=True)
+"""The referrals addressed to the caller's organisation: the person's profile, audited."""
+PROVIDER_REFERRAL = policy(
+    Role.PROVIDER_STAFF, objects=Objects.OWN_ORGANISATION, personal_data=True
+)
+"""One referral addressed to the caller's organisation, or the person's details once
+accepted with consent to data sharing: audited."""
 
 
 def is_ministry(principal: Principal) -> bool:
@@ -62,6 +93,20 @@ async def visible_referral(
     if provider_may_see(principal, referral):
         return referral
     raise NotFound("referral")
+
+
+async def addressed_referral(
+    session: AsyncSession, principal: Principal, referral_id: UUID
+) -> Referral:
+    """The referral if it is addressed to the caller's organisation and sent; 404 otherwise.
+
+    The provider's routes (``/providers/me``) serve the addressee only: a coordinator who
+    also holds ``provider_staff`` reads referrals through the coordination's routes.
+    """
+    referral = await session.get(Referral, referral_id)
+    if referral is None or not provider_may_see(principal, referral):
+        raise NotFound("referral")
+    return referral
 
 
 def party_of(principal: Principal, referral: Referral, action: Action) -> Party:

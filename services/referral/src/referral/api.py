@@ -10,7 +10,7 @@ from sqlmodel import and_, col, or_, select
 
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep, encode_cursor
-from referral.access import Coordinator
+from referral.access import COORDINATION_CASE, COORDINATION_LIST, Coordinator
 from referral.access import require_ministry as _require_ministry
 from referral.models import ReferralCasePublic
 from referral.store import ReferralCase
@@ -22,6 +22,7 @@ router = APIRouter(tags=["referral cases"])
     "/referral-cases",
     response_model=Page[ReferralCasePublic],
     responses=error_responses(401, 403, 422),
+    openapi_extra=COORDINATION_LIST,
 )
 async def list_referral_cases(
     database: DatabaseDep, principal: Coordinator, page: PageDep
@@ -66,6 +67,7 @@ def _position(cursor: dict[str, object]) -> tuple[datetime, UUID]:
     "/referral-cases/{case_id}",
     response_model=ReferralCasePublic,
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=COORDINATION_CASE,
 )
 async def get_referral_case(
     case_id: UUID, database: DatabaseDep, principal: Coordinator

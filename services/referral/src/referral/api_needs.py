@@ -13,7 +13,15 @@ from nrm_contracts.events.referral import PopulationGroup, ReferralNeed
 from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep
-from referral.access import Analyst, Coordinator, case_for_ministry, require_ministry
+from referral.access import (
+    COORDINATION_CASE,
+    COORDINATION_PERSON,
+    GAP_REPORT,
+    Analyst,
+    Coordinator,
+    case_for_ministry,
+    require_ministry,
+)
 from referral.assessment import TABLE, assess, candidates_for, person_of, record_gap, split
 from referral.context import ContextDep
 from referral.directory import as_facility, facility
@@ -55,6 +63,7 @@ def _assessment_public(context: ContextDep, assessment: NeedsAssessment) -> Asse
     "/referral-cases/{case_id}/assessment",
     response_model=AssessmentPublic,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=COORDINATION_PERSON,
 )
 async def put_assessment(
     case_id: UUID,
@@ -90,6 +99,7 @@ async def put_assessment(
     "/referral-cases/{case_id}/assessment",
     response_model=AssessmentPublic,
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=COORDINATION_PERSON,
 )
 async def get_assessment(
     case_id: UUID, database: DatabaseDep, context: ContextDep, principal: Coordinator
@@ -116,6 +126,7 @@ async def get_assessment(
     "/referral-cases/{case_id}/matching",
     response_model=MatchResult,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=COORDINATION_CASE,
 )
 async def match(
     case_id: UUID, database: DatabaseDep, context: ContextDep, principal: Coordinator
@@ -164,6 +175,7 @@ async def match(
     response_model=ReferralPublic,
     status_code=201,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=COORDINATION_CASE,
 )
 async def create_referral(
     case_id: UUID,
@@ -206,7 +218,12 @@ async def create_referral(
     return referral_public(referral, [])
 
 
-@router.get("/gaps", response_model=list[GapPublic], responses=error_responses(401, 403, 422))
+@router.get(
+    "/gaps",
+    response_model=list[GapPublic],
+    responses=error_responses(401, 403, 422),
+    openapi_extra=GAP_REPORT,
+)
 async def gaps(
     database: DatabaseDep,
     principal: Analyst,

@@ -11,11 +11,19 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_runtime.audit import AuditAction, record_access
+from nrm_runtime.auth import Principal
 from nrm_runtime.errors import ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep
-from referral.access import ProviderStaff, visible_referral
+from referral.access import (
+    PROVIDER_FEED,
+    PROVIDER_OWN,
+    PROVIDER_REFERRAL,
+    ProviderStaff,
+    addressed_referral,
+)
 from referral.assessment import TABLE as ASSESSMENT_TABLE
 from referral.assessment import split
 from referral.context import ContextDep
@@ -50,7 +58,12 @@ class ProviderFeed(BaseModel):
     next_since: datetime | None
 
 
-@router.get("/referrals", response_model=ProviderFeed, responses=error_responses(401, 403, 422))
+@router.get(
+    "/referrals",
+    response_model=ProviderFeed,
+    responses=error_responses(401, 403, 422),
+    openapi_extra=PROVIDER_FEED,
+)
 async def feed(
     database: DatabaseDep,
     context: ContextDep,
@@ -97,6 +110,7 @@ async def feed(
     "/referrals/{referral_id}",
     response_model=ProviderReferral,
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=PROVIDER_REFERRAL,
 )
 async def provider_view(
     referral_id: UUID, database: DatabaseDep, context: ContextDep, principal: ProviderStaff
@@ -123,6 +137,7 @@ async def provider_view(
     "/referrals/{referral_id}/person",
     response_model=PersonDetails,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=PROVIDER_REFERRAL,
 )
 async def person_details(
     referral_id: UUID, database: DatabaseDep, context: ContextDep, principal: ProviderStaff
@@ -166,7 +181,12 @@ async def person_details(
     )
 
 
-@router.put("/webhook", response_model=WebhookRegistered, responses=error_responses(401, 403, 422))
+@router.put(
+    "/webhook",
+    response_model=WebhookRegistered,
+    responses=error_responses(401, 403, 422),
+    openapi_extra=PROVIDER_OWN,
+)
 async def register_webhook(
     body: WebhookRegistration, database: DatabaseDep, context: ContextDep, principal: ProviderStaff
 ) -> WebhookRegistered:
@@ -187,7 +207,10 @@ async def register_webhook(
 
 
 @router.get(
-    "/deliveries", response_model=list[DeliveryPublic], responses=error_responses(401, 403, 422)
+    "/deliveries",
+    response_model=list[DeliveryPublic],
+    responses=error_responses(401, 403, 422),
+    openapi_extra=PROVIDER_OWN,
 )
 async def deliveries(
     database: DatabaseDep,
@@ -226,5 +249,5 @@ async def deliveries(
     return answer
 
 
-async def _own(session, principal, referral_id: UUID) -> Referral:  # type: ignore[no-untyped-def]
-    return await visible_referral(session, principal, referral_id)
+async def _own(session: AsyncSession, principal: Principal, referral_id: UUID) -> Referral:
+    return await addressed_referral(session, principal, referral_id)

@@ -8,10 +8,14 @@ from uuid import UUID
 from fastapi import APIRouter
 from sqlmodel import col, select
 
-from nrm_runtime.audit import AuditAction, record_access
+from nrm_runtime.audit import AuditAction
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep
 from referral.access import (
+    COORDINATION_CASE,
+    COORDINATION_LIST,
+    PARTY_CHANGE,
+    PARTY_READ,
     AnyParty,
     Coordinator,
     case_for_ministry,
@@ -22,6 +26,7 @@ from referral.access import (
 from referral.context import ContextDep
 from referral.lifecycle import Action, NotYourAction, TransitionRefused
 from referral.models import FollowUpPublic, FollowUpRecord, ReferralPublic, TransitionRequest
+from referral.privacy import FOLLOW_UP, REFERRAL, audit, audit_notices
 from referral.referrals import act
 from referral.store import FollowUpVisit, Referral, ReferralStep
 from referral.views import referral_public
@@ -38,6 +43,7 @@ async def _steps(session, referral_id: UUID) -> list[ReferralStep]:  # type: ign
     "/referral-cases/{case_id}/referrals",
     response_model=list[ReferralPublic],
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=COORDINATION_CASE,
 )
 async def case_referrals(
     case_id: UUID, database: DatabaseDep, principal: Coordinator
@@ -54,6 +60,7 @@ async def case_referrals(
     "/referrals/{referral_id}",
     response_model=ReferralPublic,
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=PARTY_READ,
 )
 async def get_referral(
     referral_id: UUID, database: DatabaseDep, principal: AnyParty
@@ -68,6 +75,7 @@ async def get_referral(
     "/referrals/{referral_id}/{action}",
     response_model=ReferralPublic,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=PARTY_CHANGE,
 )
 async def transition(
     referral_id: UUID,
@@ -100,12 +108,19 @@ async def transition(
             raise ProblemError(409, "transition_not_allowed", str(refused), "action") from None
         except NotYourAction as denied:
             raise ProblemError(403, "forbidden", str(denied)) from None
+        await audit(
+            uow.session, principal, AuditAction.WRITE, REFERRAL, referral.id, "referral_lifecycle"
+        )
+        await audit_notices(uow.session, principal)
         await uow.commit()
         return referral_public(referral, await _steps(uow.session, referral.id))
 
 
 @router.get(
-    "/escalations", response_model=list[ReferralPublic], responses=error_responses(401, 403, 422)
+    "/escalations",
+    response_model=list[ReferralPublic],
+    responses=error_responses(401, 403, 422),
+    openapi_extra=COORDINATION_LIST,
 )
 async def escalations(database: DatabaseDep, principal: Coordinator) -> list[ReferralPublic]:
     """Referrals escalated to the coordination: no answer in time, or a placement the
@@ -121,6 +136,7 @@ async def escalations(database: DatabaseDep, principal: Coordinator) -> list[Ref
     "/follow-ups/overdue",
     response_model=list[FollowUpPublic],
     responses=error_responses(401, 403, 422),
+    openapi_extra=COORDINATION_LIST,
 )
 async def overdue_follow_ups(
     database: DatabaseDep, context: ContextDep, principal: Coordinator
@@ -140,6 +156,7 @@ async def overdue_follow_ups(
     "/referrals/{referral_id}/follow-ups",
     response_model=list[FollowUpPublic],
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=PARTY_READ,
 )
 async def follow_ups(
     referral_id: UUID, database: DatabaseDep, context: ContextDep, principal: AnyParty
@@ -156,6 +173,7 @@ async def follow_ups(
     "/referrals/{referral_id}/follow-ups/{visit_id}",
     response_model=FollowUpPublic,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=PARTY_CHANGE,
 )
 async def record_follow_up(
     referral_id: UUID,
@@ -183,14 +201,7 @@ async def record_follow_up(
                 body.notes, "follow_up_visit", visit.id, "notes_sealed"
             )
         uow.session.add(visit)
-        await record_access(
-            uow.session,
-            principal,
-            action=AuditAction.WRITE,
-            resource_type="follow_up_visit",
-            resource_ids=str(visit.id),
-            purpose="follow_up",
-        )
+        await audit(uow.session, principal, AuditAction.WRITE, FOLLOW_UP, visit.id, "follow_up")
         await uow.commit()
     return _visit(visit, today)
 

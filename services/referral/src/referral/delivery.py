@@ -33,6 +33,7 @@ from sqlmodel import col, select
 from nrm_runtime.broker import Broker, kafka_client_options
 from nrm_runtime.database import Database, UnitOfWork
 from referral.context import ReferralContext
+from referral.privacy import note_notice
 from referral.store import (
     Delivery,
     DeliveryAttempt,
@@ -98,6 +99,7 @@ async def enqueue_notices(
     if await uow.session.get(ProviderEndpoint, referral.organisation_id) is not None:
         channels.append(Channel.WEBHOOK)
     now = context.clock()
+    note_notice(uow.session, referral.id)
     for channel in channels:
         delivery_id = uuid4()
         body = {"delivery_id": str(delivery_id), **notice(referral, case, assessment)}

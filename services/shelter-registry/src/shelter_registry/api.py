@@ -17,6 +17,7 @@ from nrm_contracts.events.shelter_registry import (
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep
 from shelter_registry import directory, matching, registration
+from shelter_registry.contacts import KeysDep
 from shelter_registry.dependencies import (
     NEW_RECORD,
     OWNER_CHANGE,
@@ -91,6 +92,7 @@ async def list_organisations(database: DatabaseDep, _: Reader) -> list[Organisat
 )
 async def search_facilities(
     database: DatabaseDep,
+    keys: KeysDep,
     _: Reader,
     sex: Sex | None = None,
     age: Annotated[int | None, Query(ge=0, le=120)] = None,
@@ -126,7 +128,7 @@ async def search_facilities(
         only_in_province=only_in_province,
         only_with_free_beds=only_with_free_beds,
     )
-    return await directory.search(database, criteria, limit)
+    return await directory.search(database, keys, criteria, limit)
 
 
 @router.post(
@@ -140,13 +142,14 @@ async def search_facilities(
 async def register_facility(
     form: FacilityCreate,
     database: DatabaseDep,
+    keys: KeysDep,
     principal: Maintainer,
     settings: SettingsDep,
     now: Now,
 ) -> FacilityPublic:
     """Enter a facility; it waits as ``applied`` until MOSVY registers it."""
     return await registration.register_facility(
-        database, form, principal, registrar=settings.registrar_organisation, now=now
+        database, keys, form, principal, registrar=settings.registrar_organisation, now=now
     )
 
 
@@ -159,6 +162,7 @@ async def register_facility(
 )
 async def list_directory(
     database: DatabaseDep,
+    keys: KeysDep,
     _: Reader,
     page: PageDep,
     registration_status: RegistrationStatus | None = None,
@@ -166,7 +170,7 @@ async def list_directory(
 ) -> Page[FacilityPublic]:
     """The whole directory in any registration status (MOSVY's queue: ``applied``)."""
     return await directory.directory_page(
-        database, page, status=registration_status, organisation_id=organisation_id
+        database, keys, page, status=registration_status, organisation_id=organisation_id
     )
 
 
@@ -177,12 +181,14 @@ async def list_directory(
     tags=["facilities"],
     responses=error_responses(401, 403, 404, 422),
 )
-async def get_facility(facility_id: UUID, database: DatabaseDep, _: Reader) -> FacilityPublic:
+async def get_facility(
+    facility_id: UUID, database: DatabaseDep, keys: KeysDep, _: Reader
+) -> FacilityPublic:
     """One directory entry, in whatever status."""
     async with database.session() as session:
         facility = await load_facility(session, facility_id)
         organisation = await load_organisation(session, facility.organisation_id)
-    return to_public(facility, organisation)
+    return to_public(facility, organisation, keys)
 
 
 @router.patch(
@@ -196,13 +202,20 @@ async def update_facility(
     facility_id: UUID,
     form: FacilityUpdate,
     database: DatabaseDep,
+    keys: KeysDep,
     principal: Maintainer,
     settings: SettingsDep,
     now: Now,
 ) -> FacilityPublic:
     """The owning organisation's staff (or MOSVY) change what the facility offers."""
     return await registration.update_facility(
-        database, facility_id, form, principal, registrar=settings.registrar_organisation, now=now
+        database,
+        keys,
+        facility_id,
+        form,
+        principal,
+        registrar=settings.registrar_organisation,
+        now=now,
     )
 
 
@@ -217,6 +230,7 @@ async def decide_registration(
     facility_id: UUID,
     decision: RegistrationDecision,
     database: DatabaseDep,
+    keys: KeysDep,
     principal: Registrar,
     settings: SettingsDep,
     now: Now,
@@ -224,6 +238,7 @@ async def decide_registration(
     """MOSVY registers, suspends, reinstates or revokes a facility, with its reason."""
     return await registration.decide_registration(
         database,
+        keys,
         facility_id,
         decision,
         principal,
@@ -260,6 +275,7 @@ async def record_inspection(
     facility_id: UUID,
     inspection: InspectionIn,
     database: DatabaseDep,
+    keys: KeysDep,
     principal: Registrar,
     settings: SettingsDep,
     now: Now,
@@ -267,6 +283,7 @@ async def record_inspection(
     """MOSVY records a minimum-standards inspection and its result."""
     return await registration.record_inspection(
         database,
+        keys,
         facility_id,
         inspection,
         principal,

@@ -15,6 +15,7 @@ from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep
 from shelter_registry import access, capacity, reservations
 from shelter_registry.beds import refusal_message
+from shelter_registry.contacts import KeysDep
 from shelter_registry.dependencies import (
     BED_HOLDING,
     OWNER_CHANGE,
@@ -58,6 +59,7 @@ async def set_capacity(
     facility_id: UUID,
     form: CapacityUpdate,
     database: DatabaseDep,
+    keys: KeysDep,
     principal: Maintainer,
     settings: SettingsDep,
     now: Now,
@@ -68,7 +70,7 @@ async def set_capacity(
     )
     async with database.session() as session:
         organisation = await load_organisation(session, facility.organisation_id)
-    return to_public(facility, organisation)
+    return to_public(facility, organisation, keys)
 
 
 @router.get(

@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from nrm_contracts import Actor, Topic
 from nrm_runtime.consumer import Subscription
 from nrm_runtime.database import Database
+from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.service import DatabaseTask, ServiceDefinition, create_service_app
 from nrm_runtime.tables import utc_now
 from shelter_registry.api import router
 from shelter_registry.api_beds import router as beds_router
+from shelter_registry.contacts import load_keys, seal_clear_contacts
 from shelter_registry.dependencies import Clock
 from shelter_registry.handlers import placement_handlers
 from shelter_registry.reference.loader import load_reference_data
@@ -43,9 +45,25 @@ def reservation_sweeper(settings: ShelterRegistrySettings, clock: Clock) -> Data
     return sweep_forever
 
 
-async def load_reference_on_start(database: Database) -> None:
-    """Start-up step: add the reference facilities the registry lacks (idempotent)."""
-    await load_reference_data(database)
+def contact_sealer(keys: KeyRing) -> DatabaseTask:
+    """A start-up step: seal the contacts a registry from before sealing holds in clear."""
+
+    async def seal_on_start(database: Database) -> None:
+        sealed = await seal_clear_contacts(database, keys)
+        if sealed:
+            log.info("clear facility contacts sealed", extra={"values_sealed": sealed})
+
+    return seal_on_start
+
+
+def reference_loader(keys: KeyRing) -> DatabaseTask:
+    """A start-up step: add the reference facilities the registry lacks (idempotent),
+    their contacts sealed with the service's ``keys``."""
+
+    async def load_reference_on_start(database: Database) -> None:
+        await load_reference_data(database, keys)
+
+    return load_reference_on_start
 
 
 async def sweep_once(database: Database, clock: Clock) -> int:
@@ -59,6 +77,7 @@ async def sweep_once(database: Database, clock: Clock) -> int:
 def create_app(settings: ShelterRegistrySettings | None = None, clock: Clock = utc_now) -> FastAPI:
     """The service; ``clock`` tells the time of reservations and changes (tests fake it)."""
     settings = settings or ShelterRegistrySettings()
+    keys = load_keys(settings.field_keys_file)
     app = create_service_app(
         ServiceDefinition(
             title="NRM shelter registry",
@@ -76,9 +95,13 @@ def create_app(settings: ShelterRegistrySettings | None = None, clock: Clock = u
                     handlers=placement_handlers(clock),
                 )
             ],
-            on_start=[load_reference_on_start] if settings.loads_reference_data else [],
+            on_start=[
+                contact_sealer(keys),
+                *([reference_loader(keys)] if settings.loads_reference_data else []),
+            ],
             background=[reservation_sweeper(settings, clock)],
         )
     )
     app.state.clock = clock
+    app.state.field_keys = keys
     return app

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from nrm_contracts.events.shelter_registry import RegistrationStatus
 from nrm_runtime.database import Database
 from nrm_runtime.errors import ProblemError
+from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.http import Page, PageQuery, encode_cursor
 from shelter_registry import coverage, matching
 from shelter_registry.models import (
@@ -34,7 +35,9 @@ async def _offered_facilities(session: AsyncSession) -> list[Facility]:
     return list((await session.exec(query)).all())
 
 
-async def search(database: Database, criteria: matching.Criteria, limit: int) -> SearchResults:
+async def search(
+    database: Database, keys: KeyRing, criteria: matching.Criteria, limit: int
+) -> SearchResults:
     """The registered facilities that meet ``criteria``, ranked, each with its reasons.
 
     The registry holds hundreds of facilities, not millions: they are assessed in memory,
@@ -49,7 +52,7 @@ async def search(database: Database, criteria: matching.Criteria, limit: int) ->
         items=[
             SearchResult(
                 facility=to_public(
-                    by_id[m.facility.id], organisations[by_id[m.facility.id].organisation_id]
+                    by_id[m.facility.id], organisations[by_id[m.facility.id].organisation_id], keys
                 ),
                 fit=m.fit,
                 distance_km=None if m.distance_km is None else round(m.distance_km, 1),
@@ -93,6 +96,7 @@ async def coverage_report(database: Database) -> CoverageReport:
 
 async def directory_page(
     database: Database,
+    keys: KeyRing,
     page: PageQuery,
     *,
     status: RegistrationStatus | None,
@@ -114,7 +118,7 @@ async def directory_page(
         facilities = facilities[: page.limit]
         next_cursor = encode_cursor({"id": str(facilities[-1].id)})
     return Page(
-        items=[to_public(f, organisations[f.organisation_id]) for f in facilities],
+        items=[to_public(f, organisations[f.organisation_id], keys) for f in facilities],
         next_cursor=next_cursor,
     )
 

@@ -22,7 +22,9 @@ from nrm_contracts.events.shelter_registry import (
 from nrm_runtime.auth import Principal
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.errors import ProblemError
+from nrm_runtime.field_crypto import KeyRing
 from shelter_registry import access, domain
+from shelter_registry.contacts import sealed_contacts
 from shelter_registry.models import (
     FacilityCreate,
     FacilityPublic,
@@ -79,16 +81,19 @@ async def add_facility(
     uow: UnitOfWork,
     form: FacilityCreate,
     organisation: Organisation,
+    keys: KeyRing,
     *,
     decided_by: str,
     now: datetime,
     initial: InitialRegistration | None = None,
 ) -> Facility:
-    """Insert a facility and its first status record; record ``facility.registered``."""
+    """Insert a facility (its contacts sealed with ``keys``) and its first status record;
+    record ``facility.registered``."""
     initial = initial or InitialRegistration()
-    eligibility, location, contacts = form.eligibility, form.location, form.contacts
+    eligibility, location = form.eligibility, form.location
+    facility_id = initial.facility_id or uuid4()
     facility = Facility(
-        id=initial.facility_id or uuid4(),
+        id=facility_id,
         organisation_id=organisation.id,
         name=form.name,
         facility_type=form.facility_type,
@@ -103,9 +108,7 @@ async def add_facility(
         district_code=location.district_code,
         latitude=location.latitude,
         longitude=location.longitude,
-        contact_phone=contacts.phone,
-        contact_email=contacts.email,
-        contact_address=contacts.address,
+        **sealed_contacts(keys, facility_id, form.contacts),
         status=initial.status,
         status_reason=initial.reason,
         status_changed_at=now,
@@ -135,7 +138,13 @@ async def add_facility(
 
 
 async def register_facility(
-    database: Database, form: FacilityCreate, principal: Principal, *, registrar: str, now: datetime
+    database: Database,
+    keys: KeyRing,
+    form: FacilityCreate,
+    principal: Principal,
+    *,
+    registrar: str,
+    now: datetime,
 ) -> FacilityPublic:
     """A provider (for itself) or MOSVY enters a facility; it waits as ``applied``."""
     if not (
@@ -155,14 +164,15 @@ async def register_facility(
                 field="organisation_id",
             )
         facility = await add_facility(
-            uow, form, organisation, decided_by=str(principal.actor), now=now
+            uow, form, organisation, keys, decided_by=str(principal.actor), now=now
         )
         await uow.commit()
-    return to_public(facility, organisation)
+    return to_public(facility, organisation, keys)
 
 
 async def update_facility(
     database: Database,
+    keys: KeyRing,
     facility_id: UUID,
     form: FacilityUpdate,
     principal: Principal,
@@ -199,20 +209,17 @@ async def update_facility(
                 "longitude": form.location.longitude,
             }
         if form.contacts is not None:
-            changes |= {
-                "contact_phone": form.contacts.phone,
-                "contact_email": form.contacts.email,
-                "contact_address": form.contacts.address,
-            }
+            changes |= sealed_contacts(keys, facility.id, form.contacts)
         facility = await _apply_change(uow, facility, changes, now)
         organisation = await load_organisation(uow.session, facility.organisation_id)
         uow.record(FacilityUpdated(**public_state(facility, organisation)))
         await uow.commit()
-    return to_public(facility, organisation)
+    return to_public(facility, organisation, keys)
 
 
 async def record_inspection(
     database: Database,
+    keys: KeyRing,
     facility_id: UUID,
     form: InspectionIn,
     principal: Principal,
@@ -233,11 +240,12 @@ async def record_inspection(
         organisation = await load_organisation(uow.session, facility.organisation_id)
         uow.record(FacilityUpdated(**public_state(facility, organisation)))
         await uow.commit()
-    return to_public(facility, organisation)
+    return to_public(facility, organisation, keys)
 
 
 async def decide_registration(
     database: Database,
+    keys: KeyRing,
     facility_id: UUID,
     decision: RegistrationDecision,
     principal: Principal,
@@ -288,7 +296,7 @@ async def decide_registration(
             FacilityStatusChanged(**public_state(facility, organisation), previous_status=current)
         )
         await uow.commit()
-    return to_public(facility, organisation)
+    return to_public(facility, organisation, keys)
 
 
 async def status_history(session: AsyncSession, facility_id: UUID) -> list[StatusChange]:

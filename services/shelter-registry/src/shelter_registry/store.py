@@ -12,12 +12,13 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_runtime.errors import NotFound
+from nrm_runtime.field_rotation import SealedColumns
 from nrm_runtime.tables import UtcDateTime
 
 
@@ -61,9 +62,10 @@ class Facility(ShelterRegistryTable, table=True):
     district_code: str | None = Field(default=None, max_length=4)
     latitude: float | None = None
     longitude: float | None = None
-    contact_phone: str | None = Field(default=None, max_length=40)
-    contact_email: str | None = Field(default=None, max_length=200)
-    contact_address: str | None = Field(default=None, max_length=500)
+    # Sealed (shelter_registry.contacts): a sealed value is longer than its plaintext.
+    contact_phone: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    contact_email: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    contact_address: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     status: str = Field(max_length=20, index=True)
     status_reason: str | None = Field(default=None, max_length=1000)
     status_changed_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
@@ -150,6 +152,15 @@ class Reservation(ShelterRegistryTable, table=True):
 
 
 tables = ShelterRegistryTable.metadata
+
+SEALED_FIELDS = [
+    SealedColumns(
+        Facility.__table__,  # type: ignore[attr-defined]
+        "id",
+        ("contact_phone", "contact_email", "contact_address"),
+    ),
+]
+"""Where this service's sealed values are: ``nrm keys rotate-data`` reseals them."""
 
 
 def json_list(value: Any) -> list[str]:

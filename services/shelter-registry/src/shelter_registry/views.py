@@ -17,8 +17,10 @@ from nrm_contracts.events.shelter_registry import (
     RegistrationStatus,
     SupportService,
 )
+from nrm_runtime.field_crypto import KeyRing
+from shelter_registry.contacts import opened_contacts
 from shelter_registry.domain import Beds, FacilityProfile, offered_for_referral
-from shelter_registry.models import ContactsPublic, FacilityPublic, RegistrationPublic
+from shelter_registry.models import FacilityPublic, RegistrationPublic
 from shelter_registry.store import Facility, Organisation, json_list
 
 
@@ -99,8 +101,9 @@ def public_state(facility: Facility, organisation: Organisation) -> dict[str, An
     }
 
 
-def to_public(facility: Facility, organisation: Organisation) -> FacilityPublic:
-    """The directory entry: the public state, contacts and MOSVY's reason."""
+def to_public(facility: Facility, organisation: Organisation, keys: KeyRing) -> FacilityPublic:
+    """The directory entry: the public state, contacts (opened with ``keys``) and
+    MOSVY's reason."""
     state = public_state(facility, organisation)
     registration: Registration = state["registration"]
     return FacilityPublic(
@@ -114,11 +117,7 @@ def to_public(facility: Facility, organisation: Organisation) -> FacilityPublic:
         eligibility=state["eligibility"],
         languages=state["languages"],
         location=state["location"],
-        contacts=ContactsPublic(
-            phone=facility.contact_phone,
-            email=facility.contact_email,
-            address=facility.contact_address,
-        ),
+        contacts=opened_contacts(keys, facility),
         registration=RegistrationPublic(
             **registration.model_dump(), status_reason=facility.status_reason
         ),

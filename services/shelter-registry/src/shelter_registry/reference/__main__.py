@@ -1,8 +1,9 @@
 """``python -m shelter_registry.reference load``: load the reference facilities.
 
-Uses the service's settings (``SHELTER_REGISTRY_DATABASE_URL`` etc.; in dev the default
-database under ``var/``), or ``--database-url``. Safe to run again: nothing is doubled.
-The database's schema is brought to the newest revision first.
+Uses the service's settings (``SHELTER_REGISTRY_DATABASE_URL``, ``..._FIELD_KEYS_FILE``
+to seal the contacts; in dev the defaults under ``var/``), or ``--database-url``. Safe
+to run again: nothing is doubled. The database's schema is brought to the newest
+revision first.
 """
 
 from __future__ import annotations
@@ -12,17 +13,19 @@ import asyncio
 import sys
 
 from nrm_runtime.database import Database
+from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.schema import history_of, runtime_history
+from shelter_registry.contacts import load_keys
 from shelter_registry.reference.loader import load_reference_data
 from shelter_registry.settings import ShelterRegistrySettings
 from shelter_registry.store import tables
 
 
-async def _load(database_url: str) -> int:
+async def _load(database_url: str, keys: KeyRing) -> int:
     database = Database(database_url, service_metadata=tables, event_source="/nrm/shelter-registry")
     try:
         await database.migrate([runtime_history(), history_of("shelter-registry")])
-        report = await load_reference_data(database)
+        report = await load_reference_data(database, keys)
     finally:
         await database.dispose()
     print(
@@ -40,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["load"])
     parser.add_argument("--database-url", help="default: the service's settings")
     arguments = parser.parse_args(argv)
-    url = arguments.database_url or ShelterRegistrySettings().database_url
-    return asyncio.run(_load(url))
+    settings = ShelterRegistrySettings()
+    url = arguments.database_url or settings.database_url
+    return asyncio.run(_load(url, load_keys(settings.field_keys_file)))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from uuid import UUID, uuid5
 from nrm_contracts import Actor
 from nrm_contracts.events.shelter_registry import InspectionResult, RegistrationStatus
 from nrm_runtime.database import Database
+from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.tables import utc_now
 from shelter_registry.models import FacilityCreate, OrganisationCreate
 from shelter_registry.reference import FACILITIES_FILE, read_yaml
@@ -99,8 +100,9 @@ def _facility(entry: dict[str, Any]) -> ReferenceFacility:
     return ReferenceFacility(entry["key"], form, initial)
 
 
-async def load_reference_data(database: Database) -> LoadReport:
-    """Add whatever of the reference data the registry lacks; change nothing else."""
+async def load_reference_data(database: Database, keys: KeyRing) -> LoadReport:
+    """Add whatever of the reference data the registry lacks (contacts sealed with
+    ``keys``); change nothing else."""
     organisations = reference_organisations()
     facilities = reference_facilities()
     now = utc_now()
@@ -124,6 +126,7 @@ async def load_reference_data(database: Database) -> LoadReport:
                 uow,
                 reference.form,
                 known[reference.form.organisation_id],
+                keys,
                 decided_by=str(LOADER),
                 now=now,
                 initial=reference.initial,

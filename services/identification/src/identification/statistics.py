@@ -1,0 +1,141 @@
+"""The authoritative count of victims: unique persons (the person index) beside the
+records agencies made of them, grouped and filtered, small cells suppressed.
+
+A record counts in the cell its own fields put it in (the agency that screened, the
+province of the encounter, ...); a person counts once per cell whatever the number of
+their records in it, and once in the total. So a person screened by police and by an NGO
+counts once in each agency's cell, and the cells of a dimension may add up to more than
+the total: the total is the authoritative figure.
+
+Pure: :func:`tabulate` takes the rows, the use case reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from identification.indicators import EXPLOITATION_TYPE_OF_PURPOSE, Purpose
+
+UNKNOWN = "unknown"
+
+
+class Dimension(StrEnum):
+    PERIOD = "period"
+    SEX = "sex"
+    AGE_BAND = "age_band"
+    NATIONALITY = "nationality"
+    EXPLOITATION_TYPE = "exploitation_type"
+    AGENCY = "agency"
+    PROVINCE = "province"
+    DECISION_STAGE = "decision_stage"
+
+
+class Period(StrEnum):
+    YEAR = "year"
+    QUARTER = "quarter"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class CountedRecord:
+    """One record as statistics see it: its person and non-identifying attributes."""
+
+    person_id: str
+    encounter_date: date
+    sex: str
+    age_band: str
+    nationality: str | None
+    purposes: Sequence[str]
+    agency: str
+    province: str | None
+    decision_stage: str
+
+    def values(self, dimension: Dimension, period: Period) -> list[str]:
+        """The record's value(s) in ``dimension`` (several exploitation types are several)."""
+        if dimension is Dimension.PERIOD:
+            return [period_of(self.encounter_date, period)]
+        if dimension is Dimension.EXPLOITATION_TYPE:
+            kinds = {str(EXPLOITATION_TYPE_OF_PURPOSE[Purpose(p)]) for p in self.purposes}
+            return sorted(kinds) or [UNKNOWN]
+        value = {
+            Dimension.SEX: self.sex,
+            Dimension.AGE_BAND: self.age_band,
+            Dimension.NATIONALITY: self.nationality,
+            Dimension.AGENCY: self.agency,
+            Dimension.PROVINCE: self.province,
+            Dimension.DECISION_STAGE: self.decision_stage,
+        }[dimension]
+        return [value or UNKNOWN]
+
+
+def period_of(day: date, period: Period) -> str:
+    if period is Period.YEAR:
+        return f"{day.year}"
+    if period is Period.QUARTER:
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    return f"{day.year}-{day.month:02d}"
+
+
+@dataclass(frozen=True)
+class Count:
+    """Records and unique persons of one cell; both None when suppressed."""
+
+    records: int | None
+    persons: int | None
+    suppressed: bool
+
+
+@dataclass
+class Table:
+    total: Count
+    cells: list[tuple[dict[str, str], Count]] = field(default_factory=list)
+
+
+def _count(records: int, persons: int, min_cell: int) -> Count:
+    # Fewer than k persons could be recognised (a district, a rare nationality):
+    # neither figure is shown. Zero is not a small cell: nobody can be recognised in it.
+    if 0 < persons < min_cell:
+        return Count(None, None, True)
+    return Count(records, persons, False)
+
+
+def tabulate(
+    rows: Iterable[CountedRecord],
+    *,
+    group_by: Sequence[Dimension],
+    period: Period,
+    min_cell: int,
+) -> Table:
+    """Records and unique persons, in total and per combination of ``group_by`` values."""
+    total_records = 0
+    total_persons: set[str] = set()
+    cells: dict[tuple[str, ...], tuple[int, set[str]]] = {}
+    for row in rows:
+        total_records += 1
+        total_persons.add(row.person_id)
+        for key in _keys(row, group_by, period):
+            records, persons = cells.get(key, (0, set()))
+            persons.add(row.person_id)
+            cells[key] = (records + 1, persons)
+    table = Table(_count(total_records, len(total_persons), min_cell))
+    for key in sorted(cells):
+        records, persons = cells[key]
+        table.cells.append(
+            (
+                {str(dimension): value for dimension, value in zip(group_by, key, strict=True)},
+                _count(records, len(persons), min_cell),
+            )
+        )
+    return table
+
+
+def _keys(
+    row: CountedRecord, group_by: Sequence[Dimension], period: Period
+) -> list[tuple[str, ...]]:
+    keys: list[tuple[str, ...]] = [()]
+    for dimension in group_by:
+        keys = [(*key, value) for key in keys for value in row.values(dimension, period)]
+    return keys
