@@ -16,6 +16,7 @@ from identification.matching import (
     blocking_keys,
     compare,
     decide,
+    name_u_of,
 )
 from identification.person_index import PersonIndex, features_of
 from identification.synthetic import generate, true_pairs
@@ -129,6 +130,59 @@ def test_the_index_links_most_records_of_a_person_and_few_strangers() -> None:
     }
     precision = len(linked & truth) / len(linked)
     recall = len(linked & truth) / len(truth)
-    # Measured figures today (see the report); the targets are 0.98 / 0.95.
-    assert precision >= 0.93
+    # Measured on this set (estimated ages left out): 1.00 / 0.77; the targets,
+    # on 10,000 records, are 0.98 / 0.95 (see bench/person_matching.py).
+    assert precision >= 0.97
     assert recall >= 0.75
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("Bunmony", "Seng"), ("Bunmony", "Sorn")),  # another family name
+        (("Quoc Hieu", "Dang"), ("Quoc Quy", "Ho")),  # short Vietnamese words
+        (("Samleak", "Pen"), ("Sam Leakh", "Nov")),
+    ],
+)
+def test_one_wrong_word_makes_another_name_however_long_the_rest(
+    first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    a = features_of(given_name=first[0], family_name=first[1])
+    b = features_of(given_name=second[0], family_name=second[1])
+    assert compare(a, b).levels["name"] in {Level.SIMILAR, Level.DIFFERENT}
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(("Sokvy", "Em"), ("Sokvy", "Im")), (("Samphalla", "Thach"), ("Samphalla", "Thch"))],
+)
+def test_a_vowel_written_otherwise_or_dropped_keeps_the_name_close(
+    first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    a = features_of(given_name=first[0], family_name=first[1])
+    b = features_of(given_name=second[0], family_name=second[1])
+    assert compare(a, b).levels["name"] is Level.CLOSE
+
+
+def test_a_rare_name_weighs_more_than_a_common_one() -> None:
+    rare, common = name_u_of(1, 100_000), name_u_of(400, 100_000)
+    a, b = _police_in_khmer(), _ngo_in_latin(birth_date=None)
+    rare_weight = compare(a, b, name_u=rare).weights["name"]  # type: ignore[arg-type]
+    common_weight = compare(a, b, name_u=common).weights["name"]  # type: ignore[arg-type]
+    assert rare_weight > DEFAULT_MODEL.name.weight(Level.EXACT) > common_weight
+
+
+def test_a_record_unlike_one_of_the_persons_records_goes_to_review() -> None:
+    new = _ngo_in_latin()
+    like = Candidate("r1", "p1", _police_in_khmer())  # type: ignore[arg-type]
+    # Merged into the person earlier (wrongly, or under another name): evidence against.
+    unlike = Candidate(
+        "r2", "p1", features_of(given_name="Dara", family_name="Meas", birth_date=date(1990, 7, 1))
+    )
+
+    alone = decide(new, [like])  # type: ignore[arg-type]
+    with_person = decide(new, [like], members=lambda _: [like, unlike])  # type: ignore[arg-type]
+
+    assert alone.linked_to_record == "r1"
+    assert with_person.linked_to_record is None
+    assert [candidate.record_id for candidate, _ in with_person.review] == ["r1"]

@@ -31,7 +31,7 @@ BLOCK_KEY_PURPOSE = "person_record.block_key"
 # A key shared by more records than this is as common as a stop word ("Nguyen Thi"):
 # it selects nothing, and comparing with all of its records would make the cost grow
 # with the square of the index. Other keys of the record still find its candidates.
-MAX_BLOCK_SIZE = 400
+MAX_BLOCK_SIZE = 100
 
 Digest = Callable[[str], str]
 
