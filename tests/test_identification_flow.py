@@ -101,9 +101,11 @@ async def test_a_withdrawal_of_consent_is_published_and_recorded_by_referral(
     )
 
     assert withdrawn.status_code == 201, withdrawn.text
-    # screening, consent, person.linked, presumed, then the withdrawal
+    # screening, consent, person.linked (keyed by the person: in any order), presumed,
+    # then the withdrawal
     published = await identification_events(kafka_bootstrap, topic_prefix, expect=5)
-    last = published[-1]
+    about_case = [e for e in published if e.subject == case_id]
+    last = about_case[-1]
     assert last.type == "kh.nrm.identification.consent.changed.v1"
     assert (last.subject, last.data.purpose, last.data.status) == (case_id, "referral", "withdrawn")
     recorded = eventually(

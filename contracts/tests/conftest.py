@@ -124,6 +124,22 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "is_child": False,
         "recorded_at": "2025-03-20T02:00:00Z",
     },
+    "kh.nrm.identification.person.linked.v1": {
+        "person_id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+        "screening_id": "1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b",
+        "case_id": "0b6f2a8e-6a43-4f1e-9d0c-2f1b7c9e4a10",
+        "previous_person_id": None,
+        "score": 15.2,
+        "basis": "automatic",
+        "linked_at": "2025-03-20T02:00:00Z",
+    },
+    "kh.nrm.identification.person.unlinked.v1": {
+        "person_id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+        "screening_id": "1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b",
+        "case_id": "0b6f2a8e-6a43-4f1e-9d0c-2f1b7c9e4a10",
+        "new_person_id": "6b5c4d3e-2f1a-4b0c-9d8e-7f6a5b4c3d2e",
+        "unlinked_at": "2025-03-21T02:00:00Z",
+    },
     "kh.nrm.referral.case.opened.v1": {
         "referral_case_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
         "identification_case_id": "0b6f2a8e-6a43-4f1e-9d0c-2f1b7c9e4a10",
