@@ -166,10 +166,7 @@ ENTRIES: dict[str, Callable[..., str]] = {
 }
 NEEDS_BROKER = {"referral"}
 """Entries that put the person in through an event as well as the API."""
-STILL_IN_CLEAR = {
-    "identification": "identification's person table keeps given/family names in clear "
-    "(sealing by its owner is in progress)",
-}
+STILL_IN_CLEAR: dict[str, str] = {}
 
 
 async def _topics(bootstrap: str, prefix: str) -> list[str]:
