@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from uuid import UUID
 
 from fastapi import APIRouter
 from sqlmodel import col, select
+from starlette.convertors import Convertor, register_url_convertor
 
 from nrm_runtime.audit import AuditAction
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
@@ -32,6 +34,23 @@ from referral.store import FollowUpVisit, Referral, ReferralStep
 from referral.views import referral_public
 
 router = APIRouter(tags=["referrals"])
+
+
+class _ActionSegment(Convertor[str]):
+    """Matches only the lifecycle's action names, so that ``POST /referrals/{id}/<other>``
+    (``follow-ups``, say) is not taken for an action: it answers 405, not 422."""
+
+    regex = "|".join(re.escape(action.value) for action in Action)
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+# Starlette compiles a route's path with the convertors registered by then.
+register_url_convertor("referral_action", _ActionSegment())
 
 
 async def _steps(session, referral_id: UUID) -> list[ReferralStep]:  # type: ignore[no-untyped-def]
@@ -72,7 +91,7 @@ async def get_referral(
 
 
 @router.post(
-    "/referrals/{referral_id}/{action}",
+    "/referrals/{referral_id}/{action:referral_action}",
     response_model=ReferralPublic,
     responses=error_responses(401, 403, 404, 409, 422),
     openapi_extra=PARTY_CHANGE,
