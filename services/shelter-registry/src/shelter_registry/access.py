@@ -11,11 +11,15 @@
 * **NRM coordinators**: MOSVY callers in ``case_manager`` hold and release beds for
   accepted referrals (reservations) in any registered facility.
 * **Everyone authenticated** reads the public directory, the search and the coverage.
+  A shelter's whereabouts (street address, coordinates, distance) are the exception:
+  victims sleep there, and a trafficker who learns where a shelter is can wait at its
+  door. Only those who bring or send a person there see them (:func:`sees_whereabouts`).
 """
 
 from __future__ import annotations
 
-from nrm_runtime.auth import Principal, Role
+from nrm_contracts.events.shelter_registry import FacilityType
+from nrm_runtime.auth import OrganisationType, Principal, Role
 from nrm_runtime.errors import ProblemError
 
 
@@ -25,6 +29,32 @@ def is_registrar(principal: Principal, registrar: str) -> bool:
 
 def is_owner_staff(principal: Principal, organisation_id: str) -> bool:
     return principal.organisation == organisation_id and Role.PROVIDER_STAFF in principal.roles
+
+
+HOUSING = frozenset({FacilityType.RESIDENTIAL_SHELTER, FacilityType.TRANSIT_CENTRE})
+"""Facilities where persons stay the night: their whereabouts are withheld."""
+_REGISTRAR_ROLES = frozenset({Role.ADMIN, Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY})
+# Case managers of Cambodian ministries, NGOs and international organisations (IOM)
+# accompany persons to shelters; police screeners hand them over to a case manager,
+# foreign agencies work through MOSVY, analysts and auditors need no address.
+_ACCOMPANYING_TYPES = frozenset(
+    {OrganisationType.MINISTRY, OrganisationType.NGO, OrganisationType.INTERNATIONAL}
+)
+
+
+def sees_whereabouts(
+    principal: Principal, facility_type: FacilityType, owner: str, registrar: str
+) -> bool:
+    """Whether the caller may see where a facility is: always for a facility where no
+    one stays; for a shelter or transit centre, its own organisation, MOSVY's registrar
+    and coordinators, and the case managers who accompany persons there."""
+    if facility_type not in HOUSING or principal.organisation == owner:
+        return True
+    if principal.organisation == registrar:
+        return principal.has_any_role(_REGISTRAR_ROLES)
+    return (
+        Role.CASE_MANAGER in principal.roles and principal.organisation_type in _ACCOMPANYING_TYPES
+    )
 
 
 def require_registrar(principal: Principal, registrar: str) -> None:

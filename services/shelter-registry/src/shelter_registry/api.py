@@ -14,9 +14,11 @@ from nrm_contracts.events.shelter_registry import (
     RegistrationStatus,
     SupportService,
 )
+from nrm_runtime.auth import Principal
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep
 from shelter_registry import directory, matching, registration
+from shelter_registry.access import sees_whereabouts
 from shelter_registry.contacts import KeysDep
 from shelter_registry.dependencies import (
     NEW_RECORD,
@@ -42,10 +44,19 @@ from shelter_registry.models import (
     StatusChangePublic,
 )
 from shelter_registry.reference import geography
-from shelter_registry.store import Organisation, load_facility, load_organisation
+from shelter_registry.store import Facility, Organisation, load_facility, load_organisation
 from shelter_registry.views import to_public
 
 router = APIRouter()
+
+
+def _whereabouts_for(principal: Principal, registrar: str) -> directory.SeesWhereabouts:
+    def sees(facility: Facility) -> bool:
+        return sees_whereabouts(
+            principal, FacilityType(facility.facility_type), facility.organisation_id, registrar
+        )
+
+    return sees
 
 
 @router.post(
@@ -93,7 +104,8 @@ async def list_organisations(database: DatabaseDep, _: Reader) -> list[Organisat
 async def search_facilities(
     database: DatabaseDep,
     keys: KeysDep,
-    _: Reader,
+    reader: Reader,
+    settings: SettingsDep,
     sex: Sex | None = None,
     age: Annotated[int | None, Query(ge=0, le=120)] = None,
     exploitation_type: ExploitationType | None = None,
@@ -128,7 +140,9 @@ async def search_facilities(
         only_in_province=only_in_province,
         only_with_free_beds=only_with_free_beds,
     )
-    return await directory.search(database, keys, criteria, limit)
+    return await directory.search(
+        database, keys, criteria, limit, _whereabouts_for(reader, settings.registrar_organisation)
+    )
 
 
 @router.post(
@@ -163,14 +177,20 @@ async def register_facility(
 async def list_directory(
     database: DatabaseDep,
     keys: KeysDep,
-    _: Reader,
+    reader: Reader,
+    settings: SettingsDep,
     page: PageDep,
     registration_status: RegistrationStatus | None = None,
     organisation_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[FacilityPublic]:
     """The whole directory in any registration status (MOSVY's queue: ``applied``)."""
     return await directory.directory_page(
-        database, keys, page, status=registration_status, organisation_id=organisation_id
+        database,
+        keys,
+        page,
+        _whereabouts_for(reader, settings.registrar_organisation),
+        status=registration_status,
+        organisation_id=organisation_id,
     )
 
 
@@ -182,13 +202,18 @@ async def list_directory(
     responses=error_responses(401, 403, 404, 422),
 )
 async def get_facility(
-    facility_id: UUID, database: DatabaseDep, keys: KeysDep, _: Reader
+    facility_id: UUID,
+    database: DatabaseDep,
+    keys: KeysDep,
+    reader: Reader,
+    settings: SettingsDep,
 ) -> FacilityPublic:
     """One directory entry, in whatever status."""
     async with database.session() as session:
         facility = await load_facility(session, facility_id)
         organisation = await load_organisation(session, facility.organisation_id)
-    return to_public(facility, organisation, keys)
+    sees = _whereabouts_for(reader, settings.registrar_organisation)
+    return to_public(facility, organisation, keys, whereabouts=sees(facility))
 
 
 @router.patch(

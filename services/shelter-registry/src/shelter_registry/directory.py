@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from sqlmodel import col, select
@@ -25,6 +26,9 @@ from shelter_registry.reference import geography
 from shelter_registry.store import Facility, Organisation
 from shelter_registry.views import to_profile, to_public
 
+SeesWhereabouts = Callable[[Facility], bool]
+"""For the caller: whether it may see where this facility is (``access.sees_whereabouts``)."""
+
 
 async def _organisations(session: AsyncSession) -> dict[str, Organisation]:
     return {o.id: o for o in (await session.exec(select(Organisation))).all()}
@@ -36,9 +40,15 @@ async def _offered_facilities(session: AsyncSession) -> list[Facility]:
 
 
 async def search(
-    database: Database, keys: KeyRing, criteria: matching.Criteria, limit: int
+    database: Database,
+    keys: KeyRing,
+    criteria: matching.Criteria,
+    limit: int,
+    sees_whereabouts: SeesWhereabouts,
 ) -> SearchResults:
     """The registered facilities that meet ``criteria``, ranked, each with its reasons.
+    A shelter's distance is withheld with its whereabouts: distances from chosen
+    provinces would give its place away.
 
     The registry holds hundreds of facilities, not millions: they are assessed in memory,
     where every rule can say why it admitted a facility.
@@ -48,19 +58,20 @@ async def search(
         organisations = await _organisations(session)
     by_id = {facility.id: facility for facility in facilities}
     matches = matching.search([to_profile(f) for f in facilities], criteria, geography())
-    return SearchResults(
-        items=[
-            SearchResult(
-                facility=to_public(
-                    by_id[m.facility.id], organisations[by_id[m.facility.id].organisation_id], keys
-                ),
-                fit=m.fit,
-                distance_km=None if m.distance_km is None else round(m.distance_km, 1),
-                reasons=m.reasons,
-            )
-            for m in matches[:limit]
-        ]
-    )
+
+    def result(m: matching.Match) -> SearchResult:
+        facility = by_id[m.facility.id]
+        seen = sees_whereabouts(facility)
+        return SearchResult(
+            facility=to_public(
+                facility, organisations[facility.organisation_id], keys, whereabouts=seen
+            ),
+            fit=m.fit,
+            distance_km=None if m.distance_km is None or not seen else round(m.distance_km, 1),
+            reasons=m.reasons if seen else m.reasons_without_distance,
+        )
+
+    return SearchResults(items=[result(m) for m in matches[:limit]])
 
 
 async def coverage_report(database: Database) -> CoverageReport:
@@ -98,6 +109,7 @@ async def directory_page(
     database: Database,
     keys: KeyRing,
     page: PageQuery,
+    sees_whereabouts: SeesWhereabouts,
     *,
     status: RegistrationStatus | None,
     organisation_id: str | None,
@@ -118,7 +130,10 @@ async def directory_page(
         facilities = facilities[: page.limit]
         next_cursor = encode_cursor({"id": str(facilities[-1].id)})
     return Page(
-        items=[to_public(f, organisations[f.organisation_id], keys) for f in facilities],
+        items=[
+            to_public(f, organisations[f.organisation_id], keys, whereabouts=sees_whereabouts(f))
+            for f in facilities
+        ],
         next_cursor=next_cursor,
     )
 

@@ -56,6 +56,9 @@ class Match:
     proximity: int
     distance_km: float | None
     reasons: list[str] = field(default_factory=list)
+    reasons_without_distance: list[str] = field(default_factory=list)
+    """The same reasons, the place named by province only (for a caller who may not
+    learn where a shelter is)."""
 
     def rank_key(self) -> tuple[int, int, float, str]:
         return (-self.fit, self.proximity, self.distance_km or 0.0, self.facility.name)
@@ -129,23 +132,30 @@ def assess(facility: FacilityProfile, criteria: Criteria, geography: Geography) 
         fit += FREE_BED_POINTS
         reasons.append(f"{free} free bed{'s' if free != 1 else ''} now")
     proximity, distance = OTHER_PROVINCE, None
+    coarse = list(reasons)
     if criteria.province_code is not None:
         if criteria.only_in_province and facility.province_code != criteria.province_code:
             return None
-        proximity, distance, where = _distance(facility, criteria.province_code, geography)
+        proximity, distance, where, province = _distance(
+            facility, criteria.province_code, geography
+        )
         reasons.append(where)
-    return Match(facility, fit, proximity, distance, reasons)
+        coarse.append(province)
+    return Match(facility, fit, proximity, distance, reasons, coarse)
 
 
 def _distance(
     facility: FacilityProfile, origin: str, geography: Geography
-) -> tuple[int, float, str]:
+) -> tuple[int, float, str, str]:
+    """Proximity, km, the place with its distance, and the place by province only."""
     km = geography.distance_km(
         origin, facility.province_code, facility.latitude, facility.longitude
     )
     name = geography.name_of(facility.province_code)
     if facility.province_code == origin:
-        return SAME_PROVINCE, km, f"in {name}, the person's province"
+        where = f"in {name}, the person's province"
+        return SAME_PROVINCE, km, where, where
     if geography.are_adjacent(origin, facility.province_code):
-        return NEIGHBOURING_PROVINCE, km, f"in neighbouring {name}, about {km:.0f} km away"
-    return OTHER_PROVINCE, km, f"in {name}, about {km:.0f} km away"
+        where = f"in neighbouring {name}"
+        return NEIGHBOURING_PROVINCE, km, f"{where}, about {km:.0f} km away", where
+    return OTHER_PROVINCE, km, f"in {name}, about {km:.0f} km away", f"in {name}"

@@ -195,6 +195,11 @@ class FacilityPublic(BaseModel):
     languages: list[str]
     location: Location
     contacts: ContactsPublic
+    whereabouts_withheld: bool = Field(
+        description="True when the street address and coordinates of this shelter or "
+        "transit centre are withheld from the caller: only its own organisation, MOSVY's "
+        "coordinators and accompanying case managers see where persons stay."
+    )
     registration: RegistrationPublic
     capacity: Capacity
     state_version: int

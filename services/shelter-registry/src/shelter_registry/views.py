@@ -101,11 +101,19 @@ def public_state(facility: Facility, organisation: Organisation) -> dict[str, An
     }
 
 
-def to_public(facility: Facility, organisation: Organisation, keys: KeyRing) -> FacilityPublic:
+def to_public(
+    facility: Facility, organisation: Organisation, keys: KeyRing, *, whereabouts: bool = True
+) -> FacilityPublic:
     """The directory entry: the public state, contacts (opened with ``keys``) and
-    MOSVY's reason."""
+    MOSVY's reason; without the street address and coordinates unless ``whereabouts``
+    (``access.sees_whereabouts`` decides for the caller)."""
     state = public_state(facility, organisation)
     registration: Registration = state["registration"]
+    contacts = opened_contacts(keys, facility)
+    location: Location = state["location"]
+    if not whereabouts:
+        contacts = contacts.model_copy(update={"address": None})
+        location = location.model_copy(update={"latitude": None, "longitude": None})
     return FacilityPublic(
         id=facility.id,
         organisation_id=organisation.id,
@@ -116,8 +124,9 @@ def to_public(facility: Facility, organisation: Organisation, keys: KeyRing) -> 
         services=state["services"],
         eligibility=state["eligibility"],
         languages=state["languages"],
-        location=state["location"],
-        contacts=opened_contacts(keys, facility),
+        location=location,
+        contacts=contacts,
+        whereabouts_withheld=not whereabouts,
         registration=RegistrationPublic(
             **registration.model_dump(), status_reason=facility.status_reason
         ),
