@@ -171,9 +171,12 @@ def test_a_foreign_agency_not_listed_for_any_counterpart_country_is_403(client, 
         ("ngo-shelter-a", "case_manager"),
         ("moi-dahtjp", "case_manager"),
         ("mosvy", "screener"),
+        ("moj", "case_manager"),
+        ("mowa", "liaison_officer"),
+        ("mowa", "case_manager"),
     ],
 )
-def test_only_cambodian_ministry_officers_use_the_case_api(
+def test_only_the_repatriation_authorities_officers_use_the_case_api(
     client, auth, outbound_case, organisation, role
 ) -> None:
     case = outbound_case("VNM")
@@ -182,6 +185,14 @@ def test_only_cambodian_ministry_officers_use_the_case_api(
     assert client.get("/cases", headers=headers).status_code == 403
     assert client.get(f"/cases/{case['id']}", headers=headers).status_code == 403
     assert client.get(f"/cases/{case['id']}/timeline", headers=headers).status_code == 403
+    opened = client.post("/cases", json={}, headers=headers)
+    assert opened.status_code == 403, opened.text
+
+
+@pytest.mark.parametrize("options", [{"repatriation_authorities": {"mowa"}}])
+def test_the_repatriation_authorities_are_a_setting(client, auth, options) -> None:
+    assert client.get("/cases", headers=auth("mowa", "case_manager")).status_code == 200
+    assert client.get("/cases", headers=auth("mosvy", "case_manager")).status_code == 403
 
 
 def test_a_liaison_officer_completes_steps_but_only_a_case_manager_opens_cases(

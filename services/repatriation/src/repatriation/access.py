@@ -1,5 +1,7 @@
-"""Who may do what: Cambodian officers run the Cambodian side of every case; a
-counterpart agency sees and acts on its own country's cases only, and signs its calls.
+"""Who may do what: the officers of the Cambodian repatriation authorities (setting
+``repatriation_authorities``: MOSVY and MOFAIC) run the Cambodian side of every case;
+another ministry's officers see none; a counterpart agency sees and acts on its own
+country's cases only, and signs its calls.
 
 A counterpart asking for another country's case is answered 404, exactly as for a case
 that does not exist: it must not learn that the case exists.
@@ -17,34 +19,43 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
 from nrm_runtime.errors import NotFound, ProblemError
-from repatriation.context import RepatriationDep
+from repatriation.context import Repatriation, RepatriationDep
 from repatriation.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from repatriation.store import RepatriationCase
 
 OFFICER_ROLES = (Role.CASE_MANAGER, Role.LIAISON_OFFICER)
 
 
-def _cambodian(principal: Principal) -> Principal:
-    if principal.organisation_type is not OrganisationType.MINISTRY:
-        raise ProblemError(403, "forbidden", "only Cambodian ministries run repatriation cases")
+def _authority(principal: Principal, context: Repatriation) -> Principal:
+    # A ministry without a part in returns (Justice, Women's Affairs ...) has no business
+    # with the whereabouts and travel of every returning person.
+    if (
+        principal.organisation_type is not OrganisationType.MINISTRY
+        or principal.organisation not in context.settings.repatriation_authorities
+    ):
+        raise ProblemError(
+            403, "forbidden", "only the Cambodian repatriation authorities run repatriation cases"
+        )
     return principal
 
 
-async def _officer(principal: Annotated[Principal, require_roles(*OFFICER_ROLES)]) -> Principal:
-    return _cambodian(principal)
+async def _officer(
+    principal: Annotated[Principal, require_roles(*OFFICER_ROLES)], context: RepatriationDep
+) -> Principal:
+    return _authority(principal, context)
 
 
 async def _case_manager(
-    principal: Annotated[Principal, require_roles(Role.CASE_MANAGER)],
+    principal: Annotated[Principal, require_roles(Role.CASE_MANAGER)], context: RepatriationDep
 ) -> Principal:
-    return _cambodian(principal)
+    return _authority(principal, context)
 
 
 Officer = Annotated[Principal, Depends(_officer)]
-"""A MOSVY or MOFAIC officer (case manager or liaison officer) of a Cambodian ministry."""
+"""A case manager or liaison officer of a Cambodian repatriation authority (MOSVY, MOFAIC)."""
 
 CaseManager = Annotated[Principal, Depends(_case_manager)]
-"""A Cambodian ministry's case manager: opens, closes, records consent."""
+"""A repatriation authority's case manager: opens, closes, records consent."""
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,12 @@ class RepatriationSettings(ServiceSettings):
     port: int = 8004
 
     counterparts: dict[str, CounterpartLink] = Field(default_factory=_dev_counterparts)
+    repatriation_authorities: frozenset[str] = Field(
+        default=frozenset({"mosvy", "mosvy-poipet-transit", "mofaic"}),
+        min_length=1,
+        description="Organisation ids of the Cambodian ministries (and their units) that "
+        "run returns: only their officers see repatriation cases.",
+    )
     sop_directories: tuple[Path, ...] = Field(
         default=(), description="Template directories read besides the built-in templates."
     )
