@@ -306,3 +306,193 @@ def test_every_referral_route_with_personal_data_writes_an_audit_entry(referral,
         (route.method, route.path) for route in personal
     )
     assert unaudited == []
+
+
+# --- identification ----------------------------------------------------------------------
+
+IDENTIFICATION_SCREENER = ("moi-dahtjp", Role.SCREENER.value)
+IDENTIFICATION_AUTHORITY = ("mosvy", Role.COMPETENT_AUTHORITY.value)
+LAW_ENFORCEMENT = ("moi-immigration", Role.SCREENER.value)
+
+
+def _identification_form(given_name: str) -> dict[str, Any]:
+    return {
+        "person": {"given_name": given_name, "family_name": "Coverage", "sex": "female"},
+        "encounter": {"type": "police_operation", "date": "2026-03-02", "province_code": "02"},
+        "indicators": {"acts": ["recruitment"], "act_notes": "Audit notes"},
+    }
+
+
+# What each personal-data route of identification is called with (a new such route
+# without one fails); "{given_name}" is the screened person's.
+IDENTIFICATION_EXAMPLES: dict[tuple[str, str], dict[str, Any] | None] = {
+    ("POST", "/screenings"): _identification_form("{given_name}"),
+    ("GET", "/screenings/{screening_id}"): None,
+    ("GET", "/cases/{case_id}"): None,
+    ("POST", "/cases/{case_id}/decisions"): {
+        "stage": "preliminary",
+        "outcome": "identified",
+        "rationale": "Audit grounds",
+    },
+    ("POST", "/cases/{case_id}/consents"): {
+        "purpose": "referral",
+        "status": "given",
+        "basis": "own_consent",
+    },
+    ("POST", "/non-punishment-checks"): {"given_name": "{given_name}", "family_name": "Coverage"},
+    ("GET", "/persons/review-pairs/{pair_id}"): None,
+    ("POST", "/persons/review-pairs/{pair_id}/confirm"): None,
+    ("POST", "/persons/review-pairs/{pair_id}/reject"): None,
+    ("GET", "/persons/{person_id}"): None,
+    ("POST", "/persons/{person_id}/records/{screening_id}/unlink"): None,
+    ("POST", "/persons/{person_id}/records"): {"screening_id": "{other_screening_id}"},
+}
+# An unlink needs a person of two records: the pair is confirmed first.
+CONFIRMED_FIRST = {("POST", "/persons/{person_id}/records/{screening_id}/unlink")}
+
+
+@pytest.fixture
+def identification(tmp_path: Path, token_keys: Path) -> Iterator[TestClient]:
+    from identification.app import create_app
+    from identification.settings import IdentificationSettings
+
+    settings = IdentificationSettings(
+        environment="test",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'identification.db'}",
+        kafka_bootstrap_servers="127.0.0.1:1",
+        jwt_jwks_file=token_keys / "dev-jwks.json",
+        field_keys_file=token_keys / "field-keys.json",
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def _fresh_name() -> str:
+    """A name of its own for each person, so that no two persons are linked."""
+    letters = "".join(chr(ord("a") + int(digit, 16) % 26) for digit in uuid.uuid4().hex[:8])
+    return "Audit" + letters
+
+
+async def _queue_review_pair(app: Any, arrived: str, known: str) -> tuple[str, str]:
+    """A pair in the review queue (as the matcher leaves one between its thresholds),
+    and the known record's person."""
+    from identification.store import PersonRecord, ReviewPair
+    from nrm_runtime.tables import utc_now
+
+    pair = ReviewPair(
+        screening_id=uuid.UUID(arrived),
+        candidate_screening_id=uuid.UUID(known),
+        score=4.0,
+        evidence={"total": 4.0, "name_similarity": 0.9, "fields": {}},
+        status="open",
+        created_at=utc_now(),
+    )
+    async with app.state.database.unit_of_work() as uow:
+        uow.session.add(pair)
+        record = await uow.session.get(PersonRecord, uuid.UUID(known))
+        assert record is not None
+        await uow.commit()
+    return str(pair.id), str(record.person_id)
+
+
+def _screened_pair(client: TestClient, mint) -> dict[str, str]:
+    """Two persons screened by the police, queued as a review pair: every identification
+    route applies to them."""
+    screener = bearer(mint(*IDENTIFICATION_SCREENER))
+    given_name = _fresh_name()
+    screened = client.post(
+        "/screenings", json=_identification_form(given_name), headers=screener
+    ).json()
+    other = client.post(
+        "/screenings", json=_identification_form(_fresh_name()), headers=screener
+    ).json()
+    assert client.portal is not None
+    pair_id, person_id = client.portal.call(
+        _queue_review_pair, client.app, other["id"], screened["id"]
+    )
+    return {
+        "given_name": given_name,
+        "screening_id": screened["id"],
+        "case_id": screened["case_id"],
+        "other_screening_id": other["id"],
+        "pair_id": pair_id,
+        "person_id": person_id,
+    }
+
+
+def _identification_caller(policy: RoutePolicy) -> tuple[str, str]:
+    """An organisation and role the policy admits for a case the police screened."""
+    if OrganisationType.POLICE in policy.organisation_types:
+        return LAW_ENFORCEMENT
+    if Role.SCREENER in policy.roles:
+        return IDENTIFICATION_SCREENER
+    return IDENTIFICATION_AUTHORITY
+
+
+def _filled(template: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+def test_every_identification_route_with_personal_data_writes_an_audit_entry(
+    identification, mint
+) -> None:
+    personal = [
+        route
+        for route in declared_routes(identification.app)
+        if route.policy is not None and route.policy.personal_data
+    ]
+    unaudited = []
+    for route in personal:
+        assert route.policy is not None
+        key = (route.method, route.path)
+        assert key in IDENTIFICATION_EXAMPLES, f"no example call for {key}: add one"
+        values = _screened_pair(identification, mint)
+        if key in CONFIRMED_FIRST:
+            confirmed = identification.post(
+                _filled("/persons/review-pairs/{pair_id}/confirm", values),
+                headers=bearer(mint(*IDENTIFICATION_AUTHORITY)),
+            )
+            assert confirmed.status_code == 200, confirmed.text
+        before = _entries(identification, mint)
+
+        example = IDENTIFICATION_EXAMPLES[key]
+        response = identification.request(
+            route.method,
+            _filled(route.path, values),
+            content=_filled(json.dumps(example), values) if example is not None else None,
+            headers={
+                **bearer(mint(*_identification_caller(route.policy))),
+                "Content-Type": "application/json",
+            },
+        )
+
+        assert response.status_code < 300, (key, response.text)
+        if _entries(identification, mint) <= before:
+            unaudited.append(key)
+    assert sorted(IDENTIFICATION_EXAMPLES) == sorted(
+        (route.method, route.path) for route in personal
+    )
+    assert unaudited == []
+
+
+def test_a_non_punishment_check_is_audited_even_when_nobody_is_found(identification, mint) -> None:
+    """An officer looking people up by name is accountable for every look: the entry
+    names the check, never the names asked about."""
+    asked = {"given_name": "Nobody", "family_name": "Known"}
+
+    response = identification.post(
+        "/non-punishment-checks", json=asked, headers=bearer(mint(*LAW_ENFORCEMENT))
+    )
+
+    assert response.json() == {"matches": []}
+    entries = identification.get(
+        "/audit",
+        params={"resource_type": "non_punishment_check"},
+        headers=bearer(mint("mosvy", Role.AUDITOR.value)),
+    ).json()["items"]
+    assert [(e["organisation"], e["action"], e["purpose"]) for e in entries] == [
+        ("moi-immigration", "read", "non_punishment")
+    ]
+    assert "Nobody" not in json.dumps(entries)

@@ -38,14 +38,36 @@ def _canaries() -> dict[str, str]:
 
 
 def _identification(start_service, mint, canaries: dict[str, str]) -> str:
+    """The names, and free text about the person: the screening's notes and the grounds
+    of MOSVY's decision (which is announced, as victim.presumed)."""
     service = start_service("identification")
+    form = screening_form(given_name=canaries["given_name"], family_name=canaries["family_name"])
+    form["indicators"] = {
+        "acts": ["recruitment"],
+        "act_notes": f"recruited by {canaries['given_name']}'s aunt, reachable at "
+        f"{canaries['phone']}",
+        "purposes": ["sexual_exploitation"],
+        "purpose_notes": f"the bar's owner wrote to {canaries['contact']}",
+    }
     response = httpx.post(
         f"{service.url}/screenings",
-        json=screening_form(given_name=canaries["given_name"], family_name=canaries["family_name"]),
+        json=form,
         headers=bearer(mint("moi-dahtjp", "screener")),
         timeout=10,
     )
     assert response.status_code == 201, response.text
+    decided = httpx.post(
+        f"{service.url}/cases/{response.json()['case_id']}/decisions",
+        json={
+            "stage": "preliminary",
+            "outcome": "identified",
+            "rationale": f"{canaries['family_name']} described the bar; her aunt "
+            f"({canaries['phone']}) confirmed it",
+        },
+        headers=bearer(mint("mosvy", "competent_authority")),
+        timeout=10,
+    )
+    assert decided.status_code == 201, decided.text
     return "identification"
 
 

@@ -38,9 +38,7 @@ CANARY_GIVEN = "Matrixcanary Given"
 CANARY_FAMILY = "Matrixcanary Family"
 CANARY_PHONE = "+855 12 999 731"
 REPATRIATION_SECRETS = {"VNM": "matrix-secret-vnm", "THA": "matrix-secret-tha"}
-PENDING_DECLARATIONS = {
-    "identification": "identification's routes are declared by its owner (person index work)",
-}
+PENDING_DECLARATIONS: dict[str, str] = {}
 
 
 def _settings_values(tmp_path: Path, token_keys: Path, name: str) -> dict[str, Any]:
@@ -129,11 +127,24 @@ def _organisations() -> OrganisationRegistry:
 
 
 def _entitled(
-    policy: RoutePolicy, caller: Caller, target: OwnedObject, overseers: set[str]
+    policy: RoutePolicy,
+    caller: Caller,
+    target: OwnedObject,
+    overseers: set[str],
+    authorities: dict[Role, set[str]] | None = None,
 ) -> bool:
-    """Whether the policy lets this caller act on this object (then it is no denial case)."""
+    """Whether the policy lets this caller act on this object (then it is no denial case).
+
+    ``authorities``: a role a service honours on every object only in the organisations
+    named (identification's competent_authority is MOSVY's officers, not another
+    ministry's): elsewhere that role is no claim to an ``any`` object.
+    """
     organisation = caller.organisation
     if not policy.admits(caller.role, organisation.type):
+        return False
+    if policy.objects is Objects.ANY and organisation.id not in (authorities or {}).get(
+        caller.role, {organisation.id}
+    ):
         return False
     if policy.objects in (Objects.NONE, Objects.ANY):
         return True
@@ -165,6 +176,7 @@ def _leaks(
     examples: dict[tuple[str, str], dict[str, Any]],
     mint: Callable[..., str],
     overseers: set[str],
+    authorities: dict[Role, set[str]] | None = None,
 ) -> tuple[list[str], int]:
     leaks: list[str] = []
     checked = 0
@@ -179,7 +191,7 @@ def _leaks(
             for role in Role:
                 caller = Caller(organisation, role)
                 assert route.policy is not None
-                if _entitled(route.policy, caller, target, overseers):
+                if _entitled(route.policy, caller, target, overseers, authorities):
                     continue
                 checked += 1
                 problem = _call_as_outsider(client, route, caller, target, examples, mint)
@@ -504,3 +516,141 @@ def test_no_providers_list_shows_another_organisations_referral(referral_client,
         "/providers/me/deliveries",
     ]
     assert shown == []
+
+
+# --- identification -----------------------------------------------------------------------
+
+IDENTIFICATION_OWNER = "moi-dahtjp"
+IDENTIFICATION_AUTHORITY = "mosvy"
+IDENTIFICATION_NOTES = "Matrixcanary notes: sold by her cousin in Koh Kong"
+IDENTIFICATION_GROUNDS = "Matrixcanary grounds: her account of the Koh Kong boat"
+IDENTIFICATION_OTHER = "Matrixother"
+
+
+def _identification_form(given_name: str, family_name: str, **indicators: Any) -> dict[str, Any]:
+    return {
+        "person": {
+            "given_name": given_name,
+            "family_name": family_name,
+            "sex": "female",
+            "birth_date": "2000-02-29",
+            "nationality": "KHM",
+        },
+        "encounter": {"type": "police_operation", "date": "2026-03-02", "province_code": "02"},
+        "indicators": {"acts": ["recruitment"], "purposes": ["forced_labour"], **indicators},
+    }
+
+
+IDENTIFICATION_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/screenings"): _identification_form(CANARY_GIVEN, CANARY_FAMILY),
+    ("POST", "/cases/{case_id}/decisions"): {
+        "stage": "final",
+        "outcome": "identified",
+        "rationale": "Matrix final grounds",
+    },
+    ("POST", "/cases/{case_id}/consents"): {
+        "purpose": "referral",
+        "status": "withdrawn",
+        "basis": "own_consent",
+    },
+    ("POST", "/non-punishment-checks"): {"given_name": CANARY_GIVEN, "family_name": CANARY_FAMILY},
+    ("POST", "/persons/review-pairs/{pair_id}/confirm"): {},
+    ("POST", "/persons/review-pairs/{pair_id}/reject"): {},
+    ("POST", "/persons/{person_id}/records/{screening_id}/unlink"): {},
+    ("POST", "/persons/{person_id}/records"): {"screening_id": str(uuid.uuid4())},
+}
+
+
+@pytest.fixture
+def identification_client(service_app) -> Iterator[TestClient]:
+    with TestClient(service_app("identification")) as client:
+        yield client
+
+
+async def _queue_review_pair(app: FastAPI, arrived: str, known: str) -> tuple[str, str]:
+    """A pair in the review queue, as the matcher leaves one between its thresholds, and
+    the known record's person."""
+    from identification.store import PersonRecord, ReviewPair
+    from nrm_runtime.tables import utc_now
+
+    pair = ReviewPair(
+        screening_id=uuid.UUID(arrived),
+        candidate_screening_id=uuid.UUID(known),
+        score=4.0,
+        evidence={"total": 4.0, "name_similarity": 0.9, "fields": {}},
+        status="open",
+        created_at=utc_now(),
+    )
+    async with app.state.database.unit_of_work() as uow:  # type: ignore[attr-defined]
+        uow.session.add(pair)
+        record = await uow.session.get(PersonRecord, uuid.UUID(known))
+        assert record is not None
+        await uow.commit()
+    return str(pair.id), str(record.person_id)
+
+
+def _screened_and_decided(client: TestClient, mint: Callable[..., str]) -> OwnedObject:
+    """A police screening whose names and notes are canaries, decided by MOSVY on
+    canary grounds (so the non-punishment flag applies), and in a review pair with
+    another person the same police unit screened."""
+    police = bearer(mint(IDENTIFICATION_OWNER, "screener"))
+    screened = client.post(
+        "/screenings",
+        json=_identification_form(CANARY_GIVEN, CANARY_FAMILY, act_notes=IDENTIFICATION_NOTES),
+        headers=police,
+    )
+    assert screened.status_code == 201, screened.text
+    other = client.post(
+        "/screenings",
+        json=_identification_form(IDENTIFICATION_OTHER, "Sok"),
+        headers=police,
+    )
+    assert other.status_code == 201, other.text
+    case_id = screened.json()["case_id"]
+    decided = client.post(
+        f"/cases/{case_id}/decisions",
+        json={"stage": "preliminary", "outcome": "identified", "rationale": IDENTIFICATION_GROUNDS},
+        headers=bearer(mint(IDENTIFICATION_AUTHORITY, "competent_authority")),
+    )
+    assert decided.status_code == 201, decided.text
+    assert client.portal is not None
+    pair_id, person_id = client.portal.call(
+        _queue_review_pair, client.app, other.json()["id"], screened.json()["id"]
+    )
+    return OwnedObject(
+        {
+            "screening_id": screened.json()["id"],
+            "case_id": case_id,
+            "pair_id": pair_id,
+            "person_id": person_id,
+        },
+        IDENTIFICATION_OWNER,
+        "KHM",
+        (CANARY_GIVEN, CANARY_FAMILY, IDENTIFICATION_NOTES, IDENTIFICATION_GROUNDS),
+    )
+
+
+def test_no_identification_route_gives_a_screening_or_case_to_another_organisation(
+    identification_client, mint
+) -> None:
+    """Every route x every role x every organisation but the police unit that screened
+    and MOSVY (the Competent Authority): a screener of another agency, another
+    ministry's competent_authority, an analyst, an auditor, a foreign agency... get 403
+    or 404 and never a canary. A competent_authority outside MOSVY has no claim to the
+    person index or the decisions either."""
+    target = _screened_and_decided(identification_client, mint)
+
+    leaks, checked = _leaks(
+        identification_client,
+        identification_client.app,
+        target,
+        IDENTIFICATION_EXAMPLES,
+        mint,
+        {IDENTIFICATION_AUTHORITY},
+        {Role.COMPETENT_AUTHORITY: {IDENTIFICATION_AUTHORITY}},
+    )
+
+    assert leaks == []
+    # 18 routes (the audit log's two among them) x 21 organisations x 8 roles, less the
+    # callers each route admits: every combination, not a sample.
+    assert checked > 2500

@@ -22,7 +22,13 @@ from aiokafka.errors import (
 )
 
 from nrm_deploy.kafka import KafkaCluster, free_port
-from nrm_deploy.kafka_acls import BACKBONE_ACCESS, Operation, ResourceType, acl_bindings
+from nrm_deploy.kafka_acls import (
+    Operation,
+    PatternType,
+    ResourceType,
+    acl_bindings,
+    backbone_access,
+)
 from nrm_deploy.kafka_security import KafkaSecurity
 
 pytestmark = pytest.mark.timeout(240)
@@ -98,6 +104,17 @@ async def test_a_service_cannot_create_another_services_topic(secure_kafka, pref
         await create_topics(secure_kafka, "identification", [f"{prefix}nrm.repatriation"])
 
 
+async def test_referral_writes_a_providers_own_topic_and_no_other_service_may(
+    secure_kafka, prefix
+) -> None:
+    provider_topic = f"{prefix}nrm.referral.provider.ngo-shelter-a"
+    await create_topics(secure_kafka, "referral", [provider_topic])
+
+    await produce_as(secure_kafka, "referral", provider_topic)  # no error: written
+    with pytest.raises(TopicAuthorizationFailedError):
+        await produce_as(secure_kafka, "shelter-registry", provider_topic)
+
+
 async def test_a_subscriber_reads_its_topic_in_its_group_and_no_other_group(
     secure_kafka, prefix
 ) -> None:
@@ -143,33 +160,47 @@ async def test_a_plaintext_client_gets_no_connection(secure_kafka) -> None:
     await producer.stop()
 
 
-def test_each_service_may_write_only_its_own_topic_and_its_dead_letters() -> None:
+def test_each_service_may_write_only_its_own_topic_its_dead_letters_and_its_families() -> None:
     written = {
         access.principal: sorted(
-            binding.resource_name
+            (binding.resource_name, binding.pattern.name)
             for binding in acl_bindings(access)
             if binding.operation is Operation.WRITE
         )
-        for access in BACKBONE_ACCESS
+        for access in backbone_access()
     }
 
     assert written == {
-        "identification": ["nrm.identification"],
-        "referral": ["nrm.identification.dlq.referral", "nrm.referral"],
-        "shelter-registry": ["nrm.referral.dlq.shelter-registry", "nrm.shelter-registry"],
-        "repatriation": ["nrm.repatriation"],
+        "identification": [("nrm.identification", "LITERAL")],
+        "referral": [
+            ("nrm.identification.dlq.referral", "LITERAL"),
+            ("nrm.referral", "LITERAL"),
+            ("nrm.referral.provider.", "PREFIXED"),
+            ("nrm.repatriation.dlq.referral", "LITERAL"),
+            ("nrm.shelter-registry.dlq.referral", "LITERAL"),
+        ],
+        "shelter-registry": [
+            ("nrm.referral.dlq.shelter-registry", "LITERAL"),
+            ("nrm.shelter-registry", "LITERAL"),
+        ],
+        "repatriation": [("nrm.repatriation", "LITERAL")],
     }
 
 
 def test_a_service_reads_only_what_it_subscribes_to_in_its_own_group() -> None:
-    referral = next(access for access in BACKBONE_ACCESS if access.principal == "referral")
+    referral = next(access for access in backbone_access() if access.principal == "referral")
     reads = {
-        (binding.resource_type, binding.resource_name)
+        (binding.resource_type, binding.resource_name, binding.pattern)
         for binding in acl_bindings(referral, "p.")
         if binding.operation is Operation.READ
     }
 
-    assert reads == {(ResourceType.TOPIC, "p.nrm.identification"), (ResourceType.GROUP, "referral")}
+    assert reads == {
+        (ResourceType.TOPIC, "p.nrm.identification", PatternType.LITERAL),
+        (ResourceType.TOPIC, "p.nrm.shelter-registry", PatternType.LITERAL),
+        (ResourceType.TOPIC, "p.nrm.repatriation", PatternType.LITERAL),
+        (ResourceType.GROUP, "referral", PatternType.LITERAL),
+    }
 
 
 def test_the_security_material_is_private_and_made_once(tmp_path) -> None:

@@ -10,10 +10,17 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, select, update
 
-from nrm_runtime.audit import AuditAction, audit_router, record_access, verify_chain
+from nrm_runtime.audit import (
+    AuditAction,
+    SystemActor,
+    audit_router,
+    record_access,
+    record_system_access,
+    verify_chain,
+)
 from nrm_runtime.auth import OrganisationType, Principal, Role, TokenVerifier
 from nrm_runtime.errors import install_error_handlers
-from nrm_runtime.settings import DEFAULT_AUDIENCE, DEV_ISSUER
+from nrm_runtime.settings import DEFAULT_AUDIENCE, DEV_ISSUER, ServiceSettings
 from nrm_runtime.tables import audit_chain_head_table, audit_entry_table
 
 OFFICER = Principal(
@@ -70,6 +77,45 @@ async def test_an_entry_records_who_in_which_role_did_what_to_which_record_and_w
         "case_review",
     )
     assert row["recorded_at"].tzinfo is not None
+
+
+async def test_the_service_acting_of_its_own_accord_is_recorded_as_the_system(
+    database,
+) -> None:
+    settings = ServiceSettings(service_name="referral", operating_organisation="mosvy")
+    async with database.unit_of_work() as uow:
+        await record_system_access(
+            uow.session,
+            SystemActor.of(settings),
+            action=AuditAction.DISCLOSE,
+            resource_type="referral",
+            resource_ids=["r-1", "r-2"],
+            purpose="referral_expiry_reroute",
+        )
+        await uow.commit()
+
+    rows = await stored_entries(database)
+    assert [
+        (r["subject"], r["organisation"], r["role"], r["action"], r["resource_id"], r["purpose"])
+        for r in rows
+    ] == [
+        ("system/referral", "mosvy", "system", "disclose", "r-1", "referral_expiry_reroute"),
+        ("system/referral", "mosvy", "system", "disclose", "r-2", "referral_expiry_reroute"),
+    ]
+    assert (await chain(database)).intact
+
+
+async def test_a_system_entry_refuses_free_text_as_a_users_does(database) -> None:
+    async with database.unit_of_work() as uow:
+        with pytest.raises(ValueError):
+            await record_system_access(
+                uow.session,
+                SystemActor("referral", "mosvy"),
+                action=AuditAction.DISCLOSE,
+                resource_type="referral",
+                resource_ids="Sokha Chan",
+                purpose="referral_expiry_reroute",
+            )
 
 
 async def test_one_entry_per_record_of_a_list_in_order(database) -> None:

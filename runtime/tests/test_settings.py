@@ -181,3 +181,14 @@ def test_settings_cannot_change_once_read(make_settings) -> None:
 
     with pytest.raises(ValidationError):
         settings.port = 9000
+
+
+@pytest.mark.parametrize("organisation", ["", "MOSVY", "Ministry of Social Affairs", "a" * 65])
+def test_the_operating_organisation_is_an_organisation_id(make_settings, organisation) -> None:
+    with pytest.raises(ValidationError, match="operating_organisation"):
+        make_settings(operating_organisation=organisation)
+
+
+def test_the_backbone_is_operated_by_mosvy_unless_said_otherwise(make_settings) -> None:
+    assert make_settings().operating_organisation == "mosvy"
+    assert make_settings(operating_organisation="mowa").operating_organisation == "mowa"

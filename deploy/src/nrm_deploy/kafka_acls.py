@@ -1,14 +1,18 @@
 """What each service's Kafka principal may do, and granting it on a secure cluster.
 
-Deny by default (``allow.everyone.if.no.acl.found=false``); then each service may:
+Deny by default (``allow.everyone.if.no.acl.found=false``); then each service may, as
+its code uses them (:func:`nrm_deploy.kafka_access.backbone_access` reads the use from
+the services themselves):
 
-- write (and create, describe) only its own topic and its own dead-letter topics
-  (``<subscribed topic>.dlq.<its group>``: the consumer parks what it cannot process);
-- read (and describe) the topics it subscribes to, and create them when absent (a
-  service provisions every topic it touches at start; creating an empty topic confers
-  no right to write to it);
-- use its consumer group.
+- write (and describe) the topics it publishes to: its events' topics and its own
+  dead-letter topics (``<subscribed topic>.dlq.<its group>``: the consumer parks what it
+  cannot process), and the topic families it writes one topic per organisation of
+  (referral's ``nrm.referral.provider.<org>``: a PREFIXED ACL);
+- read (and describe) the topics it subscribes to, in its own consumer group only;
+- create the topics it provisions at start when absent (its own, its subscriptions',
+  its dead letters; creating an empty topic confers no right to write to it).
 
+Nothing else: :func:`acl_bindings` grants exactly that, and the tests check both ways.
 The ACLs are sent as CreateAcls requests by the ``admin`` super user (aiokafka has no
 ACL API of its own; its protocol classes carry the request).
 """
@@ -23,6 +27,20 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.admin import CreateAclsRequest
 
+from nrm_deploy.kafka_access import ServiceAccess, backbone_access
+
+__all__ = [
+    "AclBinding",
+    "Operation",
+    "PatternType",
+    "ResourceType",
+    "ServiceAccess",
+    "acl_bindings",
+    "backbone_access",
+    "backbone_bindings",
+    "grant",
+]
+
 
 class ResourceType(IntEnum):
     TOPIC = 2
@@ -36,66 +54,69 @@ class Operation(IntEnum):
     DESCRIBE = 8
 
 
-LITERAL = 3
+class PatternType(IntEnum):
+    """How an ACL's resource name matches (Kafka's codes)."""
+
+    LITERAL = 3
+    PREFIXED = 4
+
+
 ALLOW = 3
 ANY_HOST = "*"
 
 
 @dataclass(frozen=True)
-class ServiceAccess:
-    """One service's principal, the topic it owns, what it subscribes to, in which group."""
-
-    principal: str
-    owns: str
-    subscribes: tuple[str, ...] = ()
-    consumer_group: str | None = None
-
-    def dead_letter_topics(self) -> tuple[str, ...]:
-        if self.consumer_group is None:
-            return ()
-        return tuple(f"{topic}.dlq.{self.consumer_group}" for topic in self.subscribes)
-
-
-# The backbone as its services declare it (their ``ServiceDefinition.subscriptions``);
-# a service that subscribes to a new topic needs its line here changed too.
-BACKBONE_ACCESS = (
-    ServiceAccess("identification", "nrm.identification"),
-    ServiceAccess("referral", "nrm.referral", ("nrm.identification",), "referral"),
-    ServiceAccess(
-        "shelter-registry", "nrm.shelter-registry", ("nrm.referral",), "shelter-registry"
-    ),
-    ServiceAccess("repatriation", "nrm.repatriation"),
-)
-
-
-@dataclass(frozen=True)
 class AclBinding:
-    """One allowed operation of one principal on one literally named resource."""
+    """One allowed operation of one principal on one resource (or name prefix)."""
 
     principal: str
     resource_type: ResourceType
     resource_name: str
     operation: Operation
+    pattern: PatternType = PatternType.LITERAL
 
 
 def acl_bindings(access: ServiceAccess, topic_prefix: str = "") -> list[AclBinding]:
     """Every ACL ``access`` needs, its topic names with ``topic_prefix``."""
 
-    def on_topics(topics: Iterable[str], *operations: Operation) -> list[AclBinding]:
+    def on_topics(
+        topics: Iterable[str], *operations: Operation, pattern: PatternType = PatternType.LITERAL
+    ) -> list[AclBinding]:
         return [
-            AclBinding(access.principal, ResourceType.TOPIC, f"{topic_prefix}{topic}", operation)
+            AclBinding(
+                access.principal,
+                ResourceType.TOPIC,
+                f"{topic_prefix}{topic}",
+                operation,
+                pattern,
+            )
             for topic in topics
             for operation in operations
         ]
 
-    written = [access.owns, *access.dead_letter_topics()]
-    bindings = on_topics(written, Operation.WRITE, Operation.CREATE, Operation.DESCRIBE)
-    bindings += on_topics(access.subscribes, Operation.READ, Operation.DESCRIBE, Operation.CREATE)
-    if access.consumer_group is not None:
-        bindings.append(
-            AclBinding(access.principal, ResourceType.GROUP, access.consumer_group, Operation.READ)
-        )
-    return bindings
+    bindings = on_topics(access.writes, Operation.WRITE, Operation.DESCRIBE)
+    bindings += on_topics(access.reads, Operation.READ, Operation.DESCRIBE)
+    bindings += on_topics(access.provisions, Operation.CREATE, Operation.DESCRIBE)
+    # A family's topics are created on first use, each organisation's when first needed.
+    bindings += on_topics(
+        access.writes_prefixed,
+        Operation.WRITE,
+        Operation.CREATE,
+        Operation.DESCRIBE,
+        pattern=PatternType.PREFIXED,
+    )
+    bindings += [
+        AclBinding(access.principal, ResourceType.GROUP, group, Operation.READ)
+        for group in access.consumer_groups
+    ]
+    return list(dict.fromkeys(bindings))  # a topic both provisioned and read: one DESCRIBE
+
+
+def backbone_bindings(topic_prefix: str = "") -> list[AclBinding]:
+    """The ACLs of every backbone service, for topics named with ``topic_prefix``."""
+    return [
+        binding for access in backbone_access() for binding in acl_bindings(access, topic_prefix)
+    ]
 
 
 async def grant(
@@ -111,7 +132,7 @@ async def grant(
             request = CreateAclsRequest(
                 binding.resource_type,
                 binding.resource_name,
-                LITERAL,
+                binding.pattern,
                 f"User:{binding.principal}",
                 ANY_HOST,
                 binding.operation,

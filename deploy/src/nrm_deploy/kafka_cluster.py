@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from nrm_deploy.kafka_acls import BACKBONE_ACCESS, acl_bindings, grant
+from nrm_deploy.kafka_acls import backbone_bindings, grant
 from nrm_deploy.kafka_jars import (
     KafkaFiles,
     KafkaLauncherError,
@@ -191,9 +191,7 @@ class KafkaCluster:
         (secure mode only; idempotent: an existing ACL is simply created again)."""
         if self.security is None:
             raise KafkaLauncherError("ACLs need the secure mode (security=KafkaSecurity...)")
-        bindings = [
-            binding for access in BACKBONE_ACCESS for binding in acl_bindings(access, topic_prefix)
-        ]
+        bindings = backbone_bindings(topic_prefix)
         options = self.client_options()
         run_blocking(lambda: grant(self.bootstrap_servers, bindings, options))
 

@@ -1,14 +1,19 @@
 """``nrm-stack`` (what ``make run`` runs): the whole backbone on one machine.
 
 Starts a single-node Kafka (unless ``KAFKA_BOOTSTRAP_SERVERS`` names a cluster to use),
-then the four services as uvicorn processes, waits until each answers ``/healthz``,
+then the four services as uvicorn processes, waits until each answers ``/readyz``,
 prints where everything is, and runs until Ctrl-C or SIGTERM. Then it stops the
 services first (they flush their outbox and commit their offsets against a live
 broker) and Kafka last.
 
+With ``--secure`` the broker is the secure one (``nrm-kafka start --secure``: SASL_SSL,
+SCRAM-SHA-512, the local CA, deny-by-default ACLs generated from the services' code; data
+in ``<var>/kafka-secure``), and each service connects as its own principal, checking the
+broker's certificate against the CA.
+
 Usage::
 
-    nrm-stack [--var-dir var] [--base-port 8001] [--kafka-port 9092]
+    nrm-stack [--var-dir var] [--base-port 8001] [--kafka-port 9092] [--secure]
     python -m nrm_deploy.stack ...
 """
 
@@ -35,6 +40,7 @@ from nrm_deploy.catalogue import SERVICES, ServiceKind
 from nrm_deploy.kafka_cluster import BOOTSTRAP_ENV, KafkaCluster, external_bootstrap
 from nrm_deploy.kafka_jars import KafkaLauncherError, repo_root
 from nrm_deploy.kafka_layout import port_is_free
+from nrm_deploy.kafka_security import KafkaSecurity
 
 DEFAULT_BASE_PORT = 8001
 DEFAULT_KAFKA_PORT = 9092
@@ -66,6 +72,7 @@ class StackOptions:
     var_dir: Path
     base_port: int
     kafka_port: int
+    secure: bool = False
 
     @property
     def keys_dir(self) -> Path:
@@ -74,6 +81,12 @@ class StackOptions:
     @property
     def logs_dir(self) -> Path:
         return self.var_dir / "logs"
+
+    @property
+    def kafka_dir(self) -> Path:
+        """The broker's storage; the secure broker keeps its own (its SCRAM credentials
+        are written when the storage is formatted)."""
+        return self.var_dir / ("kafka-secure" if self.secure else "kafka")
 
 
 class StopSignals:
@@ -185,13 +198,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_KAFKA_PORT,
         help=f"Kafka client port, unless {BOOTSTRAP_ENV} is set (default %(default)s)",
     )
+    parser.add_argument(
+        "--secure",
+        action="store_true",
+        help="the secure broker (SASL_SSL, SCRAM principals, ACLs per service; data in "
+        "<var>/kafka-secure), each service connecting as its own principal",
+    )
     return parser
 
 
 def parse_options(argv: Sequence[str] | None) -> StackOptions:
     args = build_parser().parse_args(argv)
     var_dir = (args.var_dir or repo_root() / "var").resolve()
-    return StackOptions(var_dir=var_dir, base_port=args.base_port, kafka_port=args.kafka_port)
+    return StackOptions(
+        var_dir=var_dir, base_port=args.base_port, kafka_port=args.kafka_port, secure=args.secure
+    )
 
 
 def service_ports(base_port: int) -> dict[str, int]:
@@ -203,12 +224,22 @@ def service_ports(base_port: int) -> dict[str, int]:
 
 
 def start_kafka(options: StackOptions, signals: StopSignals) -> tuple[KafkaCluster | None, str]:
-    """The broker to use: an external one (nothing started) or a node started here."""
+    """The broker to use: an external one (nothing started) or a node started here
+    (the secure one with ``--secure``: its ACLs are granted before this returns)."""
     external = external_bootstrap()
     if external is not None:
+        if options.secure:
+            # The services' passwords and the CA are those of a broker started here.
+            raise StackError(
+                f"--secure starts its own secure broker: unset {BOOTSTRAP_ENV}={external}"
+            )
         return None, external
-    cluster = KafkaCluster(options.var_dir / "kafka", nodes=1, ports=[options.kafka_port])
-    print(f"starting Kafka on {cluster.bootstrap_servers} ...", flush=True)
+    security = KafkaSecurity.ensure(options.kafka_dir / "security") if options.secure else None
+    cluster = KafkaCluster(
+        options.kafka_dir, nodes=1, ports=[options.kafka_port], security=security
+    )
+    mode = " (secure: SASL_SSL, ACLs per service)" if options.secure else ""
+    print(f"starting Kafka on {cluster.bootstrap_servers}{mode} ...", flush=True)
     # On an interrupt or failure the launcher stops the node it started.
     with signals.interruptible():
         cluster.start(timeout=KAFKA_START_TIMEOUT_SECONDS)
@@ -223,9 +254,15 @@ def ensure_keys(keys_dir: Path) -> Path:
 
 
 def service_environment(
-    kind: ServiceKind, port: int, options: StackOptions, bootstrap: str, jwks: Path
+    kind: ServiceKind,
+    port: int,
+    options: StackOptions,
+    bootstrap: str,
+    jwks: Path,
+    security: KafkaSecurity | None = None,
 ) -> dict[str, str]:
-    """The process environment of one service: the caller's, plus the stack's settings."""
+    """The process environment of one service: the caller's, plus the stack's settings
+    (with ``security``: the service's own principal, password and the broker's CA)."""
     settings = {
         "ENVIRONMENT": "dev",
         "PORT": str(port),
@@ -233,7 +270,10 @@ def service_environment(
         "DATABASE_URL": f"sqlite+aiosqlite:///{options.var_dir / f'{kind.name}.db'}",
         "JWT_JWKS_FILE": str(jwks),
     }
-    return {**os.environ, **{f"{kind.env_prefix}{key}": value for key, value in settings.items()}}
+    prefixed = {f"{kind.env_prefix}{key}": value for key, value in settings.items()}
+    if security is not None:
+        prefixed.update(security.service_environment(kind.name, kind.env_prefix))
+    return {**os.environ, **prefixed}
 
 
 def logging_config(kind: ServiceKind) -> dict[str, object]:
@@ -268,7 +308,12 @@ def fresh_log_file(logs_dir: Path, name: str) -> Path:
 
 
 def launch_service(
-    kind: ServiceKind, port: int, options: StackOptions, bootstrap: str, jwks: Path
+    kind: ServiceKind,
+    port: int,
+    options: StackOptions,
+    bootstrap: str,
+    jwks: Path,
+    security: KafkaSecurity | None = None,
 ) -> RunningService:
     """Start one service process (without waiting for it), its output into its log."""
     log_config = options.logs_dir / f"{kind.name}.logging.json"
@@ -290,7 +335,7 @@ def launch_service(
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             command,
-            env=service_environment(kind, port, options, bootstrap, jwks),
+            env=service_environment(kind, port, options, bootstrap, jwks, security),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -444,7 +489,13 @@ def kafka_line(kafka: KafkaCluster | None, bootstrap: str) -> str:
         return f"  {'kafka':<17} {bootstrap}   (external: {BOOTSTRAP_ENV})"
     ready = f"ready in {kafka.startup_seconds or 0:.1f}s"
     data = display_path(kafka.data_dir)
-    return f"  {'kafka':<17} {bootstrap}   (started here, {ready}, data in {data})"
+    line = f"  {'kafka':<17} {bootstrap}   (started here, {ready}, data in {data})"
+    if kafka.security is not None:
+        line += (
+            f"\n  {'':<17} secure: SASL_SSL/SCRAM-SHA-512, one principal per service, "
+            f"ACLs deny by default; CA {display_path(kafka.security.ca_file)}"
+        )
+    return line
 
 
 def try_it_lines(services: list[RunningService], keys_dir: Path) -> list[str]:
@@ -507,10 +558,11 @@ def run(options: StackOptions, signals: StopSignals) -> int:
     services: list[RunningService] = []
     try:
         kafka, bootstrap = start_kafka(options, signals)
+        security = kafka.security if kafka is not None else None
         for name, kind in SERVICES.items():
             if signals.requested is not None:
                 return 0
-            services.append(launch_service(kind, ports[name], options, bootstrap, jwks))
+            services.append(launch_service(kind, ports[name], options, bootstrap, jwks, security))
         if not wait_healthy(services, kafka, signals):
             return 0
         healthy_seconds = time.monotonic() - started_at

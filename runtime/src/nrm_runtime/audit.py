@@ -9,6 +9,10 @@ An entry is written in the same transaction as the access it records
 (:func:`record_access` takes the unit of work's session): a read whose audit entry
 cannot be committed is not served, and a rolled-back write leaves no entry.
 
+What a service does of its own accord (a consumer's handler, a deadline sweep) has no
+user behind it: :func:`record_system_access` records it for the service itself
+(subject ``system/<service>``, role ``system``, the organisation that operates it).
+
 Appends are serialised on the head row: its ``UPDATE`` comes first, taking PostgreSQL's
 row lock (a second writer waits, then sees the new head) or SQLite's write lock.
 """
@@ -33,6 +37,7 @@ from nrm_runtime.auth import Principal, Role, require_roles
 from nrm_runtime.errors import ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep, encode_cursor
 from nrm_runtime.policy import Objects, policy
+from nrm_runtime.settings import ServiceSettings
 from nrm_runtime.tables import (
     AUDIT_GENESIS_HASH,
     audit_chain_head_table,
@@ -41,6 +46,7 @@ from nrm_runtime.tables import (
 )
 
 HEAD_ID = 1
+SYSTEM_ROLE = "system"
 # Ids and codes, never text a person could be named in.
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$"
 _CODE_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"
@@ -112,15 +118,77 @@ async def record_access(
     are record ids: anything else is refused (``ValueError``), so that no name or free
     text reaches the log.
     """
+    return await _record(
+        session,
+        subject=principal.subject,
+        organisation=principal.organisation,
+        role=principal.acting_role or ",".join(sorted(principal.roles)),
+        action=action,
+        resource_type=resource_type,
+        resource_ids=resource_ids,
+        purpose=purpose,
+    )
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """A service acting of its own accord: no user asked, the service itself answers."""
+
+    service: str
+    organisation: str
+
+    @classmethod
+    def of(cls, settings: ServiceSettings) -> SystemActor:
+        """The service of ``settings``, on behalf of the organisation that operates it."""
+        return cls(settings.service_name, settings.operating_organisation)
+
+    @property
+    def subject(self) -> str:
+        return f"system/{self.service}"
+
+
+async def record_system_access(
+    session: AsyncSession,
+    system: SystemActor,
+    *,
+    action: AuditAction,
+    resource_type: str,
+    resource_ids: str | Sequence[str],
+    purpose: str,
+) -> list[AuditEntry]:
+    """As :func:`record_access`, for an access by the service itself (``purpose`` says
+    what made it act: ``referral_expiry_reroute``...)."""
+    return await _record(
+        session,
+        subject=system.subject,
+        organisation=system.organisation,
+        role=SYSTEM_ROLE,
+        action=action,
+        resource_type=resource_type,
+        resource_ids=resource_ids,
+        purpose=purpose,
+    )
+
+
+async def _record(
+    session: AsyncSession,
+    *,
+    subject: str,
+    organisation: str,
+    role: str,
+    action: AuditAction,
+    resource_type: str,
+    resource_ids: str | Sequence[str],
+    purpose: str,
+) -> list[AuditEntry]:
     ids = [resource_ids] if isinstance(resource_ids, str) else list(resource_ids)
-    role = principal.acting_role or ",".join(sorted(principal.roles))
     connection = await session.connection()
     entries = []
     for resource_id in ids:
         entry = await _append(
             connection,
-            subject=principal.subject,
-            organisation=principal.organisation,
+            subject=subject,
+            organisation=organisation,
             role=role,
             action=action,
             resource_type=resource_type,

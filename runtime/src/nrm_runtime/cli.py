@@ -1,4 +1,5 @@
-"""``nrm``: the backbone's command line (dev tokens and keys)."""
+"""``nrm``: the backbone's command line (dev tokens and keys; services add their own
+sub-commands through the ``nrm.commands`` entry point group)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import importlib
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from nrm_runtime.auth import OrganisationType, Role
@@ -52,11 +54,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     migration.add_argument("history", help="runtime, identification, referral, ...")
     migration.add_argument("-m", "--message", required=True, help="what changed")
+    _add_service_commands(commands)
     return parser
+
+
+COMMANDS_GROUP = "nrm.commands"
+
+
+def _add_service_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Sub-commands services declare in the ``nrm.commands`` entry point group, so that
+    the runtime never imports a service: each entry point is a function that adds its
+    parser to ``commands`` and sets ``run`` (``args -> exit status``) as its default."""
+    for command in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        command.load()(commands)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "run", None) is not None:
+        status: int = args.run(args)
+        return status
     if args.command == "token":
         try:
             print(

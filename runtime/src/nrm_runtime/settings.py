@@ -92,6 +92,12 @@ class ServiceSettings(BaseSettings):
         description="The registry of organisations a token may name (YAML); dev and test "
         "default to deploy/dev-organisations.yaml.",
     )
+    operating_organisation: str = Field(
+        default="mosvy",
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$",
+        description="The organisation that runs this service (an id of the organisations "
+        "registry): the audit log names it for what the service does of its own accord.",
+    )
     field_keys_file: Path | None = Field(
         default=None,
         description="The key ring of field-level encryption (`nrm keys init` in dev).",

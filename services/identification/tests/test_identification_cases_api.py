@@ -245,8 +245,13 @@ def test_a_person_without_the_flag_is_not_named(client, auth, screen, outcome) -
 @pytest.mark.parametrize(
     ("who", "status"),
     [
-        (("moi-immigration", "auditor"), 200),  # law enforcement, whatever the role
+        (("moi-immigration", "screener"), 200),  # law enforcement meeting persons
+        (("moi-dahtjp", "case_manager"), 200),
         (CA, 200),
+        (("moi-immigration", "auditor"), 403),  # an auditor reads the audit log only
+        (("moi-dahtjp", "analyst"), 403),  # an analyst gets counts only
+        (("ngo-shelter-a", "screener"), 403),  # a first responder, not law enforcement
+        (("moj", "competent_authority"), 403),  # not the Competent Authority (MOSVY)
         (("ngo-shelter-a", "provider_staff"), 403),
         (("moj", "analyst"), 403),
     ],

@@ -497,3 +497,110 @@ def test_an_inbound_handover_opens_a_reception_referral_sent_to_the_transit_cent
         "/providers/me/referrals", headers=auth("mosvy-poipet-transit", "provider_staff")
     )
     assert [item["id"] for item in centre.json()["items"]] == [referrals[0]["id"]]
+
+
+def system_disclosures(client, auth, purpose: str) -> list[tuple[str, str, str, str, str]]:
+    """The audit's disclosures made for ``purpose``: (referral, subject, organisation,
+    role, action)."""
+    response = client.get(
+        "/audit", params={"resource_type": "referral"}, headers=auth("mosvy", "auditor")
+    )
+    assert response.status_code == 200, response.text
+    return [
+        (e["resource_id"], e["subject"], e["organisation"], e["role"], e["action"])
+        for e in response.json()["items"]
+        if e["purpose"] == purpose
+    ]
+
+
+def test_an_expiry_and_its_reroute_are_disclosures_audited_as_the_service_itself(
+    client, case_id, coordinator, auth, clock
+) -> None:
+    from referral.referrals import expire_overdue
+
+    referral_id = sent_referral(client, case_id, coordinator, auth)
+    context = client.app.state.referral
+    database = client.app.state.database
+
+    async def sweep() -> None:
+        async with database.unit_of_work() as uow:
+            await expire_overdue(uow, context)
+            await uow.commit()
+
+    clock.advance(hours=47)
+    client.portal.call(sweep)
+    assert system_disclosures(client, auth, "referral_expiry_reroute") == []
+    clock.advance(hours=2)
+    client.portal.call(sweep)
+
+    referrals = client.get(f"/referral-cases/{case_id}/referrals", headers=coordinator).json()
+    # The expired referral's provider is told; the next shelter is told nothing before
+    # MOSVY signs the re-route off (its notice is then the signing officer's disclosure).
+    assert referrals[-1]["state"] == "awaiting_signoff"
+    assert system_disclosures(client, auth, "referral_expiry_reroute") == [
+        (referral_id, "system/referral", "mosvy", "system", "disclose")
+    ]
+    chain = client.get("/audit/chain", headers=auth("mosvy", "auditor")).json()
+    assert chain["intact"] is True
+
+
+def test_a_reception_referral_is_a_disclosure_audited_as_the_service_itself_once(
+    client, feed_events, facility_event, coordinator, auth
+) -> None:
+    from datetime import date
+
+    from nrm_contracts.events.repatriation import HandoverCompleted
+
+    feed_events(
+        facility_event(
+            uuid4(),
+            "mosvy-poipet-transit",
+            facility_type="transit_centre",
+            location={"province_code": "01"},
+        )
+    )
+    handover = HandoverCompleted(
+        repatriation_case_id=uuid4(),
+        direction="inbound",
+        counterpart_country="THA",
+        handed_over_on=date(2026, 6, 1),
+        border_point="poipet-aranyaprathet",
+        reception_province_code="01",
+        reception_organisation="mosvy-poipet-transit",
+        sex="female",
+        is_child=True,
+        completed_at=datetime(2026, 6, 1, 3, tzinfo=UTC),
+    )
+    feed_events(handover, handover)  # delivered twice: one reception, one entry
+
+    [case] = client.get("/referral-cases", headers=coordinator).json()["items"]
+    [reception] = client.get(f"/referral-cases/{case['id']}/referrals", headers=coordinator).json()
+    assert system_disclosures(client, auth, "reception_referral") == [
+        (reception["id"], "system/referral", "mosvy", "system", "disclose")
+    ]
+
+
+def test_a_handover_without_a_reception_facility_discloses_nothing(
+    client, feed_events, coordinator, auth
+) -> None:
+    from datetime import date
+
+    from nrm_contracts.events.repatriation import HandoverCompleted
+
+    feed_events(
+        HandoverCompleted(
+            repatriation_case_id=uuid4(),
+            direction="inbound",
+            counterpart_country="THA",
+            handed_over_on=date(2026, 6, 1),
+            border_point="poipet-aranyaprathet",
+            reception_province_code="01",
+            reception_organisation="mosvy-poipet-transit",
+            sex="female",
+            is_child=True,
+            completed_at=datetime(2026, 6, 1, 3, tzinfo=UTC),
+        )
+    )
+
+    assert [c["id"] for c in client.get("/referral-cases", headers=coordinator).json()["items"]]
+    assert system_disclosures(client, auth, "reception_referral") == []

@@ -99,6 +99,44 @@ def test_our_own_missed_step_escalates_without_a_reminder_to_the_counterpart(
     assert liaison_rows("sent") == []
 
 
+def reminders_audited(client, auth, case_id: str) -> list[tuple[str, str, str, str, str]]:
+    response = client.get(
+        "/audit", params={"resource_id": case_id}, headers=auth("mosvy", "auditor")
+    )
+    assert response.status_code == 200, response.text
+    return [
+        (e["subject"], e["organisation"], e["role"], e["action"], e["resource_id"])
+        for e in response.json()["items"]
+        if e["purpose"] == "deadline_reminder"
+    ]
+
+
+def test_a_reminder_to_the_counterpart_is_a_disclosure_audited_as_the_service_itself(
+    client, officer, auth, clock, outbound_case
+) -> None:
+    case = outbound_case("VNM")
+    notify(client, officer, case["id"])
+    clock.advance(days=4)  # the counterpart's acknowledgement is late: a reminder
+
+    assert sweep(client) == 1
+    assert sweep(client) == 0  # escalated once: reminded, and audited, once
+
+    assert reminders_audited(client, auth, case["id"]) == [
+        ("system/repatriation", "mosvy", "system", "disclose", case["id"])
+    ]
+    assert client.get("/audit/chain", headers=auth("mosvy", "auditor")).json()["intact"] is True
+
+
+def test_our_own_missed_step_sends_nothing_abroad_and_audits_no_disclosure(
+    client, officer, auth, clock, outbound_case
+) -> None:
+    case = outbound_case("VNM")
+    clock.advance(days=8)
+
+    assert sweep(client) == 1
+    assert reminders_audited(client, auth, case["id"]) == []
+
+
 @pytest.mark.parametrize("options", [{"deadline_sweep_seconds": 0.05}])
 def test_the_running_service_sweeps_by_itself(client, officer, clock, outbound_case) -> None:
     import time

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, status
 
 from identification import usecases
-from identification.access import is_competent_authority
+from identification.access import NEW_SCREENING, SCREENING_READ, is_competent_authority
 from identification.context import ContextDep
 from identification.models import ScreeningCreate, ScreeningPublic
 from identification.store import Screening
@@ -36,6 +36,7 @@ IdempotencyKey = Annotated[
     status_code=status.HTTP_201_CREATED,
     response_model=ScreeningPublic,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=NEW_SCREENING,
 )
 async def record_screening(
     form: ScreeningCreate,
@@ -61,6 +62,7 @@ async def record_screening(
     "/screenings/{screening_id}",
     response_model=ScreeningPublic,
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=SCREENING_READ,
 )
 async def get_screening(
     screening_id: UUID, database: DatabaseDep, principal: ScreeningReader, context: ContextDep

@@ -8,7 +8,16 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 
 from identification import non_punishment, queries
-from identification.access import is_competent_authority, is_law_enforcement
+from identification.access import (
+    CASE_LIST,
+    CASE_READ,
+    CONSENT_CHANGE,
+    DECISION,
+    LAW_ENFORCEMENT_ROLES,
+    NON_PUNISHMENT_CHECK,
+    is_competent_authority,
+    is_law_enforcement,
+)
 from identification.case_models import (
     CasePublic,
     CaseSummary,
@@ -28,7 +37,7 @@ from identification.queries import CaseFilter
 from identification.store import IdentificationCase
 from nrm_contracts.events.identification import DecisionStage
 from nrm_runtime.audit import AuditAction, record_access
-from nrm_runtime.auth import CurrentPrincipal, Principal, Role, require_roles
+from nrm_runtime.auth import Principal, Role, require_roles
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep
 
@@ -36,13 +45,19 @@ router = APIRouter(tags=["cases"])
 
 CaseReader = Annotated[Principal, require_roles(Role.SCREENER, Role.COMPETENT_AUTHORITY)]
 Decider = Annotated[Principal, require_roles(Role.COMPETENT_AUTHORITY)]
+Enforcer = Annotated[Principal, require_roles(*sorted(LAW_ENFORCEMENT_ROLES))]
 
 
 def _sees_all(principal: Principal, context: ContextDep) -> bool:
     return is_competent_authority(principal, context.settings.competent_authority_organisations)
 
 
-@router.get("/cases", response_model=Page[CaseSummary], responses=error_responses(401, 403, 422))
+@router.get(
+    "/cases",
+    response_model=Page[CaseSummary],
+    responses=error_responses(401, 403, 422),
+    openapi_extra=CASE_LIST,
+)
 async def list_cases(
     database: DatabaseDep,
     principal: CaseReader,
@@ -69,21 +84,38 @@ async def list_cases(
 
 
 @router.get(
-    "/cases/{case_id}", response_model=CasePublic, responses=error_responses(401, 403, 404, 422)
+    "/cases/{case_id}",
+    response_model=CasePublic,
+    responses=error_responses(401, 403, 404, 422),
+    openapi_extra=CASE_READ,
 )
 async def get_case(
     case_id: UUID, database: DatabaseDep, principal: CaseReader, context: ContextDep
 ) -> CasePublic:
-    """One case with its screenings, decisions, consents, deadlines and the
-    non-punishment flag."""
-    async with database.session() as session:
-        case = await session.get(IdentificationCase, case_id)
+    """One case with its screenings, decisions (with their grounds), consents, deadlines
+    and the non-punishment flag (the read is audited)."""
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        case = await uow.session.get(IdentificationCase, case_id)
         if case is None or not (
             _sees_all(principal, context)
-            or await queries.organisation_screened_case(session, case.id, principal.organisation)
+            or await queries.organisation_screened_case(
+                uow.session, case.id, principal.organisation
+            )
         ):
-            raise NotFound("case")
-        return await queries.case_detail(session, case, today_in_cambodia(context.clock))
+            raise NotFound("case")  # 404, not 403: do not confirm that it exists
+        answer = await queries.case_detail(
+            uow.session, case, today_in_cambodia(context.clock), context.keys
+        )
+        await record_access(
+            uow.session,
+            principal,
+            action=AuditAction.READ,
+            resource_type="identification_case",
+            resource_ids=str(case.id),
+            purpose="identification",
+        )
+        await uow.commit()
+    return answer
 
 
 @router.post(
@@ -91,6 +123,7 @@ async def get_case(
     status_code=status.HTTP_201_CREATED,
     response_model=DecisionPublic,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=DECISION,
 )
 async def decide(
     case_id: UUID,
@@ -103,7 +136,13 @@ async def decide(
     if not _sees_all(principal, context):
         raise ProblemError(403, "forbidden", "only the Competent Authority decides")
     return await record_decision(
-        database, case_id, form, principal, policy=context.policy, clock=context.clock
+        database,
+        case_id,
+        form,
+        principal,
+        policy=context.policy,
+        clock=context.clock,
+        keys=context.keys,
     )
 
 
@@ -112,6 +151,7 @@ async def decide(
     status_code=status.HTTP_201_CREATED,
     response_model=ConsentPublic,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=CONSENT_CHANGE,
 )
 async def change_consent(
     case_id: UUID,
@@ -135,28 +175,30 @@ async def change_consent(
     "/non-punishment-checks",
     response_model=NonPunishmentAnswer,
     responses=error_responses(401, 403, 422),
+    openapi_extra=NON_PUNISHMENT_CHECK,
 )
 async def check_non_punishment(
     asked: NonPunishmentCheck,
     database: DatabaseDep,
-    principal: CurrentPrincipal,
+    principal: Enforcer,
     context: ContextDep,
 ) -> NonPunishmentAnswer:
     """For law enforcement: is this person a presumed or identified victim? (POST: the
-    names stay out of URLs and access logs.)"""
+    names stay out of URLs and access logs.) Every check is audited, found or not:
+    an officer looking people up by name is accountable for each look."""
     if not (is_law_enforcement(principal) or _sees_all(principal, context)):
         raise ProblemError(403, "forbidden", "for law enforcement and the Competent Authority")
     async with database.unit_of_work(actor=principal.actor) as uow:
         answer = await non_punishment.check(uow.session, asked, context.keys)
-        if answer.matches:
-            # The victim status of these cases was disclosed to the caller.
-            await record_access(
-                uow.session,
-                principal,
-                action=AuditAction.DISCLOSE,
-                resource_type="identification_case",
-                resource_ids=[str(match.case_id) for match in answer.matches],
-                purpose="non_punishment",
-            )
+        # Found: the victim status of these cases was disclosed to the caller. Not found:
+        # the look-up itself is recorded (no name in the entry: the names stay unlogged).
+        await record_access(
+            uow.session,
+            principal,
+            action=AuditAction.DISCLOSE if answer.matches else AuditAction.READ,
+            resource_type="identification_case" if answer.matches else "non_punishment_check",
+            resource_ids=[str(match.case_id) for match in answer.matches] or "no_match",
+            purpose="non_punishment",
+        )
         await uow.commit()
     return answer

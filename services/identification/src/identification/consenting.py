@@ -15,6 +15,7 @@ from identification.queries import consent_public, consents_of, in_force, screen
 from identification.store import ConsentRecord, IdentificationCase
 from identification.usecases import consent_changed
 from nrm_contracts.events.identification import ConsentStatus
+from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal
 from nrm_runtime.database import Database
 from nrm_runtime.errors import NotFound, ProblemError
@@ -70,6 +71,14 @@ async def record_consent(
             )
             uow.session.add(record)
             uow.record(consent_changed(record, case.person_ref, child))
+            await record_access(
+                uow.session,
+                principal,
+                action=AuditAction.WRITE,
+                resource_type="identification_case",
+                resource_ids=str(case.id),
+                purpose="consent",
+            )
             await uow.commit()
     except IntegrityError:
         raise ProblemError(

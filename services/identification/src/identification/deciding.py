@@ -27,6 +27,7 @@ from identification.queries import (
     in_force,
     screenings_of,
 )
+from identification.sealing import seal_rationale
 from identification.store import Decision, IdentificationCase
 from identification.victim_profile import profile_of
 from nrm_contracts import EventPayload
@@ -37,9 +38,11 @@ from nrm_contracts.events.identification import (
     VictimNotIdentified,
     VictimPresumed,
 )
+from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.errors import NotFound, ProblemError
+from nrm_runtime.field_crypto import KeyRing
 
 
 async def record_decision(
@@ -50,8 +53,10 @@ async def record_decision(
     *,
     policy: DeadlinePolicy,
     clock: Clock,
+    keys: KeyRing,
 ) -> DecisionPublic:
-    """Check the decision against the case's history, record it, move the case on."""
+    """Check the decision against the case's history, record it (its grounds sealed,
+    the write audited), move the case on."""
     today = today_in_cambodia(clock)
     proposed = ProposedDecision(
         stage=form.stage,
@@ -80,15 +85,24 @@ async def record_decision(
                 sequence=len(history) + 1,
                 stage=proposed.stage,
                 outcome=proposed.outcome,
-                rationale=form.rationale,
+                rationale_sealed="",
                 decided_on=proposed.decided_on,
                 decided_by=principal.subject,
                 decided_by_organisation=principal.organisation,
                 reconsiders_id=proposed.reconsiders,
                 recorded_at=clock(),
             )
+            seal_rationale(keys, decision, form.rationale)
             _store_state(case, decisions.apply(_state(case), proposed, policy))
             uow.session.add(decision)
+            await record_access(
+                uow.session,
+                principal,
+                action=AuditAction.WRITE,
+                resource_type="identification_case",
+                resource_ids=str(case.id),
+                purpose="identification_decision",
+            )
             event = await _announcement(uow, case, decision)
             if event is not None:
                 uow.record(event)
@@ -97,7 +111,7 @@ async def record_decision(
         raise ProblemError(
             409, "conflict", "another decision on this case was recorded at the same time"
         ) from None
-    return decision_public(decision)
+    return decision_public(decision, keys)
 
 
 def _past(decision: Decision) -> PastDecision:

@@ -178,21 +178,44 @@ def run_together(words: Iterable[str]) -> str:
 
 @dataclass(frozen=True)
 class NameVariant:
-    """One way the person's name was written, as phonetic words in the order given."""
+    """One way the person's name was written, as words in the order given: phonetic
+    forms (:func:`phonetic_form`), or for a Vietnamese name, the letters as written
+    without diacritics (``plain``): Vietnamese spelling is fixed, and its vowels tell
+    names apart that a phonetic form would merge ("Lan" / "Loan", "Thu" / "Tho")."""
 
     words: tuple[str, ...]
+    plain: bool = False
+
+    @property
+    def phonetic(self) -> NameVariant:
+        """The same name in phonetic forms (to compare with a name of another script)."""
+        if not self.plain:
+            return self
+        return NameVariant(tuple(form for word in self.words if (form := phonetic_form(word))))
 
     @property
     def skeletons(self) -> tuple[str, ...]:
-        return tuple(skeleton(word) for word in self.words)
+        return tuple(skeleton(word) for word in self.phonetic.words)
 
 
-def name_variant(*parts: str | None) -> NameVariant | None:
-    """The phonetic words of a name given in parts (given, family...); None if empty."""
-    words = tuple(
-        form for part in parts if part for token in tokens(part) if (form := phonetic_form(token))
-    )
-    return NameVariant(words) if words else None
+def name_variant(*parts: str | None, plain: bool = False) -> NameVariant | None:
+    """The words of a name given in parts (given, family...): phonetic forms, or the
+    folded letters when ``plain`` (a Vietnamese name); None if empty."""
+    if plain:
+        words = tuple(token for part in parts if part for token in tokens(part))
+    else:
+        words = tuple(
+            form
+            for part in parts
+            if part
+            for token in tokens(part)
+            if (form := phonetic_form(token))
+        )
+    return NameVariant(words, plain) if words else None
+
+
+# Names of these nationalities are compared letter for letter (diacritics folded).
+PLAIN_SPELLING_NATIONALITIES = frozenset({"VNM"})
 
 
 def name_variants(
@@ -202,11 +225,14 @@ def name_variants(
     given_name_khmer: str | None = None,
     family_name_khmer: str | None = None,
     aliases: Sequence[str] = (),
+    nationality: str | None = None,
 ) -> list[NameVariant]:
-    """Every way the record writes the name: Latin, Khmer script, each alias; distinct."""
+    """Every way the record writes the name: Latin, Khmer script, each alias; distinct.
+    A Vietnamese person's Latin names are kept as spelt (see :class:`NameVariant`)."""
+    plain = nationality in PLAIN_SPELLING_NATIONALITIES
     candidates: Iterable[NameVariant | None] = (
-        name_variant(given_name, family_name),
+        name_variant(given_name, family_name, plain=plain),
         name_variant(given_name_khmer, family_name_khmer),
-        *(name_variant(alias) for alias in aliases),
+        *(name_variant(alias, plain=plain) for alias in aliases),
     )
     return list(dict.fromkeys(variant for variant in candidates if variant is not None))

@@ -8,6 +8,7 @@ that the index on disk holds no name or phonetic form of a name in clear.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -22,8 +23,7 @@ from identification.matching import (
     PersonFeatures,
     blocking_keys,
     decide,
-    name_keys,
-    name_u_of,
+    name_u_of_words,
 )
 from identification.names import name_variants
 
@@ -32,6 +32,10 @@ BLOCK_KEY_PURPOSE = "person_record.block_key"
 # it selects nothing, and comparing with all of its records would make the cost grow
 # with the square of the index. Other keys of the record still find its candidates.
 MAX_BLOCK_SIZE = 100
+# A record of the same person shares several keys with the new one (its name whole, in
+# pairs of words, with the year); past this many candidates, the ones sharing a single
+# key are strangers with one common word, and comparing them is most of the cost.
+MAX_CANDIDATES = 60
 
 Digest = Callable[[str], str]
 
@@ -60,6 +64,7 @@ def features_of(
                 given_name_khmer=given_name_khmer,
                 family_name_khmer=family_name_khmer,
                 aliases=aliases,
+                nationality=nationality,
             )
         ),
         sex=sex,
@@ -92,7 +97,9 @@ class PersonIndex:
         self.records: dict[str, IndexedRecord] = {}
         self.blocks: dict[str, list[str]] = {}
         self._by_person: dict[str, list[str]] = {}
-        self._name_counts: dict[str, int] = {}
+        # Persons by nationality ("" for all), and by the words of their names.
+        self._group_persons: dict[str, set[str]] = {}
+        self._word_persons: dict[str, dict[str, set[str]]] = {}
 
     def file(self, record_id: str, person_id: str, features: PersonFeatures) -> list[str]:
         """File a known record without matching it (loading the index); its digests."""
@@ -119,24 +126,27 @@ class PersonIndex:
         ]
 
     def candidates(self, digests: Sequence[str]) -> list[Candidate]:
-        """The records sharing a (not too common) block with these digests."""
-        seen: dict[str, Candidate] = {}
+        """The records sharing a (not too common) block with these digests; past
+        ``MAX_CANDIDATES``, those sharing the most blocks."""
+        shared: dict[str, int] = {}
         for key in digests:
             members = self.blocks.get(key, ())
             if len(members) > MAX_BLOCK_SIZE:
                 continue
             for record_id in members:
-                if record_id not in seen:
-                    record = self.records[record_id]
-                    seen[record_id] = Candidate(record_id, record.person_id, record.features)
-        return list(seen.values())
+                shared[record_id] = shared.get(record_id, 0) + 1
+        chosen = (
+            heapq.nlargest(MAX_CANDIDATES, shared, key=shared.__getitem__)
+            if len(shared) > MAX_CANDIDATES
+            else list(shared)
+        )
+        records = [self.records[record_id] for record_id in chosen]
+        return [Candidate(r.record_id, r.person_id, r.features) for r in records]
 
     def add(self, record_id: str, features: PersonFeatures) -> tuple[MatchDecision, list[str]]:
         """Match a new record, then file it under its person (a new one unless linked)."""
         digests = block_digests(features, self.digest)
-        names = name_keys(features)
-        with_name = min((self._name_counts.get(key, 0) for key in names), default=0)
-        name_u = name_u_of(with_name, len(self.records), self.model)
+        name_u = self.name_u(features)
         decision = decide(
             features,
             self.candidates(digests),
@@ -144,8 +154,6 @@ class PersonIndex:
             name_u=name_u,
             members=self._member_candidates,
         )
-        for key in names:
-            self._name_counts[key] = self._name_counts.get(key, 0) + 1
         person_id = decision.person_id or str(uuid4())
         for candidate, _ in decision.merged:
             self.merge(candidate.person_id, into=person_id)
@@ -155,8 +163,38 @@ class PersonIndex:
             decision.linked_to_record = None
         return decision, digests
 
+    def name_u(self, features: PersonFeatures) -> float | None:
+        """How often two different persons share the record's name exactly, from how
+        common each of its words is among the persons known (the most common way the
+        record writes it); None for a record without a name."""
+        # Words are independent only among persons of one nationality ("Nguyen" and
+        # "Thi" go together): the name's frequency among its nationality, times the
+        # nationality's share.
+        group = features.nationality or ""
+        counts = self._word_persons.get(group, {})
+        persons = len(self._group_persons.get(group, ()))
+        share = (persons + 1) / (len(self._by_person) + 1) if group else 1.0
+        estimates = [
+            share * name_u_of_words([len(counts.get(w, ())) for w in words], persons)
+            for words in _distinct_words(features)
+        ]
+        return max(estimates, default=None)
+
     def _put(self, record: IndexedRecord, digests: Sequence[str]) -> None:
         self.records[record.record_id] = record
         self._by_person.setdefault(record.person_id, []).append(record.record_id)
+        # How common a word is counts persons, not records: a person recorded by five
+        # agencies does not make the name five times as common.
+        for group in {record.features.nationality or "", ""}:
+            self._group_persons.setdefault(group, set()).add(record.person_id)
+            counts = self._word_persons.setdefault(group, {})
+            for words in _distinct_words(record.features):
+                for word in words:
+                    counts.setdefault(word, set()).add(record.person_id)
         for key in digests:
             self.blocks.setdefault(key, []).append(record.record_id)
+
+
+def _distinct_words(features: PersonFeatures) -> list[frozenset[str]]:
+    # Phonetic words, so that a name in Khmer script and in Latin letters count alike.
+    return [frozenset(variant.phonetic.words) for variant in features.names]

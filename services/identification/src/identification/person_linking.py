@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from identification.arrival_lock import serialise_on_blocks
 from identification.field_keys import digest_for
 from identification.matching import (
     Candidate,
@@ -157,6 +158,7 @@ async def link_on_arrival(
     digests = block_digests(features, digest)
     # The name's own keys, counted for its frequency (a rare name weighs more).
     names = sorted({digest(NAME_KEY_PREFIX + key) for key in name_keys(features)})
+    await serialise_on_blocks(session, digests)
     sizes = await _block_sizes(session, [*digests, *names])
     candidates = await _candidates(
         session, keys, {d: n for d, n in sizes.items() if d in set(digests)}, screening.id

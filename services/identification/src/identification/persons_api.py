@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, status
 
 from identification import person_review
-from identification.access import is_competent_authority
+from identification.access import INDEX_IDS, INDEX_LIST, INDEX_PERSON, is_competent_authority
 from identification.context import ContextDep
 from identification.person_models import (
     LinkRequest,
@@ -43,6 +43,7 @@ Reviewer = Annotated[Principal, Depends(_reviewer)]
     "/review-pairs",
     response_model=Page[ReviewPairPublic],
     responses=error_responses(401, 403, 422),
+    openapi_extra=INDEX_LIST,
 )
 async def list_review_pairs(
     database: DatabaseDep,
@@ -60,6 +61,7 @@ async def list_review_pairs(
     "/review-pairs/{pair_id}",
     response_model=ReviewPairDetail,
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=INDEX_PERSON,
 )
 async def get_review_pair(
     pair_id: UUID, database: DatabaseDep, principal: Reviewer, context: ContextDep
@@ -75,6 +77,7 @@ async def get_review_pair(
     "/review-pairs/{pair_id}/confirm",
     response_model=ReviewPairPublic,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=INDEX_PERSON,
 )
 async def confirm_review_pair(
     pair_id: UUID, database: DatabaseDep, principal: Reviewer, context: ContextDep
@@ -90,6 +93,7 @@ async def confirm_review_pair(
     "/review-pairs/{pair_id}/reject",
     response_model=ReviewPairPublic,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=INDEX_PERSON,
 )
 async def reject_review_pair(
     pair_id: UUID, database: DatabaseDep, principal: Reviewer, context: ContextDep
@@ -102,7 +106,10 @@ async def reject_review_pair(
 
 
 @router.get(
-    "/{person_id}", response_model=PersonIndexEntry, responses=error_responses(401, 403, 404, 422)
+    "/{person_id}",
+    response_model=PersonIndexEntry,
+    responses=error_responses(401, 403, 404, 422),
+    openapi_extra=INDEX_PERSON,
 )
 async def get_person(
     person_id: UUID, database: DatabaseDep, principal: Reviewer, context: ContextDep
@@ -118,6 +125,7 @@ async def get_person(
     "/{person_id}/history",
     response_model=PersonHistory,
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=INDEX_IDS,
 )
 async def get_person_history(
     person_id: UUID, database: DatabaseDep, principal: Reviewer
@@ -131,6 +139,7 @@ async def get_person_history(
     "/{person_id}/records/{screening_id}/unlink",
     response_model=UnlinkResult,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=INDEX_PERSON,
 )
 async def unlink_record(
     person_id: UUID,
@@ -153,6 +162,7 @@ async def unlink_record(
     status_code=status.HTTP_201_CREATED,
     response_model=RecordRef,
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=INDEX_PERSON,
 )
 async def link_record(
     person_id: UUID,

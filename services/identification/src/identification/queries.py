@@ -21,9 +21,11 @@ from identification.case_models import (
     ScreeningSummary,
 )
 from identification.decisions import CaseStatus
+from identification.sealing import open_rationale
 from identification.store import ConsentRecord, Decision, IdentificationCase, Screening
 from nrm_contracts.events.identification import DecisionStage
 from nrm_runtime.errors import ProblemError
+from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.http import PageQuery, encode_cursor
 
 
@@ -177,7 +179,10 @@ async def screenings_of(session: AsyncSession, case_id: UUID) -> list[Screening]
     return list(result.all())
 
 
-async def case_detail(session: AsyncSession, case: IdentificationCase, today: date) -> CasePublic:
+async def case_detail(
+    session: AsyncSession, case: IdentificationCase, today: date, keys: KeyRing
+) -> CasePublic:
+    """The case as the API gives it, its decisions' grounds opened (the caller audits)."""
     consents = await consents_of(session, case.id)
     return CasePublic(
         **summary(case, today).model_dump(),
@@ -191,19 +196,20 @@ async def case_detail(session: AsyncSession, case: IdentificationCase, today: da
             )
             for screening in await screenings_of(session, case.id)
         ],
-        decisions=[decision_public(d) for d in await decisions_of(session, case.id)],
+        decisions=[decision_public(d, keys) for d in await decisions_of(session, case.id)],
         consents_in_force=[consent_public(c) for c in in_force(consents)],
         consent_history=[consent_public(c) for c in consents],
     )
 
 
-def decision_public(decision: Decision) -> DecisionPublic:
+def decision_public(decision: Decision, keys: KeyRing) -> DecisionPublic:
+    """A decision as the API gives it, its grounds opened (the caller audits)."""
     return DecisionPublic(
         id=decision.id,
         case_id=decision.case_id,
         stage=decision.stage,
         outcome=decision.outcome,
-        rationale=decision.rationale,
+        rationale=open_rationale(keys, decision),
         decided_on=decision.decided_on,
         decided_by_organisation=decision.decided_by_organisation,
         reconsiders=decision.reconsiders_id,

@@ -1,7 +1,8 @@
-"""The person's identifying fields of a screening, sealed at rest and opened in memory.
+"""The person's identifying fields and the free text about them (a screening's notes, a
+decision's grounds), sealed at rest and opened in memory.
 
-Each value is sealed for its place (table ``screening``, the screening's id, the column)
-so that a value copied to another row does not open. The non-punishment check finds a
+Each value is sealed for its place (table, the row's id, the column) so that a value
+copied to another row does not open. The non-punishment check finds a
 name by keyed digests (:func:`name_digests`), never by reading names in clear.
 """
 
@@ -13,13 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from identification.store import IdentityDocument, Screening
+from identification.store import Decision, IdentityDocument, Screening
 from nrm_runtime.field_crypto import KeyRing
 
 NAME_KEY_PURPOSE = "screening.full_name"
 DOCUMENT_PURPOSE = "identity_document.number"
 _SCREENING = "screening"
 _DOCUMENT = "identity_document"
+_DECISION = "decision"
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,62 @@ def open_person(ring: KeyRing, screening: Screening) -> PersonNames:
         family_name_khmer=opened(screening.family_name_khmer_sealed, "family_name_khmer_sealed"),
         aliases=list(json.loads(aliases)) if aliases else [],
         birth_date=date.fromisoformat(birth) if birth else None,
+    )
+
+
+@dataclass(frozen=True)
+class ScreeningNotes:
+    """The screening's free-text notes per Palermo element (plaintext, in memory)."""
+
+    act_notes: str | None = None
+    means_notes: str | None = None
+    purpose_notes: str | None = None
+
+
+def seal_notes(ring: KeyRing, screening: Screening, notes: ScreeningNotes) -> None:
+    """Write the sealed note columns of ``screening`` (its id must be set)."""
+    record_id = str(screening.id)
+
+    def seal(value: str | None, column: str) -> str | None:
+        if value is None:
+            return None
+        return ring.seal(value, table=_SCREENING, record_id=record_id, field=column)
+
+    screening.act_notes_sealed = seal(notes.act_notes, "act_notes_sealed")
+    screening.means_notes_sealed = seal(notes.means_notes, "means_notes_sealed")
+    screening.purpose_notes_sealed = seal(notes.purpose_notes, "purpose_notes_sealed")
+
+
+def open_notes(ring: KeyRing, screening: Screening) -> ScreeningNotes:
+    """The screening's notes, opened (the caller audits the read)."""
+    record_id = str(screening.id)
+
+    def opened(sealed: str | None, column: str) -> str | None:
+        if sealed is None:
+            return None
+        return ring.open(sealed, table=_SCREENING, record_id=record_id, field=column)
+
+    return ScreeningNotes(
+        act_notes=opened(screening.act_notes_sealed, "act_notes_sealed"),
+        means_notes=opened(screening.means_notes_sealed, "means_notes_sealed"),
+        purpose_notes=opened(screening.purpose_notes_sealed, "purpose_notes_sealed"),
+    )
+
+
+def seal_rationale(ring: KeyRing, decision: Decision, rationale: str) -> None:
+    """Seal a decision's grounds (its id must be set)."""
+    decision.rationale_sealed = ring.seal(
+        rationale, table=_DECISION, record_id=str(decision.id), field="rationale_sealed"
+    )
+
+
+def open_rationale(ring: KeyRing, decision: Decision) -> str:
+    """A decision's grounds, opened (the caller audits the read)."""
+    return ring.open(
+        decision.rationale_sealed,
+        table=_DECISION,
+        record_id=str(decision.id),
+        field="rationale_sealed",
     )
 
 

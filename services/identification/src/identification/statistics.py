@@ -94,12 +94,63 @@ class Table:
     cells: list[tuple[dict[str, str], Count]] = field(default_factory=list)
 
 
-def _count(records: int, persons: int, min_cell: int) -> Count:
+def _is_small(persons: int, min_cell: int) -> bool:
     # Fewer than k persons could be recognised (a district, a rare nationality):
     # neither figure is shown. Zero is not a small cell: nobody can be recognised in it.
-    if 0 < persons < min_cell:
-        return Count(None, None, True)
-    return Count(records, persons, False)
+    return 0 < persons < min_cell
+
+
+def _count(records: int, persons: int, hidden: bool) -> Count:
+    return Count(None, None, True) if hidden else Count(records, persons, False)
+
+
+Key = tuple[str, ...]
+
+
+def suppressed_cells(persons: dict[Key, int], *, dimensions: int, min_cell: int) -> set[Key]:
+    """The cells to hide: the small ones, and enough others that none of them can be
+    recovered by subtraction.
+
+    Every line of the table (the cells that differ in one dimension only) has a margin
+    anyone can get: the total for a one-dimension table, another query's cell for more
+    (``group_by=[sex]`` is the margin of ``group_by=[sex, province]``'s lines). A line
+    with exactly one hidden cell gives it away (margin minus the shown cells), so the
+    smallest shown cell of that line is hidden with it; hiding that one may leave another
+    line with a single hidden cell, so this repeats until no line has exactly one.
+
+    A cell alone in a line is that line's margin: hidden, it is still known wherever that
+    margin is shown, so such a cell is chosen as a complement only when its line has no
+    other (a small one is safe: its margin is small too, and hidden where it is shown).
+    The cells given are the non-empty ones (an absent cell is zero, which hides nobody).
+    """
+    small = {key for key, count in persons.items() if _is_small(count, min_cell)}
+    lines = [line for dimension in range(dimensions) for line in _lines(persons, dimension)]
+    weak = {line[0] for line in lines if len(line) == 1} - small
+    hidden = set(small)
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            guarded = [key for key in line if key in hidden and key not in weak]
+            shown = [key for key in line if key not in hidden]
+            if len(guarded) != 1 or not shown:
+                continue
+            # The next-smallest cell (the least information lost); one that guards
+            # whatever the other queries show, if the line has one.
+            guards = [key for key in shown if key not in weak] or shown
+            guard = min(guards, key=lambda key: (persons[key], key))
+            hidden.add(guard)
+            weak.discard(guard)  # the best this table can do: it counts as a guard
+            changed = True
+    return hidden
+
+
+def _lines(persons: dict[Key, int], dimension: int) -> list[list[Key]]:
+    """The table's lines along ``dimension``: cells equal in every other dimension."""
+    lines: dict[Key, list[Key]] = {}
+    for key in persons:
+        lines.setdefault((*key[:dimension], *key[dimension + 1 :]), []).append(key)
+    return list(lines.values())
 
 
 def tabulate(
@@ -112,7 +163,7 @@ def tabulate(
     """Records and unique persons, in total and per combination of ``group_by`` values."""
     total_records = 0
     total_persons: set[str] = set()
-    cells: dict[tuple[str, ...], tuple[int, set[str]]] = {}
+    cells: dict[Key, tuple[int, set[str]]] = {}
     for row in rows:
         total_records += 1
         total_persons.add(row.person_id)
@@ -120,13 +171,20 @@ def tabulate(
             records, persons = cells.get(key, (0, set()))
             persons.add(row.person_id)
             cells[key] = (records + 1, persons)
-    table = Table(_count(total_records, len(total_persons), min_cell))
+    table = Table(
+        _count(total_records, len(total_persons), _is_small(len(total_persons), min_cell))
+    )
+    hidden = suppressed_cells(
+        {key: len(persons) for key, (_, persons) in cells.items()},
+        dimensions=len(group_by),
+        min_cell=min_cell,
+    )
     for key in sorted(cells):
         records, persons = cells[key]
         table.cells.append(
             (
                 {str(dimension): value for dimension, value in zip(group_by, key, strict=True)},
-                _count(records, len(persons), min_cell),
+                _count(records, len(persons), key in hidden),
             )
         )
     return table

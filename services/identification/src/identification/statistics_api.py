@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from identification.access import is_competent_authority
+from identification.access import COUNTS, is_competent_authority
 from identification.context import ContextDep
 from identification.decisions import CaseStatus
-from identification.statistics import CountedRecord, Dimension, Period, Table, tabulate
+from identification.statistics import UNKNOWN, CountedRecord, Dimension, Period, Table, tabulate
 from identification.store import IdentificationCase, PersonRecord, Screening
 from nrm_contracts.events.identification import AgeBand, ExploitationType, Sex
 from nrm_runtime.auth import Principal, Role, require_roles
@@ -94,7 +94,12 @@ def _query(
     )
 
 
-@router.get("/victims", response_model=VictimStatistics, responses=error_responses(401, 403, 422))
+@router.get(
+    "/victims",
+    response_model=VictimStatistics,
+    responses=error_responses(401, 403, 422),
+    openapi_extra=COUNTS,
+)
 async def victim_statistics(
     database: DatabaseDep,
     principal: Annotated[Principal, Depends(_reader)],
@@ -119,7 +124,8 @@ async def _counted_records(session: AsyncSession, filters: StatisticsQuery) -> l
     query = (
         select(PersonRecord.person_id, Screening, IdentificationCase.status)
         .join(Screening, col(Screening.id) == col(PersonRecord.screening_id))
-        .join(IdentificationCase, col(IdentificationCase.id) == col(Screening.case_id))
+        # Outer: a legacy record (nrm import) has no case here; its stage is "unknown".
+        .outerjoin(IdentificationCase, col(IdentificationCase.id) == col(Screening.case_id))
     )
     if filters.encountered_from is not None:
         query = query.where(col(Screening.encounter_date) >= filters.encountered_from)
@@ -146,7 +152,7 @@ async def _counted_records(session: AsyncSession, filters: StatisticsQuery) -> l
             purposes=screening.purposes,
             agency=screening.reporting_organisation,
             province=screening.province_code,
-            decision_stage=status,
+            decision_stage=status or UNKNOWN,
         )
         for person_id, screening, status in (await session.exec(query)).all()
     ]

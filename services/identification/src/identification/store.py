@@ -1,5 +1,6 @@
 """Identification's tables. Personal data stays in this service's database; names,
-aliases, birth dates and document numbers are sealed (field-level encryption, bound to
+aliases, birth dates, document numbers and free text about the person (the screening's
+notes, a decision's grounds) are sealed (field-level encryption, bound to
 their row and column: :data:`SEALED_FIELDS`), and looked up only through keyed digests
 (blind indexes): the non-punishment check by ``screening_name_key``, the person index by
 ``person_block_key``."""
@@ -84,9 +85,10 @@ class Screening(IdentificationTable, table=True):
     means: list[str] = _json_list()
     purposes: list[str] = _json_list()
     labour_sectors: list[str] = _json_list()
-    act_notes: str | None = None
-    means_notes: str | None = None
-    purpose_notes: str | None = None
+    # Free text about the person's experience: sealed like the names.
+    act_notes_sealed: str | None = None
+    means_notes_sealed: str | None = None
+    purpose_notes_sealed: str | None = None
     continuum_position: str | None = Field(default=None, max_length=1)
     person_consented: bool | None = None
     exploitation_country_code: str | None = Field(default=None, max_length=3)
@@ -125,7 +127,7 @@ class Decision(IdentificationTable, table=True):
     sequence: int
     stage: str = Field(max_length=20)
     outcome: str = Field(max_length=30)
-    rationale: str
+    rationale_sealed: str  # the grounds (free text about the person), sealed
     decided_on: date
     decided_by: str = Field(max_length=200)
     decided_by_organisation: str = Field(max_length=64)
@@ -261,6 +263,42 @@ class PersonLinkHistory(IdentificationTable, table=True):
     recorded_at: datetime = _moment(index=True)
 
 
+class LegacyImportRun(IdentificationTable, table=True):
+    """One ``nrm import`` of an agency's export that was committed: what it did, for
+    whom, from which file (its SHA-256; the file itself is not kept)."""
+
+    __tablename__ = "legacy_import_run"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    source: str = Field(max_length=40, index=True)
+    organisation: str = Field(max_length=64)
+    operator: str = Field(max_length=200)
+    file_digest: str = Field(max_length=64)
+    rows_read: int
+    rows_imported: int
+    rows_already_imported: int
+    rows_rejected: int
+    new_persons: int
+    auto_linked: int
+    sent_to_review: int
+    started_at: datetime = _moment()
+    finished_at: datetime = _moment()
+
+
+class LegacyRecord(IdentificationTable, table=True):
+    """A record imported from an agency's own database: the screening row that holds it
+    in the person index (no screening form, no case), and the agency's own record id.
+    ``(source, source_record_id)`` is unique: importing a file again adds nothing."""
+
+    __tablename__ = "legacy_record"
+    __table_args__ = (UniqueConstraint("source", "source_record_id"),)
+
+    screening_id: UUID = Field(foreign_key="screening.id", primary_key=True)
+    source: str = Field(max_length=40)
+    source_record_id: str = Field(max_length=100)
+    run_id: UUID = Field(foreign_key="legacy_import_run.id", index=True)
+
+
 tables = IdentificationTable.metadata
 
 SEALED_FIELDS = [
@@ -274,7 +312,11 @@ SEALED_FIELDS = [
             "family_name_khmer_sealed",
             "aliases_sealed",
             "birth_date_sealed",
+            "act_notes_sealed",
+            "means_notes_sealed",
+            "purpose_notes_sealed",
         ),
     ),
+    SealedColumns(Decision.__table__, "id", ("rationale_sealed",)),  # type: ignore[attr-defined]
     SealedColumns(IdentityDocument.__table__, "id", ("number_sealed",)),  # type: ignore[attr-defined]
 ]

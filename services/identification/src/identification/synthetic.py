@@ -76,6 +76,30 @@ _KHMER_FIRST_SYLLABLES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("Kim", "Keem"), "គីម"),
     (("Pich", "Pech"), "ពេជ្រ"),
     (("Sophy", "Sophi"), "សុភី"),
+    (("Sov", "Sow"), "សុវ"),
+    (("Phal", "Phall"), "ផល"),
+    (("Ly", "Li"), "លី"),
+    (("Mean", "Mien"), "មាន"),
+    (("Soph", "Sof"), "សុភ"),
+    (("Kanh", "Kagn"), "កញ្ញ"),
+    (("Seyha", "Seiha"), "សីហា"),
+    (("Puth", "Put"), "ពុធ"),
+    (("Sothy", "Sothi"), "សុធី"),
+    (("Nimol", "Nimal"), "និមល"),
+    (("Chhor", "Chor"), "ឆ"),
+    (("Meng", "Mheng"), "ម៉េង"),
+    (("Bora", "Borra"), "បូរ៉ា"),
+    (("Lin", "Linn"), "លីន"),
+    (("Rasmey", "Reaksmey"), "រស្មី"),
+    (("Socheat", "Sochet"), "សុជាតិ"),
+    (("Vichet", "Vichit"), "វិចិត្រ"),
+    (("Sopheak", "Sophak"), "សុភ័ក្រ"),
+    (("Thea", "Tea"), "ធា"),
+    (("Nita", "Nitta"), "នីតា"),
+    (("Ratana", "Rathana"), "រតនា"),
+    (("Oudom", "Udom"), "ឧត្តម"),
+    (("Narin", "Narinn"), "ណារិន"),
+    (("Maly", "Mali"), "ម៉ាលី"),
 )
 _KHMER_SECOND_SYLLABLES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("nary", "nari"), "នារី"),
@@ -92,6 +116,32 @@ _KHMER_SECOND_SYLLABLES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("kanha", "kagna"), "កញ្ញា"),
     (("chenda", "jenda"), "ចិន្តា"),
     (("sreng", "sraeng"), "ស្រេង"),
+    (("thy", "thi"), "ធី"),
+    (("pov", "pou"), "ពៅ"),
+    (("mom", "mum"), "មុំ"),
+    (("lin", "linn"), "លីន"),
+    (("ny", "ni"), "នី"),
+    (("theary", "thiri"), "ធារី"),
+    (("rin", "rinn"), "រិន"),
+    (("dy", "di"), "ឌី"),
+    (("chea", "chia"), "ជា"),
+    (("pheap", "pheab"), "ភាព"),
+    (("leap", "lep"), "លាភ"),
+    (("hong", "houng"), "ហុង"),
+    (("channa", "chana"), "ចន្នា"),
+    (("nita", "nitta"), "នីតា"),
+    (("vuth", "vuthy"), "វុទ្ធ"),
+    (("maly", "mali"), "ម៉ាលី"),
+    (("tola", "toula"), "តុលា"),
+    (("sokha", "sokhar"), "សុខា"),
+    (("vanna", "vana"), "វណ្ណា"),
+    (("bopha", "bupha"), "បុប្ផា"),
+    (("seyha", "seiha"), "សីហា"),
+    (("rasmey", "reaksmey"), "រស្មី"),
+    (("sothea", "sotha"), "សុធា"),
+    (("ka", "kaa"), "កា"),
+    (("na", "nha"), "ណា"),
+    (("ra", "rea"), "រ៉ា"),
 )
 
 
@@ -137,27 +187,75 @@ _KHMER_FAMILY: tuple[tuple[tuple[str, ...], str | None], ...] = (
     (("Em", "Aem", "Im"), "អែម"),
     (("Pov", "Pou", "Pouv"), "ពៅ"),
     (("Thach", "Thac", "Tach"), None),
+    (("Chhun", "Chun"), "ឈុន"),
+    (("Hong", "Houng"), "ហុង"),
+    (("Kong", "Kang"), "គង់"),
+    (("Lim", "Leum"), "លឹម"),
+    (("Men", "Maen"), "ម៉ែន"),
+    (("Nuon", "Noun"), "នួន"),
+    (("Sao", "Sau"), "សៅ"),
+    (("Sim", "Seum"), "ស៊ឹម"),
+    (("Som", "Saom"), "សោម"),
+    (("Tan", "Tann"), "តាន់"),
+    (("Ung", "Oung"), "អ៊ុង"),
+    (("Yin", "Yen"), "យិន"),
+    (("Sun", "Soun"), "ស៊ុន"),
+    (("Huot", "Huat"), "ហួត"),
+    (("Lay", "Lai"), "ឡាយ"),
+    (("Khun", "Kun"), "ឃុន"),
+    (("Chhorn", "Chorn"), None),
+    (("Say", "Sai"), None),
+    (("Mom", "Mam"), "ម៉ម"),
+    (("Ros", "Ross"), None),
 )
-_VIET_FAMILY = (
-    ("Nguyễn", "Nguyen"), ("Trần", "Tran"), ("Lê", "Le"), ("Phạm", "Pham"),
-    ("Hoàng", "Hoang"), ("Huỳnh", "Huynh"), ("Phan", "Phan"), ("Vũ", "Vu"), ("Võ", "Vo"),
-    ("Đặng", "Dang"), ("Bùi", "Bui"), ("Đỗ", "Do"), ("Hồ", "Ho"), ("Ngô", "Ngo"),
-    ("Dương", "Duong"), ("Lý", "Ly"),
+# (accented, plain, share in percent of the population): Vietnamese family names are few
+# and very unequal (Nguyễn is about 38 %), as the census surveys report.
+_VIET_FAMILY: tuple[tuple[str, str, float], ...] = (
+    ("Nguyễn", "Nguyen", 38.4), ("Trần", "Tran", 12.1), ("Lê", "Le", 9.5),
+    ("Phạm", "Pham", 7.0), ("Hoàng", "Hoang", 3.0), ("Huỳnh", "Huynh", 2.1),
+    ("Phan", "Phan", 4.5), ("Vũ", "Vu", 2.0), ("Võ", "Vo", 1.9), ("Đặng", "Dang", 2.1),
+    ("Bùi", "Bui", 2.0), ("Đỗ", "Do", 1.4), ("Hồ", "Ho", 1.3), ("Ngô", "Ngo", 1.3),
+    ("Dương", "Duong", 1.0), ("Lý", "Ly", 0.5), ("Trương", "Truong", 1.0),
+    ("Đinh", "Dinh", 0.8), ("Lâm", "Lam", 0.5), ("Mai", "Mai", 0.5), ("Trịnh", "Trinh", 0.5),
+    ("Đoàn", "Doan", 0.5), ("Lương", "Luong", 0.4), ("Cao", "Cao", 0.4), ("Hà", "Ha", 0.4),
+    ("Tạ", "Ta", 0.3), ("Châu", "Chau", 0.3), ("Thái", "Thai", 0.3), ("Tô", "To", 0.2),
+    ("Quách", "Quach", 0.2), ("Kiều", "Kieu", 0.2), ("Văn", "Van", 0.2),
 )  # fmt: skip
-_VIET_MIDDLE = {
-    "female": ("Thị", "Ngọc", "Thu", "Hồng", "Kim", "Thanh"),
-    "male": ("Văn", "Minh", "Đức", "Quốc", "Hữu", "Công"),
-}
+# Middle names: Thị and Văn are the usual ones, the others spread thin.
+_VIET_MIDDLE: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
+    "female": (
+        ("Thị", "Ngọc", "Thu", "Hồng", "Kim", "Thanh", "Bích", "Mỹ", "Phương", "Minh", "Hoài",
+         "Thùy", "Diệu", "Xuân"),
+        (40, 8, 6, 5, 5, 5, 3, 3, 3, 2, 2, 2, 2, 2),
+    ),
+    "male": (
+        ("Văn", "Minh", "Đức", "Quốc", "Hữu", "Công", "Thanh", "Hoàng", "Xuân", "Quang",
+         "Thành", "Bá", "Đình", "Ngọc"),
+        (35, 8, 6, 5, 5, 4, 4, 3, 3, 3, 3, 2, 3, 2),
+    ),
+}  # fmt: skip
 _VIET_GIVEN = {
     "female": ("Lan", "Hương", "Mai", "Hoa", "Linh", "Trang", "Thảo", "Hà", "Nga", "Hạnh",
                "Phương", "Yến", "Tuyết", "Nhung", "Loan", "Oanh", "Thủy", "Hằng", "Vy", "Dung",
                "Giang", "Huyền", "Khuê", "Liên", "Mỹ", "Ngân", "Nhàn", "Quyên", "Tâm", "Trinh",
-               "Uyên", "Xuân", "Diệp", "Châu", "Hiền", "Kiều", "Lụa", "Mơ", "Bích", "Đào"),
+               "Uyên", "Xuân", "Diệp", "Châu", "Hiền", "Kiều", "Lụa", "Mơ", "Bích", "Đào",
+               "Ánh", "Cúc", "Diễm", "Duyên", "Gấm", "Hạ", "Hậu", "Hoài", "Huệ", "Khanh",
+               "Lệ", "Liễu", "Ly", "My", "Nguyệt", "Nhi", "Như", "Phượng", "Quỳnh", "Sen",
+               "Thắm", "Thơ", "Thúy", "Thư", "Tiên", "Trâm", "Vân", "Xuyến", "Yên", "Cẩm",
+               "Chi", "Đan", "Điệp", "Hiên", "Lam", "Ngà", "Sương", "Tú", "Hòa", "Thanh"),
     "male": ("Tuấn", "Hùng", "Dũng", "Nam", "Phúc", "Anh", "Long", "Quang", "Hải", "Sơn",
              "Thắng", "Cường", "Khánh", "Bình", "Tài", "Hiếu", "Việt", "Toàn", "Lộc", "Trung",
              "Bảo", "Chiến", "Định", "Giáp", "Hào", "Kiên", "Lâm", "Mạnh", "Nghĩa", "Phong",
-             "Quý", "Sang", "Thịnh", "Tiến", "Vinh", "Xuyên", "Đạt", "Hưng", "Khoa", "Tùng"),
+             "Quý", "Sang", "Thịnh", "Tiến", "Vinh", "Xuyên", "Đạt", "Hưng", "Khoa", "Tùng",
+             "An", "Bằng", "Cảnh", "Danh", "Dương", "Đông", "Hiệp", "Hòa", "Huy", "Kha",
+             "Khải", "Khôi", "Lực", "Luân", "Minh", "Nhân", "Ninh", "Phát", "Quân", "Tâm",
+             "Tân", "Thái", "Thành", "Thiện", "Thông", "Thuận", "Tín", "Trí", "Trọng", "Tú",
+             "Uy", "Vũ", "Vương", "Bách", "Đăng", "Hiển", "Lợi", "Nhật", "Phước", "Sỹ"),
 }  # fmt: skip
+_VIET_FAMILY_SHARES = tuple(share for _, _, share in _VIET_FAMILY)
+# Khmer family names are spread less unequally, but the first few are far more common
+# than the last (Zipf-like shares, by the order of the table).
+_KHMER_FAMILY_SHARES = tuple(1 / (rank + 1) ** 0.8 for rank in range(len(_KHMER_FAMILY)))
 AGENCIES = (
     ("moi-dahtjp", "police_operation"),
     ("mosvy", "ngo_outreach"),
@@ -216,17 +314,19 @@ def _person(rng: random.Random, key: str) -> _Person:
             given_khmer = compound_khmer
         if rng.random() < 0.03:
             sex = "transgender"
-        family, family_khmer = rng.choice(_KHMER_FAMILY)
+        family, family_khmer = rng.choices(_KHMER_FAMILY, weights=_KHMER_FAMILY_SHARES)[0]
         return _Person(
             key, sex, "KHM", given, family, given_khmer, family_khmer, None, born,
             rng.choice(_PROVINCES), rng.choice(_PURPOSES),
         )  # fmt: skip
     sex = rng.choice(("female", "female", "male"))
-    accented, plain = rng.choice(_VIET_FAMILY)
+    accented, plain, _ = rng.choices(_VIET_FAMILY, weights=_VIET_FAMILY_SHARES)[0]
     given_name = rng.choice(_VIET_GIVEN[sex])
+    middles, middle_shares = _VIET_MIDDLE[sex]
     return _Person(
         key, sex, "VNM", (given_name,), (accented, plain), None, None,
-        rng.choice(_VIET_MIDDLE[sex]), born, rng.choice(_PROVINCES), rng.choice(_PURPOSES),
+        rng.choices(middles, weights=middle_shares)[0], born, rng.choice(_PROVINCES),
+        rng.choice(_PURPOSES),
     )  # fmt: skip
 
 
@@ -294,10 +394,20 @@ def _birth(rng: random.Random, born: date, met: date) -> tuple[str, str, str]:
         return "", "estimated_age", str(max(age, 0))
     if roll < 0.97 and born.day <= 12:
         return date(born.year, born.day, born.month).isoformat(), "day", ""
-    slipped = born.replace(day=min(born.day + 1, 28)) if roll < 0.97 else born
-    if roll >= 0.97:
-        slipped = born.replace(year=born.year + rng.choice((-1, 1)), day=min(born.day, 28))
+    if roll < 0.97:
+        slipped = born + timedelta(days=rng.choice((-1, 1)))  # the day mistyped by one
+    else:
+        slipped = _in_year(born, born.year + rng.choice((-1, 1)))  # the year mistyped
     return slipped.isoformat(), "day", ""
+
+
+def _in_year(day: date, year: int) -> date:
+    """The same day and month in another year (28 February for a 29th in a common year):
+    one slip, not two."""
+    try:
+        return day.replace(year=year)
+    except ValueError:
+        return day.replace(year=year, day=28)
 
 
 def _records_per_person(rng: random.Random) -> int:

@@ -30,10 +30,13 @@ from identification.person_linking import features_of_screening, link_on_arrival
 from identification.queries import consents_of, organisation_screened_case
 from identification.sealing import (
     PersonNames,
+    ScreeningNotes,
     name_digests,
     open_document_number,
+    open_notes,
     open_person,
     seal_document_number,
+    seal_notes,
     seal_person,
 )
 from identification.store import (
@@ -148,9 +151,6 @@ async def _record(
         means=list(indicators.means),
         purposes=list(indicators.purposes),
         labour_sectors=list(indicators.labour_sectors),
-        act_notes=indicators.act_notes,
-        means_notes=indicators.means_notes,
-        purpose_notes=indicators.purpose_notes,
         continuum_position=indicators.continuum_position,
         person_consented=indicators.person_consented,
         exploitation_country_code=indicators.exploitation_country_code,
@@ -171,6 +171,11 @@ async def _record(
         birth_date=person.birth_date,
     )
     seal_person(keys, screening, names)
+    seal_notes(
+        keys,
+        screening,
+        ScreeningNotes(indicators.act_notes, indicators.means_notes, indicators.purpose_notes),
+    )
     documents = []
     for document_in in person.identity_documents:
         document = IdentityDocument(
@@ -391,7 +396,19 @@ def to_public(
             district_code=screening.district_code,
             country_code=screening.country_code,
         ),
-        indicators=IndicatorsPublic.model_validate(screening, from_attributes=True),
+        indicators=IndicatorsPublic.model_validate(
+            {
+                "acts": screening.acts,
+                "means": screening.means,
+                "purposes": screening.purposes,
+                "labour_sectors": screening.labour_sectors,
+                "continuum_position": screening.continuum_position,
+                "person_consented": screening.person_consented,
+                "exploitation_country_code": screening.exploitation_country_code,
+                "exploitation_province_code": screening.exploitation_province_code,
+                **asdict(open_notes(keys, screening)),
+            }
+        ),
         needs_hints=screening.needs_hints,
         is_child=screening.is_child,
         age_band=screening.age_band or AgeBand.UNKNOWN,

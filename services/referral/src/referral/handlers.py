@@ -31,6 +31,7 @@ from nrm_contracts.events.identification import (
 from nrm_contracts.events.referral import ReferralCaseOpened, ReferralNeed
 from nrm_contracts.events.repatriation import Direction, HandoverCompleted
 from nrm_contracts.events.shelter_registry import PlacementRefused
+from nrm_runtime.audit import SystemActor
 from nrm_runtime.consumer import Handler
 from nrm_runtime.database import UnitOfWork
 from nrm_runtime.tables import utc_now
@@ -38,9 +39,12 @@ from referral.assessment import record_gap
 from referral.context import ReferralContext
 from referral.directory import DIRECTORY_HANDLERS, reception_facility
 from referral.lifecycle import Action, Party
+from referral.privacy import audit_system_notices
 from referral.referrals import SYSTEM_ACTOR, act, draft
 from referral.store import AwaitingConsent, Referral, ReferralCase, case_for_identification_case
 
+RECEPTION = "reception_referral"
+"""The audit's purpose of a reception referral's notice to the receiving organisation."""
 CHILD_BASES = frozenset({ConsentBasis.GUARDIAN, ConsentBasis.BEST_INTEREST_DECISION})
 
 
@@ -205,6 +209,7 @@ def reception_handlers(context: ReferralContext) -> dict[type, Handler]:
         reception = draft(uow, context, case, facility, needs, None, kind="reception")
         await uow.session.flush()
         await act(uow, context, reception, Action.SUBMIT, Party.COORDINATOR, SYSTEM_ACTOR)
+        await audit_system_notices(uow.session, SystemActor.of(context.settings), RECEPTION)
 
     async def note_placement_refused(event: PlacementRefused, uow: UnitOfWork) -> None:
         """The registry could not count the admission: kept on the referral, escalated."""

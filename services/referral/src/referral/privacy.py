@@ -7,7 +7,9 @@ visits' notes (sealed). Each route that reads, changes or discloses them writes 
 audit entry in its own unit of work, so nothing is served whose entry did not commit.
 
 Notices to a provider go out from the delivery table, later and without a caller: the
-route whose act queued them records each as a disclosure by the caller who caused it.
+route whose act queued them records each as a disclosure by the caller who caused it;
+when the service queued them of its own accord (a reception referral on a handover, the
+re-routing of an expired referral), by the service itself (``system/referral``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from nrm_runtime.audit import AuditAction, record_access
+from nrm_runtime.audit import AuditAction, SystemActor, record_access, record_system_access
 from nrm_runtime.auth import Principal
 
 ASSESSMENT = "needs_assessment"
@@ -59,3 +61,18 @@ async def audit_notices(session: AsyncSession, principal: Principal) -> None:
     person's profile goes to the provider (a re-route's successor included)."""
     queued: list[UUID] = list(dict.fromkeys(session.info.pop(_NOTIFIED, [])))
     await audit(session, principal, AuditAction.DISCLOSE, REFERRAL, queued, "referral_notice")
+
+
+async def audit_system_notices(session: AsyncSession, system: SystemActor, purpose: str) -> None:
+    """As :func:`audit_notices`, for the notices the service queued of its own accord;
+    ``purpose`` says what made it act (``reception_referral``...)."""
+    queued: list[UUID] = list(dict.fromkeys(session.info.pop(_NOTIFIED, [])))
+    if queued:
+        await record_system_access(
+            session,
+            system,
+            action=AuditAction.DISCLOSE,
+            resource_type=REFERRAL,
+            resource_ids=[str(referral_id) for referral_id in queued],
+            purpose=purpose,
+        )

@@ -27,6 +27,7 @@ from nrm_contracts.events.referral import (
     ReferralOpened,
     ReferralSent,
 )
+from nrm_runtime.audit import SystemActor
 from nrm_runtime.database import UnitOfWork
 from nrm_runtime.errors import ProblemError
 from referral.assessment import candidates_for, record_gap, split, tried_facilities
@@ -34,6 +35,7 @@ from referral.context import ReferralContext
 from referral.delivery import enqueue_notices
 from referral.lifecycle import Action, Party, ReferralState, next_state
 from referral.matching import RESIDENTIAL, population_group
+from referral.privacy import audit_system_notices
 from referral.store import (
     FacilityView,
     FollowUpVisit,
@@ -45,6 +47,8 @@ from referral.store import (
 
 TABLE = "referral"
 SYSTEM_ACTOR = "referral/system"
+EXPIRY_REROUTE = "referral_expiry_reroute"
+"""The audit's purpose of the notices an expiry queues (the expiry, the re-route)."""
 
 
 def draft(
@@ -203,6 +207,8 @@ async def expire_overdue(uow: UnitOfWork, context: ReferralContext) -> int:
     for referral in list(overdue.all()):
         await act(uow, context, referral, Action.EXPIRE, Party.CLOCK, SYSTEM_ACTOR)
         count += 1
+    # The expired provider is told, and the successor's provider sent the profile.
+    await audit_system_notices(uow.session, SystemActor.of(context.settings), EXPIRY_REROUTE)
     return count
 
 

@@ -17,10 +17,12 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from nrm_contracts.events.repatriation import DeadlineMissed, Direction
+from nrm_runtime.audit import SystemActor
 from nrm_runtime.database import Database, UnitOfWork
 from repatriation import domain
 from repatriation.context import Repatriation
 from repatriation.messages import queue_message
+from repatriation.privacy import audit_system_disclosures
 from repatriation.sop import HOME_COUNTRY, Procedure
 from repatriation.store import ClockState, RepatriationCase, StepClock
 from repatriation.workdays import local_date
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # Reminders are the service's own messages, not an officer's.
 REMINDER_SENDER = "nrm-repatriation"
+REMINDER_PURPOSE = "deadline_reminder"
+"""The audit's purpose of a reminder: it names the case to the counterpart agency."""
 
 
 async def sweep_deadlines(context: Repatriation, database: Database) -> int:
@@ -86,6 +90,9 @@ async def sweep_deadlines(context: Repatriation, database: Database) -> int:
                         "working_days": clock.working_days,
                     },
                     now=now,
+                )
+                await audit_system_disclosures(
+                    uow.session, SystemActor.of(context.settings), REMINDER_PURPOSE
                 )
             await uow.commit()
             escalated += 1

@@ -6,7 +6,8 @@ holds the person, ``repatriation_step`` the counterpart's named contact, and
 ``liaison_message`` the bodies either way (the first message of a case carries the
 person; answers to counterparts quote the case view). Whoever reads one through the API
 leaves an audit entry in the same transaction; every message queued to a counterpart is
-recorded as a disclosure by the officer whose act caused it.
+recorded as a disclosure by the officer whose act caused it, or by the service itself
+(``system/repatriation``) when it wrote of its own accord (a deadline reminder).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from nrm_runtime.audit import AuditAction, record_access
+from nrm_runtime.audit import AuditAction, SystemActor, record_access, record_system_access
 from nrm_runtime.auth import Principal
 from nrm_runtime.field_crypto import KeyRing
 from repatriation.store import CaseStep, LiaisonMessage, RepatriationCase
@@ -133,3 +134,20 @@ async def audit_disclosures(session: AsyncSession, principal: Principal) -> None
     it sends the person's case abroad (the first message, the person's names)."""
     queued: list[UUID] = session.info.pop(QUEUED, [])
     await audit(session, principal, AuditAction.DISCLOSE, queued, "counterpart_liaison")
+
+
+async def audit_system_disclosures(
+    session: AsyncSession, system: SystemActor, purpose: str
+) -> None:
+    """As :func:`audit_disclosures`, for the messages the service queued of its own
+    accord; ``purpose`` says what made it write (``deadline_reminder``)."""
+    queued: list[UUID] = list(dict.fromkeys(session.info.pop(QUEUED, [])))
+    if queued:
+        await record_system_access(
+            session,
+            system,
+            action=AuditAction.DISCLOSE,
+            resource_type=RESOURCE,
+            resource_ids=[str(case_id) for case_id in queued],
+            purpose=purpose,
+        )
