@@ -13,7 +13,7 @@ ASYNCAPI_STAMP := .tools/.asyncapi-parser
 DEV_KEYS := var/keys/dev-jwks.json var/keys/field-keys.json
 POSTGRES_STAMP := .cache/.postgres-server
 
-.PHONY: setup run test lint format contracts clean bench
+.PHONY: setup run run-secure test lint format contracts clean bench
 
 setup: $(SETUP_STAMP) $(KAFKA_STAMP) $(ASYNCAPI_STAMP) $(DEV_KEYS) $(POSTGRES_STAMP)
 
@@ -52,6 +52,11 @@ $(DEV_KEYS) &: $(SETUP_STAMP)
 
 run: setup
 	$(BIN)/nrm-stack
+
+# The same stack on the secure broker: TLS, one SCRAM principal per service, ACLs
+# generated from the services' code (broker data in var/kafka-secure).
+run-secure: setup
+	$(BIN)/nrm-stack --secure
 
 test: setup
 	$(BIN)/pytest

@@ -19,6 +19,7 @@ PRODUCTION = {
     "jwt_jwks_url": "https://idp.nrm.gov.kh/.well-known/jwks.json",
     "organisations_file": Path("/etc/nrm/organisations.yaml"),
     "field_keys_file": Path("/etc/nrm/field-keys.json"),
+    "operating_organisation": "mosvy",
 }
 
 
@@ -47,6 +48,7 @@ def test_production_accepts_keys_from_the_identity_providers_url(make_settings) 
         ({"jwt_jwks_url": "http://idp.nrm.gov.kh/jwks"}, "must be an https:// URL"),
         ({"jwt_jwks_file": Path("/etc/nrm/jwks.json")}, "not both"),
         ({"organisations_file": None}, "organisations_file is required"),
+        ({"operating_organisation": None}, "operating_organisation is required"),
         ({"organisations_file": dev_organisations_file()}, "dev organisations"),
         ({"field_keys_file": default_var_dir() / "keys" / "field-keys.json"}, "dev field"),
         ({"jwt_leeway_seconds": 3600}, "jwt_leeway_seconds"),

@@ -22,6 +22,7 @@ def production(**changes: object) -> dict[str, object]:
         "jwt_jwks_file": ISSUER_KEYS,
         "telemetry_exporter": "otlp",
         "organisations_file": Path("/etc/nrm/organisations.yaml"),
+        "operating_organisation": "mosvy",
     }
     values.update(changes)
     return {name: value for name, value in values.items() if value is not None}

@@ -246,3 +246,10 @@ def test_a_key_removed_from_the_jwks_stops_verifying_in_a_running_verifier(tmp_p
     rotate_dev_key(tmp_path)  # the JWKS now holds the second and third keys only
 
     assert rejection(verifier, first).status == 401
+
+
+@pytest.mark.parametrize("subject", ["system/referral", "system/identification", "system/"])
+def test_a_token_claiming_a_services_own_subject_is_401(verifier, token_keys, subject) -> None:
+    token = signed(valid_claims(sub=subject), token_keys)
+
+    assert rejection(verifier, token).status == 401

@@ -26,30 +26,58 @@ TOPIC_PREFIX = "nrm."
 
 @dataclass(frozen=True)
 class Subscription:
-    """A service that reads the events of ``topic`` whose type starts with ``type_prefix``."""
+    """A service that reads ``events`` (all on one topic) from their owner's topic."""
 
     service: str
-    topic: Topic
-    type_prefix: str
+    events: tuple[type[EventPayload], ...]
     purpose: str
 
+    @property
+    def topic(self) -> Topic:
+        (topic,) = {event.topic for event in self.events}
+        return topic
 
-# Who reads what, as far as it is decided. A subscription whose events do not exist yet
-# appears in the document as soon as they do.
-KNOWN_SUBSCRIPTIONS: tuple[Subscription, ...] = (
-    Subscription(
-        service="referral",
-        topic=Topic.IDENTIFICATION,
-        type_prefix="kh.nrm.identification.",
-        purpose="opens a referral case when a screening identifies a presumed victim",
-    ),
-    Subscription(
-        service="shelter-registry",
-        topic=Topic.REFERRAL,
-        type_prefix="kh.nrm.referral.placement.",
-        purpose="keeps shelter occupancy from the referral service's placement events",
-    ),
-)
+
+def known_subscriptions() -> tuple[Subscription, ...]:
+    """Who reads what: the event types each consumer handles (the deploy package's tests
+    check this list against the services' own subscriptions, both ways)."""
+    # Imported here, not at module top, so that the event modules may import this one.
+    from nrm_contracts.events import identification, referral, repatriation, shelter_registry
+
+    return (
+        Subscription(
+            "referral",
+            (
+                identification.VictimPresumed,
+                identification.VictimIdentified,
+                identification.ConsentChanged,
+            ),
+            "opens a referral case for a presumed or identified victim with a valid consent "
+            "basis, and records consent withdrawn",
+        ),
+        Subscription(
+            "referral",
+            (
+                shelter_registry.FacilityRegistered,
+                shelter_registry.FacilityUpdated,
+                shelter_registry.FacilityStatusChanged,
+                shelter_registry.CapacityChanged,
+                shelter_registry.PlacementRefused,
+            ),
+            "keeps its directory of providers and free beds for matching, and learns of a "
+            "placement a full facility refused",
+        ),
+        Subscription(
+            "referral",
+            (repatriation.HandoverCompleted,),
+            "opens a reception referral when a returning person has been handed over",
+        ),
+        Subscription(
+            "shelter-registry",
+            (referral.PlacementStarted, referral.PlacementEnded),
+            "keeps shelter occupancy from the referral service's placement events",
+        ),
+    )
 
 
 def owning_service(topic: Topic) -> str:
@@ -152,14 +180,8 @@ def _operations(
             "messages": _message_refs(topic, topic_types),
             "tags": [{"name": service}],
         }
-    for subscription in KNOWN_SUBSCRIPTIONS:
-        received = {
-            event_type: cls
-            for event_type, cls in types_by_topic[subscription.topic].items()
-            if event_type.startswith(subscription.type_prefix)
-        }
-        if not received:
-            continue
+    for subscription in known_subscriptions():
+        received = {event.event_type: event for event in subscription.events}
         operations[f"{subscription.service}.receive.{_channel_id(subscription.topic)}"] = {
             "action": "receive",
             "channel": {"$ref": f"#/channels/{_channel_id(subscription.topic)}"},

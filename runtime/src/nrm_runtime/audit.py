@@ -33,7 +33,7 @@ from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from nrm_runtime.auth import Principal, Role, require_roles
+from nrm_runtime.auth import SYSTEM_SUBJECT_PREFIX, Principal, Role, require_roles
 from nrm_runtime.errors import ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep, encode_cursor
 from nrm_runtime.policy import Objects, policy
@@ -140,11 +140,13 @@ class SystemActor:
     @classmethod
     def of(cls, settings: ServiceSettings) -> SystemActor:
         """The service of ``settings``, on behalf of the organisation that operates it."""
+        # Settings refuse to load without it outside dev and test, where it has a default.
+        assert settings.operating_organisation is not None
         return cls(settings.service_name, settings.operating_organisation)
 
     @property
     def subject(self) -> str:
-        return f"system/{self.service}"
+        return f"{SYSTEM_SUBJECT_PREFIX}{self.service}"
 
 
 async def record_system_access(

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+SYSTEM_SUBJECT_PREFIX = "system/"
+"""Subjects of the services themselves in the audit log; no token may claim one."""
+
+
 class OrganisationType(StrEnum):
     MINISTRY = "ministry"
     POLICE = "police"
@@ -248,6 +252,10 @@ class TokenVerifier:
             raise ProblemError(
                 401, "invalid_token", f"token rejected: {type(invalid).__name__}"
             ) from None
+        if str(claims["sub"]).startswith(SYSTEM_SUBJECT_PREFIX):
+            # The audit names what a service does of its own accord "system/<service>":
+            # a person's token must not pass for it.
+            raise ProblemError(401, "invalid_token", "token rejected: a reserved subject")
         try:
             principal = Principal(
                 subject=claims["sub"],

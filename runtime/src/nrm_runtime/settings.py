@@ -23,6 +23,7 @@ class TelemetryExporter(StrEnum):
 
 
 DEV_ISSUER = "nrm-dev-issuer"
+DEV_OPERATING_ORGANISATION = "mosvy"
 DEFAULT_AUDIENCE = "nrm-backbone"
 
 
@@ -92,11 +93,12 @@ class ServiceSettings(BaseSettings):
         description="The registry of organisations a token may name (YAML); dev and test "
         "default to deploy/dev-organisations.yaml.",
     )
-    operating_organisation: str = Field(
-        default="mosvy",
+    operating_organisation: str | None = Field(
+        default=None,
         pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$",
         description="The organisation that runs this service (an id of the organisations "
-        "registry): the audit log names it for what the service does of its own accord.",
+        "registry): the audit log names it for what the service does of its own accord. "
+        f"Dev and test default to {DEV_OPERATING_ORGANISATION!r}; required in production.",
     )
     field_keys_file: Path | None = Field(
         default=None,
@@ -137,8 +139,11 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(
                     f"jwt_jwks_file is required in {self.environment} (or jwt_jwks_url)"
                 )
-            if self.environment is Environment.TEST and self.organisations_file is None:
-                object.__setattr__(self, "organisations_file", dev_organisations_file())
+            if self.environment is Environment.TEST:
+                if self.organisations_file is None:
+                    object.__setattr__(self, "organisations_file", dev_organisations_file())
+                if self.operating_organisation is None:
+                    object.__setattr__(self, "operating_organisation", DEV_OPERATING_ORGANISATION)
         if self.jwt_jwks_file is not None and self.jwt_jwks_url is not None:
             raise ValueError("set jwt_jwks_file or jwt_jwks_url, not both")
         if self.kafka_security_protocol is KafkaSecurityProtocol.SASL_SSL and not (
@@ -162,6 +167,8 @@ class ServiceSettings(BaseSettings):
             object.__setattr__(self, "organisations_file", dev_organisations_file())
         if self.field_keys_file is None:
             object.__setattr__(self, "field_keys_file", var / "keys" / "field-keys.json")
+        if self.operating_organisation is None:
+            object.__setattr__(self, "operating_organisation", DEV_OPERATING_ORGANISATION)
 
     def _refuse_insecure_production_settings(self) -> None:
         if self.database_url.startswith("sqlite"):
@@ -181,6 +188,8 @@ class ServiceSettings(BaseSettings):
             raise ValueError("the dev organisations are not accepted in production")
         if self.field_keys_file is not None and dev_keys in self.field_keys_file.resolve().parents:
             raise ValueError("the dev field encryption keys are not accepted in production")
+        if self.operating_organisation is None:
+            raise ValueError("operating_organisation is required in production")
 
     def topic(self, name: str) -> str:
         """The name of contract topic ``name`` on this deployment's cluster."""

@@ -544,6 +544,104 @@ def test_an_expiry_and_its_reroute_are_disclosures_audited_as_the_service_itself
     assert chain["intact"] is True
 
 
+def test_a_reroute_sent_at_once_is_the_services_disclosure_to_the_next_provider(
+    client, case_id, coordinator, auth, clock, feed_events, facility_event
+) -> None:
+    from referral.referrals import expire_overdue
+
+    second_legal_aid = uuid4()
+    feed_events(
+        facility_event(
+            second_legal_aid,
+            "ngo-kdei",
+            facility_type="legal_aid_office",
+            services=["legal_aid"],
+            location={"province_code": "12"},
+        )
+    )
+    assessed = client.put(
+        f"/referral-cases/{case_id}/assessment",
+        json={"needs": ["legal_aid"], "urgency": "high"},
+        headers=coordinator,
+    )
+    assert assessed.status_code == 200, assessed.text
+    created = client.post(
+        f"/referral-cases/{case_id}/referrals",
+        json={"facility_id": str(LEGAL), "needs": ["legal_aid"], "officer_contact": "x@y.kh"},
+        headers=coordinator,
+    )
+    assert created.status_code == 201, created.text
+    first = created.json()["id"]
+    # Not residential: no sign-off, sent to the legal aid office at once.
+    assert step(client, first, "submit", coordinator).json()["state"] == "sent"
+    context = client.app.state.referral
+    database = client.app.state.database
+
+    async def sweep() -> None:
+        async with database.unit_of_work() as uow:
+            await expire_overdue(uow, context)
+            await uow.commit()
+
+    clock.advance(hours=49)
+    client.portal.call(sweep)
+
+    referrals = client.get(f"/referral-cases/{case_id}/referrals", headers=coordinator).json()
+    successor = referrals[-1]
+    assert (successor["facility_id"], successor["state"]) == (str(second_legal_aid), "sent")
+    assert sorted(system_disclosures(client, auth, "referral_expiry_reroute")) == sorted(
+        [
+            (first, "system/referral", "mosvy", "system", "disclose"),
+            (successor["id"], "system/referral", "mosvy", "system", "disclose"),
+        ]
+    )
+
+
+def test_a_decline_is_the_providers_write_and_its_reroute_the_services_disclosure(
+    client, case_id, coordinator, auth, feed_events, facility_event
+) -> None:
+    second_legal_aid = uuid4()
+    feed_events(
+        facility_event(
+            second_legal_aid,
+            "ngo-kdei",
+            facility_type="legal_aid_office",
+            services=["legal_aid"],
+            location={"province_code": "12"},
+        )
+    )
+    assessed = client.put(
+        f"/referral-cases/{case_id}/assessment",
+        json={"needs": ["legal_aid"], "urgency": "high"},
+        headers=coordinator,
+    )
+    assert assessed.status_code == 200, assessed.text
+    created = client.post(
+        f"/referral-cases/{case_id}/referrals",
+        json={"facility_id": str(LEGAL), "needs": ["legal_aid"], "officer_contact": "x@y.kh"},
+        headers=coordinator,
+    )
+    first = created.json()["id"]
+    assert step(client, first, "submit", coordinator).json()["state"] == "sent"
+
+    declined = step(
+        client, first, "decline", auth("ngo-legal-aid", "provider_staff"), reason="no_capacity"
+    )
+
+    assert declined.status_code == 200, declined.text
+    successor = client.get(f"/referral-cases/{case_id}/referrals", headers=coordinator).json()[-1]
+    assert (successor["facility_id"], successor["state"]) == (str(second_legal_aid), "sent")
+    assert system_disclosures(client, auth, "referral_decline_reroute") == [
+        (successor["id"], "system/referral", "mosvy", "system", "disclose")
+    ]
+    entries = client.get(
+        "/audit", params={"resource_type": "referral"}, headers=auth("mosvy", "auditor")
+    ).json()["items"]
+    by_the_ngo = {
+        (e["action"], e["resource_id"]) for e in entries if e["organisation"] == "ngo-legal-aid"
+    }
+    assert by_the_ngo == {("write", first)}
+
+
 def test_a_reception_referral_is_a_disclosure_audited_as_the_service_itself_once(
     client, feed_events, facility_event, coordinator, auth
 ) -> None:

@@ -54,5 +54,6 @@ def test_production_refuses_dev_secrets_and_plain_http(tmp_path: Path, link, mes
             jwt_jwks_file=tmp_path / "jwks.json",
             organisations_file=tmp_path / "organisations.yaml",
             field_keys_file=tmp_path / "field-keys.json",
+            operating_organisation="mosvy",
             counterparts={"VNM": link},
         )

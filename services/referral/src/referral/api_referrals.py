@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from sqlmodel import col, select
 from starlette.convertors import Convertor, register_url_convertor
 
-from nrm_runtime.audit import AuditAction
+from nrm_runtime.audit import AuditAction, SystemActor
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep
 from referral.access import (
@@ -28,8 +28,8 @@ from referral.access import (
 from referral.context import ContextDep
 from referral.lifecycle import Action, NotYourAction, TransitionRefused
 from referral.models import FollowUpPublic, FollowUpRecord, ReferralPublic, TransitionRequest
-from referral.privacy import FOLLOW_UP, REFERRAL, audit, audit_notices
-from referral.referrals import act
+from referral.privacy import FOLLOW_UP, REFERRAL, audit, audit_notices, audit_system_notices
+from referral.referrals import DECLINE_REROUTE, act
 from referral.store import FollowUpVisit, Referral, ReferralStep
 from referral.views import referral_public
 
@@ -130,7 +130,13 @@ async def transition(
         await audit(
             uow.session, principal, AuditAction.WRITE, REFERRAL, referral.id, "referral_lifecycle"
         )
-        await audit_notices(uow.session, principal)
+        if action is Action.DECLINE:
+            # The provider declined; the service chose the next one and sent it the
+            # profile: that disclosure is the service's, not the declining staff's.
+            system = SystemActor.of(context.settings)
+            await audit_system_notices(uow.session, system, DECLINE_REROUTE)
+        else:
+            await audit_notices(uow.session, principal)
         await uow.commit()
         return referral_public(referral, await _steps(uow.session, referral.id))
 

@@ -48,6 +48,7 @@ from referral.store import (
 TABLE = "referral"
 SYSTEM_ACTOR = "referral/system"
 EXPIRY_REROUTE = "referral_expiry_reroute"
+DECLINE_REROUTE = "referral_decline_reroute"
 """The audit's purpose of the notices an expiry queues (the expiry, the re-route)."""
 
 
