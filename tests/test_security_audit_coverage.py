@@ -315,18 +315,18 @@ IDENTIFICATION_AUTHORITY = ("mosvy", Role.COMPETENT_AUTHORITY.value)
 LAW_ENFORCEMENT = ("moi-immigration", Role.SCREENER.value)
 
 
-def _identification_form(given_name: str) -> dict[str, Any]:
+def _identification_form(given_name: str, family_name: str) -> dict[str, Any]:
     return {
-        "person": {"given_name": given_name, "family_name": "Coverage", "sex": "female"},
+        "person": {"given_name": given_name, "family_name": family_name, "sex": "female"},
         "encounter": {"type": "police_operation", "date": "2026-03-02", "province_code": "02"},
         "indicators": {"acts": ["recruitment"], "act_notes": "Audit notes"},
     }
 
 
 # What each personal-data route of identification is called with (a new such route
-# without one fails); "{given_name}" is the screened person's.
+# without one fails); "{given_name}" and "{family_name}" are the screened person's.
 IDENTIFICATION_EXAMPLES: dict[tuple[str, str], dict[str, Any] | None] = {
-    ("POST", "/screenings"): _identification_form("{given_name}"),
+    ("POST", "/screenings"): _identification_form("{given_name}", "{family_name}"),
     ("GET", "/screenings/{screening_id}"): None,
     ("GET", "/cases/{case_id}"): None,
     ("POST", "/cases/{case_id}/decisions"): {
@@ -339,7 +339,10 @@ IDENTIFICATION_EXAMPLES: dict[tuple[str, str], dict[str, Any] | None] = {
         "status": "given",
         "basis": "own_consent",
     },
-    ("POST", "/non-punishment-checks"): {"given_name": "{given_name}", "family_name": "Coverage"},
+    ("POST", "/non-punishment-checks"): {
+        "given_name": "{given_name}",
+        "family_name": "{family_name}",
+    },
     ("GET", "/persons/review-pairs/{pair_id}"): None,
     ("POST", "/persons/review-pairs/{pair_id}/confirm"): None,
     ("POST", "/persons/review-pairs/{pair_id}/reject"): None,
@@ -368,14 +371,16 @@ def identification(tmp_path: Path, token_keys: Path) -> Iterator[TestClient]:
 
 
 def _fresh_name() -> str:
-    """A name of its own for each person, so that no two persons are linked."""
+    """A name of its own for each person, so that the matcher links no two persons."""
     letters = "".join(chr(ord("a") + int(digit, 16) % 26) for digit in uuid.uuid4().hex[:8])
     return "Audit" + letters
 
 
 async def _queue_review_pair(app: Any, arrived: str, known: str) -> tuple[str, str]:
-    """A pair in the review queue (as the matcher leaves one between its thresholds),
-    and the known record's person."""
+    """A pair in the review queue, as the matcher leaves one between its thresholds (or
+    the one it left), and the known record's person."""
+    from sqlmodel import col, select
+
     from identification.store import PersonRecord, ReviewPair
     from nrm_runtime.tables import utc_now
 
@@ -387,7 +392,13 @@ async def _queue_review_pair(app: Any, arrived: str, known: str) -> tuple[str, s
         status="open",
         created_at=utc_now(),
     )
+    queued = select(ReviewPair).where(
+        col(ReviewPair.screening_id) == pair.screening_id,
+        col(ReviewPair.candidate_screening_id) == pair.candidate_screening_id,
+    )
     async with app.state.database.unit_of_work() as uow:
+        # The matcher may have queued these two already: that pair serves.
+        pair = (await uow.session.exec(queued)).first() or pair
         uow.session.add(pair)
         record = await uow.session.get(PersonRecord, uuid.UUID(known))
         assert record is not None
@@ -399,12 +410,12 @@ def _screened_pair(client: TestClient, mint) -> dict[str, str]:
     """Two persons screened by the police, queued as a review pair: every identification
     route applies to them."""
     screener = bearer(mint(*IDENTIFICATION_SCREENER))
-    given_name = _fresh_name()
+    given_name, family_name = _fresh_name(), _fresh_name()
     screened = client.post(
-        "/screenings", json=_identification_form(given_name), headers=screener
+        "/screenings", json=_identification_form(given_name, family_name), headers=screener
     ).json()
     other = client.post(
-        "/screenings", json=_identification_form(_fresh_name()), headers=screener
+        "/screenings", json=_identification_form(_fresh_name(), _fresh_name()), headers=screener
     ).json()
     assert client.portal is not None
     pair_id, person_id = client.portal.call(
@@ -412,6 +423,7 @@ def _screened_pair(client: TestClient, mint) -> dict[str, str]:
     )
     return {
         "given_name": given_name,
+        "family_name": family_name,
         "screening_id": screened["id"],
         "case_id": screened["case_id"],
         "other_screening_id": other["id"],

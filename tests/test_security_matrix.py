@@ -568,8 +568,10 @@ def identification_client(service_app) -> Iterator[TestClient]:
 
 
 async def _queue_review_pair(app: FastAPI, arrived: str, known: str) -> tuple[str, str]:
-    """A pair in the review queue, as the matcher leaves one between its thresholds, and
-    the known record's person."""
+    """A pair in the review queue, as the matcher leaves one between its thresholds (or
+    the one it left), and the known record's person."""
+    from sqlmodel import col, select
+
     from identification.store import PersonRecord, ReviewPair
     from nrm_runtime.tables import utc_now
 
@@ -581,7 +583,13 @@ async def _queue_review_pair(app: FastAPI, arrived: str, known: str) -> tuple[st
         status="open",
         created_at=utc_now(),
     )
+    queued = select(ReviewPair).where(
+        col(ReviewPair.screening_id) == pair.screening_id,
+        col(ReviewPair.candidate_screening_id) == pair.candidate_screening_id,
+    )
     async with app.state.database.unit_of_work() as uow:  # type: ignore[attr-defined]
+        # The matcher may have queued these two already: that pair serves.
+        pair = (await uow.session.exec(queued)).first() or pair
         uow.session.add(pair)
         record = await uow.session.get(PersonRecord, uuid.UUID(known))
         assert record is not None

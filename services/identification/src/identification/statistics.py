@@ -113,34 +113,39 @@ def suppressed_cells(persons: dict[Key, int], *, dimensions: int, min_cell: int)
 
     Every line of the table (the cells that differ in one dimension only) has a margin
     anyone can get: the total for a one-dimension table, another query's cell for more
-    (``group_by=[sex]`` is the margin of ``group_by=[sex, province]``'s lines). A line
-    with exactly one hidden cell gives it away (margin minus the shown cells), so the
-    smallest shown cell of that line is hidden with it; hiding that one may leave another
-    line with a single hidden cell, so this repeats until no line has exactly one.
+    (``group_by=[sex]`` is the margin of ``group_by=[sex, province]``'s lines); the whole
+    table's margin is the total. A line with exactly one hidden cell gives it away
+    (margin minus the shown cells), so the smallest shown cell of that line is hidden
+    with it; hiding that one may leave another line with a single hidden cell, so this
+    repeats until no line has exactly one.
 
     A cell alone in a line is that line's margin: hidden, it is still known wherever that
     margin is shown, so such a cell is chosen as a complement only when its line has no
     other (a small one is safe: its margin is small too, and hidden where it is shown).
     The cells given are the non-empty ones (an absent cell is zero, which hides nobody).
+
+    Each answer is suppressed on its own: a margin is another answer's cell, shown there
+    unless that answer hides it. Chains through several answers (a hidden cell told by
+    one query's margin, then another's by subtraction) are not ruled out for tables of
+    two or more dimensions; a table of one dimension is safe against its total.
     """
     small = {key for key, count in persons.items() if _is_small(count, min_cell)}
     lines = [line for dimension in range(dimensions) for line in _lines(persons, dimension)]
+    if dimensions > 1:
+        lines.append(list(persons))  # the whole table: its margin is the total
     weak = {line[0] for line in lines if len(line) == 1} - small
     hidden = set(small)
     changed = True
     while changed:
         changed = False
         for line in lines:
-            guarded = [key for key in line if key in hidden and key not in weak]
             shown = [key for key in line if key not in hidden]
-            if len(guarded) != 1 or not shown:
+            if len(line) - len(shown) != 1 or not shown:
                 continue
             # The next-smallest cell (the least information lost); one that guards
             # whatever the other queries show, if the line has one.
             guards = [key for key in shown if key not in weak] or shown
-            guard = min(guards, key=lambda key: (persons[key], key))
-            hidden.add(guard)
-            weak.discard(guard)  # the best this table can do: it counts as a guard
+            hidden.add(min(guards, key=lambda key: (persons[key], key)))
             changed = True
     return hidden
 
