@@ -296,8 +296,15 @@ def test_no_repatriation_route_gives_a_case_to_an_organisation_without_a_claim_t
         {"case_id": opened.json()["id"]}, "mosvy", "VNM", (CANARY_GIVEN, CANARY_FAMILY)
     )
 
+    authorities = _repatriation_authorities()
     leaks, checked = _leaks(
-        repatriation_client, repatriation_client.app, target, REPATRIATION_EXAMPLES, mint, set()
+        repatriation_client,
+        repatriation_client.app,
+        target,
+        REPATRIATION_EXAMPLES,
+        mint,
+        set(),
+        {Role.CASE_MANAGER: authorities, Role.LIAISON_OFFICER: authorities},
     )
 
     assert leaks == []
@@ -472,9 +479,19 @@ def _referred_and_discharged(client: TestClient, mint: Callable[..., str]) -> Ow
     )
 
 
-def _ministries() -> set[str]:
-    """The NRM coordination: every ministry's officers act on every referral case."""
-    return {o.id for o in _organisations() if o.type.value == "ministry"}
+def _referral_coordination() -> set[str]:
+    """The NRM coordination: MOSVY's (and its units') officers act on every referral
+    case; another ministry's officers have no claim to any."""
+    from referral.settings import ReferralSettings
+
+    return set(ReferralSettings.model_fields["coordination_organisations"].default)
+
+
+def _repatriation_authorities() -> set[str]:
+    """MOSVY's and MOFAIC's officers run every return; another ministry's none."""
+    from repatriation.settings import RepatriationSettings
+
+    return set(RepatriationSettings.model_fields["repatriation_authorities"].default)
 
 
 def test_no_referral_route_gives_a_referral_to_an_organisation_it_is_not_addressed_to(
@@ -482,8 +499,15 @@ def test_no_referral_route_gives_a_referral_to_an_organisation_it_is_not_address
 ) -> None:
     target = _referred_and_discharged(referral_client, mint)
 
+    coordination = _referral_coordination()
     leaks, checked = _leaks(
-        referral_client, referral_client.app, target, REFERRAL_EXAMPLES, mint, _ministries()
+        referral_client,
+        referral_client.app,
+        target,
+        REFERRAL_EXAMPLES,
+        mint,
+        coordination,
+        {Role.CASE_MANAGER: coordination, Role.COMPETENT_AUTHORITY: coordination},
     )
 
     assert leaks == []

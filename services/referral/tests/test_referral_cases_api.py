@@ -120,6 +120,9 @@ def test_cases_opened_at_the_same_instant_are_each_paged_once(
         ("vnm-molisa", "case_manager"),  # a foreign agency
         ("moi-dahtjp", "screener"),  # a first responder
         ("mosvy", "analyst"),  # the ministry, but not a coordinating role
+        ("moj", "case_manager"),  # another ministry: reads no one's referrals
+        ("mowa", "competent_authority"),
+        ("mofaic", "case_manager"),
     ],
 )
 @pytest.mark.parametrize("path", ["/referral-cases", "/referral-cases/{id}"])

@@ -702,3 +702,22 @@ def test_a_handover_without_a_reception_facility_discloses_nothing(
 
     assert [c["id"] for c in client.get("/referral-cases", headers=coordinator).json()["items"]]
     assert system_disclosures(client, auth, "reception_referral") == []
+
+
+@pytest.mark.parametrize(
+    "caller", [("moj", "case_manager"), ("mowa", "competent_authority"), ("mofaic", "case_manager")]
+)
+def test_another_ministrys_officer_learns_nothing_of_a_referral(
+    client, case_id, coordinator, auth, caller
+) -> None:
+    referral_id = sent_referral(client, case_id, coordinator, auth)
+    outsider = auth(*caller)
+
+    assessment = client.get(f"/referral-cases/{case_id}/assessment", headers=outsider)
+    listed = client.get(f"/referral-cases/{case_id}/referrals", headers=outsider)
+    seen = client.get(f"/referrals/{referral_id}", headers=outsider)
+    moved = step(client, referral_id, "cancel", outsider, reason="not ours")
+
+    assert (assessment.status_code, listed.status_code) == (403, 403)
+    assert (seen.status_code, moved.status_code) == (404, 404)
+    assert client.get(f"/referrals/{referral_id}", headers=coordinator).json()["state"] == "sent"

@@ -1,20 +1,36 @@
-"""Who may see and act on what: ministries see every referral; a provider sees only the
-referrals addressed to its organisation, once sent, and never learns of the others."""
+"""Who may see and act on what: the NRM coordination (the case managers and Competent
+Authority officers of MOSVY and its units, setting ``coordination_organisations``) sees
+every referral; a provider sees only the referrals addressed to its organisation, once
+sent, and never learns of the others; another ministry's officers see none (a ministry's
+analysts get the gap report's counts)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 from uuid import UUID
 
+from fastapi import Depends
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
 from nrm_runtime.errors import NotFound, ProblemError
 from nrm_runtime.policy import Objects, policy
+from referral.context import ContextDep, ReferralContext
 from referral.lifecycle import VISIBLE_TO_PROVIDER, Action, Party, ReferralState
 from referral.store import Referral, ReferralCase
 
-Coordinator = Annotated[Principal, require_roles(Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY)]
+
+async def _coordinator(
+    principal: Annotated[Principal, require_roles(Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY)],
+    context: ContextDep,
+) -> Principal:
+    if not in_coordination(principal, context.settings.coordination_organisations):
+        raise ProblemError(403, "forbidden", "only the NRM coordination (MOSVY) may do this")
+    return principal
+
+
+Coordinator = Annotated[Principal, Depends(_coordinator)]
+"""A case manager or Competent Authority officer of the NRM coordination."""
 Analyst = Annotated[
     Principal, require_roles(Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY, Role.ANALYST)
 ]
@@ -28,7 +44,7 @@ _COORDINATORS = (Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY)
 _MINISTRY = (OrganisationType.MINISTRY,)
 _PARTIES = (*_COORDINATORS, Role.PROVIDER_STAFF)
 COORDINATION_LIST = policy(*_COORDINATORS, objects=Objects.NONE, organisation_types=_MINISTRY)
-"""Lists for the NRM coordination (a ministry's officers): every case, no person's data."""
+"""Lists for the NRM coordination (MOSVY's officers): every case, no person's data."""
 COORDINATION_CASE = policy(*_COORDINATORS, objects=Objects.ANY, organisation_types=_MINISTRY)
 """A case, its matching and referrals: the coordination acts on every case."""
 COORDINATION_PERSON = policy(
@@ -63,10 +79,16 @@ def require_ministry(principal: Principal) -> None:
         raise ProblemError(403, "forbidden", "only the NRM coordination (a ministry) may do this")
 
 
-async def case_for_ministry(
-    session: AsyncSession, principal: Principal, case_id: UUID
-) -> ReferralCase:
-    require_ministry(principal)
+def in_coordination(principal: Principal, coordination: frozenset[str]) -> bool:
+    """Whether the caller acts for the NRM coordination: a case manager or Competent
+    Authority officer of one of the ``coordination`` organisations."""
+    return principal.organisation in coordination and bool(
+        principal.roles & {Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY}
+    )
+
+
+async def coordination_case(session: AsyncSession, case_id: UUID) -> ReferralCase:
+    """The case for a :data:`Coordinator`; 404 when there is none."""
     case = await session.get(ReferralCase, case_id)
     if case is None:
         raise NotFound("referral case")
@@ -82,13 +104,14 @@ def provider_may_see(principal: Principal, referral: Referral) -> bool:
 
 
 async def visible_referral(
-    session: AsyncSession, principal: Principal, referral_id: UUID
+    session: AsyncSession, principal: Principal, referral_id: UUID, context: ReferralContext
 ) -> Referral:
-    """The referral if the caller may see it; 404 otherwise (never confirm it exists)."""
+    """The referral if the caller may see it (the coordination, or the provider it is
+    addressed to); 404 otherwise (never confirm it exists)."""
     referral = await session.get(Referral, referral_id)
     if referral is None:
         raise NotFound("referral")
-    if is_ministry(principal) and principal.roles & {Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY}:
+    if in_coordination(principal, context.settings.coordination_organisations):
         return referral
     if provider_may_see(principal, referral):
         return referral

@@ -11,7 +11,6 @@ from sqlmodel import and_, col, or_, select
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep, encode_cursor
 from referral.access import COORDINATION_CASE, COORDINATION_LIST, Coordinator
-from referral.access import require_ministry as _require_ministry
 from referral.models import ReferralCasePublic
 from referral.store import ReferralCase
 
@@ -28,7 +27,6 @@ async def list_referral_cases(
     database: DatabaseDep, principal: Coordinator, page: PageDep
 ) -> Page[ReferralCasePublic]:
     """Referral cases, oldest first."""
-    _require_ministry(principal)
     query = select(ReferralCase).order_by(col(ReferralCase.opened_at), col(ReferralCase.id))
     if page.cursor is not None:
         after_time, after_id = _position(page.cursor)
@@ -73,7 +71,6 @@ async def get_referral_case(
     case_id: UUID, database: DatabaseDep, principal: Coordinator
 ) -> ReferralCasePublic:
     """One referral case."""
-    _require_ministry(principal)
     async with database.session() as session:
         case = await session.get(ReferralCase, case_id)
     if case is None:

@@ -19,7 +19,7 @@ from referral.access import (
     GAP_REPORT,
     Analyst,
     Coordinator,
-    case_for_ministry,
+    coordination_case,
     require_ministry,
 )
 from referral.assessment import TABLE, assess, candidates_for, person_of, record_gap, split
@@ -79,7 +79,7 @@ async def put_assessment(
                 422, "invalid_input", "an ISO 639-1 code, e.g. km", f"languages.{index}"
             )
     async with database.unit_of_work(actor=principal.actor) as uow:
-        case = await case_for_ministry(uow.session, principal, case_id)
+        case = await coordination_case(uow.session, case_id)
         if case.consent_withdrawn_at is not None:
             raise ProblemError(409, "consent_withdrawn", WITHDRAWN)
         assessment = await assess(uow, context, case, body, str(principal.actor))
@@ -106,7 +106,7 @@ async def get_assessment(
 ) -> AssessmentPublic:
     """The case's needs assessment, the person's wishes and notes opened (audited)."""
     async with database.unit_of_work(actor=principal.actor) as uow:
-        case = await case_for_ministry(uow.session, principal, case_id)
+        case = await coordination_case(uow.session, case_id)
         assessment = await uow.session.get(NeedsAssessment, case.id)
         if assessment is None:
             raise NotFound("needs assessment")
@@ -134,7 +134,7 @@ async def match(
     """Candidates for each assessed need, best first with reasons, from referral's own
     directory of the registry; a need nobody can meet is recorded as a service gap."""
     async with database.unit_of_work(actor=principal.actor) as uow:
-        case = await case_for_ministry(uow.session, principal, case_id)
+        case = await coordination_case(uow.session, case_id)
         if case.consent_withdrawn_at is not None:
             raise ProblemError(409, "consent_withdrawn", WITHDRAWN)
         assessment = await uow.session.get(NeedsAssessment, case.id)
@@ -186,7 +186,7 @@ async def create_referral(
 ) -> ReferralPublic:
     """Draft a referral of the case to one facility that can meet the needs."""
     async with database.unit_of_work(actor=principal.actor) as uow:
-        case = await case_for_ministry(uow.session, principal, case_id)
+        case = await coordination_case(uow.session, case_id)
         if case.consent_withdrawn_at is not None:
             raise ProblemError(409, "consent_withdrawn", WITHDRAWN)
         assessment = await uow.session.get(NeedsAssessment, case.id)

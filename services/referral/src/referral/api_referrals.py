@@ -20,9 +20,8 @@ from referral.access import (
     PARTY_READ,
     AnyParty,
     Coordinator,
-    case_for_ministry,
+    coordination_case,
     party_of,
-    require_ministry,
     visible_referral,
 )
 from referral.context import ContextDep
@@ -69,7 +68,7 @@ async def case_referrals(
 ) -> list[ReferralPublic]:
     """Every referral of the case, oldest first, with its history."""
     async with database.session() as session:
-        await case_for_ministry(session, principal, case_id)
+        await coordination_case(session, case_id)
         query = select(Referral).where(col(Referral.referral_case_id) == case_id)
         referrals = (await session.exec(query.order_by(col(Referral.created_at)))).all()
         return [referral_public(r, await _steps(session, r.id)) for r in referrals]
@@ -82,11 +81,11 @@ async def case_referrals(
     openapi_extra=PARTY_READ,
 )
 async def get_referral(
-    referral_id: UUID, database: DatabaseDep, principal: AnyParty
+    referral_id: UUID, database: DatabaseDep, context: ContextDep, principal: AnyParty
 ) -> ReferralPublic:
     """One referral: the coordination sees all, a provider only those addressed to it."""
     async with database.session() as session:
-        referral = await visible_referral(session, principal, referral_id)
+        referral = await visible_referral(session, principal, referral_id, context)
         return referral_public(referral, await _steps(session, referral.id))
 
 
@@ -111,7 +110,7 @@ async def transition(
         raise ProblemError(422, "invalid_input", "referrals expire by the clock only", "action")
     request = body or TransitionRequest()
     async with database.unit_of_work(actor=principal.actor) as uow:
-        referral = await visible_referral(uow.session, principal, referral_id)
+        referral = await visible_referral(uow.session, principal, referral_id, context)
         try:
             await act(
                 uow,
@@ -150,7 +149,6 @@ async def transition(
 async def escalations(database: DatabaseDep, principal: Coordinator) -> list[ReferralPublic]:
     """Referrals escalated to the coordination: no answer in time, or a placement the
     registry refused; newest first."""
-    require_ministry(principal)
     async with database.session() as session:
         query = select(Referral).where(col(Referral.escalated_at).is_not(None))
         found = (await session.exec(query.order_by(col(Referral.escalated_at).desc()))).all()
@@ -167,7 +165,6 @@ async def overdue_follow_ups(
     database: DatabaseDep, context: ContextDep, principal: Coordinator
 ) -> list[FollowUpPublic]:
     """Follow-up visits past their due date and not recorded, oldest first."""
-    require_ministry(principal)
     today = context.clock().date()
     async with database.session() as session:
         query = select(FollowUpVisit).where(
@@ -188,7 +185,7 @@ async def follow_ups(
 ) -> list[FollowUpPublic]:
     """The referral's follow-up visits after reintegration."""
     async with database.session() as session:
-        referral = await visible_referral(session, principal, referral_id)
+        referral = await visible_referral(session, principal, referral_id, context)
         query = select(FollowUpVisit).where(col(FollowUpVisit.referral_id) == referral.id)
         visits = (await session.exec(query.order_by(col(FollowUpVisit.due_on)))).all()
     return [_visit(v, context.clock().date()) for v in visits]
@@ -213,7 +210,7 @@ async def record_follow_up(
     if body.visited_on > today:
         raise ProblemError(422, "invalid_input", "a visit is recorded once made", "visited_on")
     async with database.unit_of_work(actor=principal.actor) as uow:
-        referral = await visible_referral(uow.session, principal, referral_id)
+        referral = await visible_referral(uow.session, principal, referral_id, context)
         visit = await uow.session.get(FollowUpVisit, visit_id)
         if visit is None or visit.referral_id != referral.id:
             raise NotFound("follow-up visit")

@@ -11,6 +11,12 @@ class ReferralSettings(ServiceSettings):
 
     service_name: str = "referral"
     port: int = 8002
+    coordination_organisations: frozenset[str] = Field(
+        default=frozenset({"mosvy", "mosvy-poipet-transit"}),
+        min_length=1,
+        description="Organisation ids of the NRM coordination (MOSVY and its units): only "
+        "their case managers and Competent Authority officers see and run referral cases.",
+    )
     provider_answer_hours: float = Field(
         default=48, gt=0, description="How long a provider has to accept or decline."
     )
