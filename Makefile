@@ -78,6 +78,7 @@ bench: setup
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt \
 	  -e 'services/identification[bench]'
 	$(BIN)/python bench/person_matching.py --sizes 10000 --report var/bench/person-matching.json
+	$(BIN)/python bench/legacy_import.py --records 100000 --report var/bench/legacy-import.json
 	# 50/s: at the design goal's 200/s one identification process falls behind today
 	# (see the closing note of the foundation); raise --rate to measure progress.
 	$(BIN)/python bench/backbone_latency.py --rate 50 --seconds 10

@@ -85,6 +85,7 @@ class RunWriter:
         )
 
     def pairs(self, item: MatchedRow) -> list[dict[str, Any]]:
+        """The row's ``review_pair`` rows: open, unless the run made the two one person."""
         mine = self.final[str(item.id)]
         return [
             {
@@ -113,6 +114,7 @@ class RunWriter:
         return len(self.new_persons), auto_linked, in_review
 
     async def write(self, mapping: SourceMapping, run_id: UUID) -> None:
+        """Insert every table's rows (parents first), then move the known records."""
         session = self.uow.session
         await insert_rows(
             session,
