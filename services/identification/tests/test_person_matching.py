@@ -17,8 +17,14 @@ from identification.matching import (
     compare,
     decide,
     name_u_of,
+    threshold_shift,
 )
-from identification.person_index import PersonIndex, features_of
+from identification.person_index import (
+    MAX_CANDIDATES,
+    PersonIndex,
+    block_digests,
+    features_of,
+)
 from identification.synthetic import generate, true_pairs
 
 
@@ -136,9 +142,9 @@ def test_the_index_links_most_records_of_a_person_and_few_strangers() -> None:
     }
     precision = len(linked & truth) / len(linked)
     recall = len(linked & truth) / len(truth)
-    # Measured on this set (estimated ages left out): 1.00 / 0.77; the targets,
+    # Measured on this set (estimated ages left out): 0.999 / 0.79; the targets,
     # on 10,000 records, are 0.98 / 0.95 (see bench/person_matching.py).
-    assert precision >= 0.97
+    assert precision >= 0.98
     assert recall >= 0.75
 
 
@@ -192,3 +198,185 @@ def test_a_record_unlike_one_of_the_persons_records_goes_to_review() -> None:
     assert alone.linked_to_record == "r1"
     assert with_person.linked_to_record is None
     assert [candidate.record_id for candidate, _ in with_person.review] == ["r1"]
+
+
+# Error classes found by the benchmark's analysis (bench/person_matching.py --analyse),
+# one table each: what was missed or linked wrongly, and now is not.
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("Thùy Loan", "Nguyễn"), ("Lan", "Nguyen Thi")),  # Loan is not Lan
+        (("Thi Tho", "Nguyen"), ("Thi Dung", "Nguyen")),  # "tho|ng" is not "thong"
+        (("Thu", "Le"), ("Tho", "Le")),
+    ],
+)
+def test_vietnamese_names_differing_in_a_vowel_are_not_the_same_name(
+    first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    a = features_of(given_name=first[0], family_name=first[1], nationality="VNM")
+    b = features_of(given_name=second[0], family_name=second[1], nationality="VNM")
+    assert compare(a, b).levels["name"] is not Level.EXACT
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "second_nationality"),
+    [
+        (("Thị Lan", "Nguyễn"), ("Thi Lan", "Nguyen"), "VNM"),  # diacritics dropped
+        (("Thị Lan", "Nguyễn"), ("Nguyen", "Thi Lan"), "VNM"),  # family name first
+        (("Thị Lan", "Nguyễn"), ("Thi Lan", "Nguyen"), None),  # nationality not recorded
+    ],
+)
+def test_a_vietnamese_name_written_otherwise_is_still_the_same_name(
+    first: tuple[str, str], second: tuple[str, str], second_nationality: str | None
+) -> None:
+    a = features_of(given_name=first[0], family_name=first[1], nationality="VNM")
+    b = features_of(given_name=second[0], family_name=second[1], nationality=second_nationality)
+    assert compare(a, b).levels["name"] is Level.EXACT
+    assert blocking_keys(a) & blocking_keys(b)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("Jenda", "Son"), ("Chendar", "Sorn")),  # a variant in each word
+        (("Kimkaha", "Yim"), ("Yem", "Kimkanha")),  # a typo, the order swapped
+        (("Rithi", "Thac"), ("Rithy", "Thach")),
+        (("Bunvisal", "Thac"), ("Bun Visall", "Thach")),  # split, and a variant
+    ],
+)
+def test_a_slip_in_one_word_without_a_birth_date_still_shares_a_block(
+    first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    a = features_of(given_name=first[0], family_name=first[1])
+    b = features_of(given_name=second[0], family_name=second[1])
+    assert blocking_keys(a) & blocking_keys(b)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "nationality"),
+    [
+        (("Saeg", "Bùi"), ("Sang", "Bui Van"), "VNM"),  # a typo in a short word
+        (("Thida", "Lnog"), ("Thida", "Long"), "KHM"),  # two letters swapped
+        (("Segn", "Sreyrin"), ("Seng", "Sreryin"), "KHM"),  # a typo in each word
+    ],
+)
+def test_a_mistyped_name_with_the_whole_birth_date_links(
+    first: tuple[str, str], second: tuple[str, str], nationality: str
+) -> None:
+    known = features_of(
+        given_name=first[0],
+        family_name=first[1],
+        sex="male",
+        birth_date=date(1987, 9, 29),
+        nationality=nationality,
+    )
+    new = features_of(
+        given_name=second[0],
+        family_name=second[1],
+        sex="male",
+        birth_date=date(1987, 9, 29),
+        nationality=nationality,
+    )
+    decision = decide(new, [Candidate("r1", "p1", known)])
+    assert decision.linked_to_record == "r1"
+
+
+def _indexed(*names: tuple[str, str, str]) -> PersonIndex:
+    index = PersonIndex(lambda key: key)
+    for number, (given, family, nationality) in enumerate(names):
+        index.file(
+            str(number),
+            f"p{number}",
+            features_of(given_name=given, family_name=family, nationality=nationality),
+        )
+    return index
+
+
+def test_a_name_of_common_words_weighs_less_than_a_rare_one_among_its_nationality() -> None:
+    index = _indexed(
+        *[("Thi Lan", "Nguyen", "VNM")] * 5,
+        *[(given, "Nguyen", "VNM") for given in ("Thi Mai", "Thi Hoa", "Van Nam", "Thi Nhan")],
+        *[(given, "Chan", "KHM") for given in ("Sokha", "Dara", "Sreymom", "Sopheakmony")],
+    )
+    common = index.name_u(
+        features_of(given_name="Thi Lan", family_name="Nguyen", nationality="VNM")
+    )
+    rare = index.name_u(
+        features_of(given_name="Sopheakmony", family_name="Chan", nationality="KHM")
+    )
+    assert common is not None and rare is not None
+    assert rare < common
+    assert index.name_u(features_of(given_name=None, family_name=None)) is None
+
+
+def test_a_person_recorded_many_times_does_not_make_the_name_common() -> None:
+    once = _indexed(("Sopheakmony", "Chan", "KHM"), ("Dara", "Keo", "KHM"))
+    many = _indexed(("Dara", "Keo", "KHM"))
+    for number in range(5):
+        many.file(
+            f"again{number}",
+            "p-same",
+            features_of(given_name="Sopheakmony", family_name="Chan", nationality="KHM"),
+        )
+    name = features_of(given_name="Sopheakmony", family_name="Chan", nationality="KHM")
+    assert once.name_u(name) == many.name_u(name)
+
+
+def test_candidates_are_capped_to_those_sharing_the_most_keys() -> None:
+    index = PersonIndex(lambda key: key)
+    born = date(1990, 5, 1)
+    # Strangers sharing one word and the birth year only.
+    for number in range(MAX_CANDIDATES + 20):
+        index.file(
+            f"s{number}",
+            f"s{number}",
+            features_of(
+                given_name=f"Name{chr(97 + number % 26)}x{number}",
+                family_name="Keo",
+                birth_date=born,
+            ),
+        )
+    index.file(
+        "same", "p1", features_of(given_name="Sopheakmony", family_name="Keo", birth_date=born)
+    )
+    new = features_of(given_name="Sopheakmony", family_name="Keo", birth_date=born)
+    candidates = index.candidates(block_digests(new, index.digest))
+    assert len(candidates) <= MAX_CANDIDATES
+    assert "same" in {candidate.record_id for candidate in candidates}
+
+
+def test_another_seed_gives_another_set_and_namesakes_stay_the_exception() -> None:
+    first, second = generate(3000, seed=1), generate(3000, seed=2)
+    assert first != second
+    persons: dict[str, tuple[str, ...]] = {}
+    for record in first:
+        words = tuple(sorted(f"{record.given_name} {record.family_name}".casefold().split()))
+        if words:
+            persons.setdefault(record.person_key, words)
+    names = list(persons.values())
+    # Each person's first Latin spelling: few are shared by another person.
+    assert len(set(names)) / len(names) > 0.8
+
+
+@pytest.mark.parametrize(
+    ("persons", "shift"),
+    [(None, 0.0), (10, 0.0), (DEFAULT_MODEL.reference_persons, 0.0)],
+)
+def test_a_small_index_keeps_the_thresholds(persons: int | None, shift: float) -> None:
+    assert threshold_shift(persons) == shift
+
+
+def test_the_thresholds_rise_with_the_number_of_persons() -> None:
+    reference = DEFAULT_MODEL.reference_persons
+    shifts = [threshold_shift(reference * factor) for factor in (2, 4, 20)]
+    assert 0 < shifts[0] < shifts[1] < shifts[2]
+    # The same pair: linked in an index of a few thousand persons, reviewed in one of
+    # a hundred thousand, where some stranger is likelier to agree as well.
+    known = Candidate("r1", "p1", _ngo_in_latin(birth_date=None))  # type: ignore[arg-type]
+    new = _ngo_in_latin(birth_date=None, province_code="12")
+    assert decide(new, [known], persons=reference).linked_to_record == "r1"  # type: ignore[arg-type]
+    crowded = decide(new, [known], persons=reference * 20)  # type: ignore[arg-type]
+    assert crowded.linked_to_record is None
+    assert [candidate.record_id for candidate, _ in crowded.review] == ["r1"]

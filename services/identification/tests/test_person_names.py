@@ -59,3 +59,44 @@ def test_every_way_a_record_writes_the_name_is_a_variant() -> None:
         aliases=["Mom"],
     )
     assert [variant.words for variant in variants] == [("srimom", "ko"), ("mom",)]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Loan", "Lan"), ("Thu", "Tho"), ("Thùy", "Thi"), ("Tuấn", "Tân")],
+)
+def test_vietnamese_names_keep_their_vowels(first: str, second: str) -> None:
+    assert name_variant(first, plain=True) != name_variant(second, plain=True)
+
+
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        ("Nguyễn Thị Lan", ("nguyen", "thi", "lan")),
+        ("NGUYEN THI LAN", ("nguyen", "thi", "lan")),
+        ("Đặng Văn Đức", ("dang", "van", "duc")),
+    ],
+)
+def test_a_vietnamese_name_is_compared_as_spelt_without_diacritics(
+    written: str, words: tuple[str, ...]
+) -> None:
+    variant = name_variant(written, plain=True)
+    assert variant is not None and variant.words == words
+
+
+def test_a_vietnamese_name_blocks_with_its_phonetic_form() -> None:
+    # A record without nationality is folded to sounds: both must share skeletons.
+    plain, phonetic = name_variant("Nguyễn Thị Lan", plain=True), name_variant("Nguyen Thi Lan")
+    assert plain is not None and phonetic is not None
+    assert plain.skeletons == phonetic.skeletons
+    assert plain.phonetic == phonetic
+
+
+def test_only_a_vietnamese_persons_latin_names_are_kept_as_spelt() -> None:
+    variants = name_variants(
+        given_name="Thị Lan", family_name="Nguyễn", aliases=["Lan"], nationality="VNM"
+    )
+    assert all(variant.plain for variant in variants)
+    assert not any(
+        variant.plain for variant in name_variants(given_name="Sokha", family_name="Chan")
+    )

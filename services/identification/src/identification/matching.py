@@ -8,10 +8,17 @@ Each field's comparison falls into a level; a level carries ``log2(m/u)``: ``m``
 often two records of the same person show that level, ``u`` how often two records of
 different persons do. The weights add up; a pair at or above ``upper`` is linked
 automatically, between ``lower`` and ``upper`` it goes to a human reviewer, below it is
-a different person. The m and u values below were set from what the source report says
+a different person. The m values are how often the records of one person agree at each
+level, the u values how often two records drawn at random do; both were measured on the
+synthetic data of :mod:`identification.synthetic` (a training seed, never an evaluation
+one: ``bench/person_matching.py --estimate``), which models what the source report says
 of the agencies' records (birth dates often year-only or estimated, names romanised by
-many hands, the same person met in several provinces) and tuned on the synthetic data
-of :mod:`identification.synthetic` (a seed other than the benchmark's).
+many hands, the same person met in several provinces). The thresholds are in the same
+bits: ``upper`` 15 is about 32,000 to 1 for the pair against chance agreement.
+
+An exact name's u is the name's own frequency when the caller knows it (``name_u``: a
+common name is weak evidence, a rare one strong), and a close name's weight moves with
+it, within bounds.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import combinations, permutations
 
 from rapidfuzz.distance import JaroWinkler
@@ -99,10 +106,13 @@ class FieldWeights:
     levels: dict[Level, tuple[float, float]]
 
     def weight(self, level: Level) -> float:
-        if level is Level.MISSING:
-            return 0.0
-        m, u = self.levels[level]
-        return math.log2(m / u)
+        return self._weights[level]
+
+    @cached_property
+    def _weights(self) -> dict[Level, float]:
+        # Every pair compared asks for these: the logarithms once.
+        weights = {level: math.log2(m / u) for level, (m, u) in self.levels.items()}
+        return {**weights, Level.MISSING: 0.0}
 
 
 @dataclass(frozen=True)
@@ -149,11 +159,14 @@ class MatchModel:
     close_name: float = 0.92
     similar_name: float = 0.88
     weak_name: float = 0.75
-    upper: float = 14.0
+    upper: float = 15.0
     lower: float = 8.0
+    # The index size the thresholds were set for (10,000 generated records).
+    reference_persons: int = 5000
+    threshold_growth: float = 1.6
     # Merging two known persons needs stronger evidence than joining one: a wrong merge
     # chains namesakes together.
-    merge: float = 18.0
+    merge: float = 19.0
     # A record joins a person automatically only if it is not evidence against any of
     # the person's records (a score below this).
     cluster_floor: float = 4.0
@@ -326,15 +339,25 @@ def _aligned(first: tuple[str, ...], second: tuple[str, ...], plain: bool = Fals
         return 0.0
     # Each pair of words compared once; the orders only pick from the table.
     table = [[_word_similarity(word, match, plain) for match in long[:6]] for word in short]
-    rows = range(len(short))
-    best = max(
-        min(table[row][column] for row, column in zip(rows, chosen, strict=True))
-        for chosen in permutations(range(len(table[0])), len(short))
-    )
+    best = _best_assignment(table)
     missing = len(long) - len(short)
     if missing and len(short) < 2:
         return best * 0.8  # one word against several: weak evidence whatever the word
     return best * _MISSING_WORD**missing
+
+
+def _best_assignment(table: list[list[float]]) -> float:
+    """The best, over one-to-one assignments of rows to columns, of the worst cell."""
+    if len(table) == 1:
+        return max(table[0])
+    if len(table) == 2 and len(table[0]) == 2:  # most names: given and family
+        (a, b), (c, d) = table
+        return max(min(a, d), min(b, c))
+    rows = range(len(table))
+    return max(
+        min(table[row][column] for row, column in zip(rows, chosen, strict=True))
+        for chosen in permutations(range(len(table[0])), len(table))
+    )
 
 
 # Two words with the same consonants differ in vowels only ("Em" / "Im", "Kim" / "Keem",
@@ -473,6 +496,20 @@ class MatchDecision:
 MAX_REVIEW_PAIRS = 3
 
 
+def threshold_shift(persons: int | None, model: MatchModel = DEFAULT_MODEL) -> float:
+    """How many bits the thresholds rise for an index of ``persons``: the weights say
+    how much likelier a pair's agreement is for one person than by chance, and the
+    chance that some stranger agrees as well grows with the number of strangers (ten
+    times the persons, ten times the near-namesakes). The thresholds were set for
+    ``model.reference_persons``; a smaller index keeps them (never lowered). Measured on
+    generated sets of 10,000 to 100,000 records, precision holds only if they rise
+    faster than the bare count (``threshold_growth`` bits per doubling): near-namesakes
+    crowd the blocks faster than the index grows."""
+    if persons is None or persons <= model.reference_persons:
+        return 0.0
+    return model.threshold_growth * math.log2(persons / model.reference_persons)
+
+
 def _fits_cluster(
     features: PersonFeatures, members: Sequence[Candidate], model: MatchModel
 ) -> bool:
@@ -488,11 +525,16 @@ def decide(
     *,
     name_u: float | None = None,
     members: Callable[[str], Sequence[Candidate]] | None = None,
+    persons: int | None = None,
 ) -> MatchDecision:
     """Compare with every candidate; a person's score is its best record's. The best
     person at or above ``upper`` is linked; persons between the thresholds are reviewed.
     ``name_u``: the frequency of the record's name (:func:`name_u_of`); ``members``:
-    a person's records, to check the record against the whole person before linking."""
+    a person's records, to check the record against the whole person before linking;
+    ``persons``: how many persons the index holds (the thresholds rise with it, see
+    :func:`threshold_shift`)."""
+    shift = threshold_shift(persons, model)
+    upper, lower, merge = model.upper + shift, model.lower + shift, model.merge + shift
     per_person: dict[str, tuple[Candidate, Comparison]] = {}
     for candidate in candidates:
         comparison = compare(features, candidate.features, model, name_u=name_u)
@@ -503,22 +545,22 @@ def decide(
     if (
         ranked
         and members is not None
-        and ranked[0][1].total >= model.upper
+        and ranked[0][1].total >= upper
         and not _fits_cluster(features, members(ranked[0][0].person_id), model)
     ):
         # Like one of the person's records, unlike another: a chain of namesakes would
         # begin here. A reviewer decides.
         return MatchDecision(None, ranked[0][1], review=[ranked[0]])
-    if ranked and ranked[0][1].total >= model.upper:
+    if ranked and ranked[0][1].total >= upper:
         best_candidate, best = ranked[0]
         merged = [
             pair
             for pair in ranked[1:]
-            if pair[1].total >= model.merge
+            if pair[1].total >= merge
             and (members is None or _fits_cluster(features, members(pair[0].person_id), model))
         ]
         return MatchDecision(
             best_candidate.person_id, best, best_candidate.record_id, merged=merged
         )
-    review = [pair for pair in ranked if pair[1].total >= model.lower][:MAX_REVIEW_PAIRS]
+    review = [pair for pair in ranked if pair[1].total >= lower][:MAX_REVIEW_PAIRS]
     return MatchDecision(None, ranked[0][1] if ranked else None, review=review)

@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Khmer consonants (U+1780-U+17A2), romanised.
 _KHMER_CONSONANTS = {
@@ -189,13 +190,17 @@ class NameVariant:
     @property
     def phonetic(self) -> NameVariant:
         """The same name in phonetic forms (to compare with a name of another script)."""
-        if not self.plain:
-            return self
-        return NameVariant(tuple(form for word in self.words if (form := phonetic_form(word))))
+        return self if not self.plain else _phonetic(self.words)
 
     @property
     def skeletons(self) -> tuple[str, ...]:
         return tuple(skeleton(word) for word in self.phonetic.words)
+
+
+@lru_cache(maxsize=1 << 16)
+def _phonetic(words: tuple[str, ...]) -> NameVariant:
+    # Names repeat: each distinct plain name is folded once.
+    return NameVariant(tuple(form for word in words if (form := phonetic_form(word))))
 
 
 def name_variant(*parts: str | None, plain: bool = False) -> NameVariant | None:

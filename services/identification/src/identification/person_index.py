@@ -4,6 +4,11 @@ records at once; the screening path builds the same candidates from the database
 
 Block keys are stored and compared only as keyed digests (``KeyRing.blind_index``), so
 that the index on disk holds no name or phonetic form of a name in clear.
+
+The index also counts, per nationality, how many persons carry each word of a name: the
+frequency of a name (:meth:`PersonIndex.name_u`) is estimated from its words, so that a
+name never seen whole still has one, and a person recorded five times counts once. The
+thresholds rise with the number of persons (:func:`identification.matching.threshold_shift`).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ MAX_BLOCK_SIZE = 100
 # A record of the same person shares several keys with the new one (its name whole, in
 # pairs of words, with the year); past this many candidates, the ones sharing a single
 # key are strangers with one common word, and comparing them is most of the cost.
-MAX_CANDIDATES = 60
+MAX_CANDIDATES = 15
 
 Digest = Callable[[str], str]
 
@@ -153,6 +158,7 @@ class PersonIndex:
             self.model,
             name_u=name_u,
             members=self._member_candidates,
+            persons=len(self._by_person),
         )
         person_id = decision.person_id or str(uuid4())
         for candidate, _ in decision.merged:
