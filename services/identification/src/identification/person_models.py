@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from identification.matching import Level
 from identification.models import PersonPublic
 from nrm_contracts.events.identification import LinkBasis
 from nrm_runtime.http import RequestModel
@@ -23,7 +24,7 @@ class ReviewStatusName(StrEnum):
 
 
 class FieldEvidence(BaseModel):
-    level: str = Field(description="exact, close, similar, year, agree, different, missing")
+    level: Level = Field(description="How closely the two records agree on the field")
     weight: float = Field(description="log2(m/u) of this level: positive for, negative against")
 
 
