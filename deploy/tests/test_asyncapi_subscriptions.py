@@ -40,9 +40,7 @@ def documented(name: str) -> set[str]:
 
 
 @pytest.mark.parametrize("name", list(SERVICES))
-def test_the_document_lists_exactly_the_events_a_service_handles(
-    name: str, keys_dir: Path
-) -> None:
+def test_the_document_lists_exactly_the_events_a_service_handles(name: str, keys_dir: Path) -> None:
     assert documented(name) == handled(name, keys_dir)
 
 

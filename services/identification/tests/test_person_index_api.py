@@ -67,6 +67,31 @@ def pairs(client, reviewer) -> Callable[..., list[dict[str, Any]]]:
     return _pairs
 
 
+# Names no one else in these tests carries, one person each (born years apart).
+POPULATION_NAMES = [
+    ("Rithy", "Pheakdey"), ("Bunthoeun", "Mao"), ("Vuthy", "Ouk"), ("Sreyneang", "Tep"),
+    ("Dara", "Yim"), ("Kosal", "Nhem"), ("Phalla", "Ros"), ("Veasna", "Long"),
+    ("Sophal", "Khieu"), ("Thida", "Hem"), ("Narin", "Pov"), ("Chenda", "Sim"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def known_persons(screen) -> int:
+    """The index already knows a few persons, as a live one does: a name's weight is how
+    rare its words are among the persons known (person_keys.name_u_from_counts), and in
+    an index whose only person carries the name, the name is as common as can be."""
+    for number, (given, family) in enumerate(POPULATION_NAMES):
+        screen(
+            "moi-dahtjp",
+            given_name=given,
+            family_name=family,
+            given_name_khmer=None,
+            family_name_khmer=None,
+            birth_date=f"{1970 + 3 * number}-01-15",
+        )
+    return len(POPULATION_NAMES)
+
+
 def test_the_same_person_in_khmer_script_and_latin_letters_is_linked_on_arrival(
     client, screen, persons, reviewer, events
 ) -> None:
@@ -90,7 +115,7 @@ def test_a_namesake_born_another_year_is_never_linked_automatically(screen, pers
 
 
 def test_an_uncertain_pair_waits_for_review_with_its_evidence_and_no_names(
-    screen, persons, pairs
+    known_persons, screen, persons, pairs
 ) -> None:
     known = screen("moi-dahtjp", **NGO_IN_LATIN)
     arriving = screen("ngo-shelter-a", encounter=ELSEWHERE, **NGO_UNSURE)
@@ -105,7 +130,7 @@ def test_an_uncertain_pair_waits_for_review_with_its_evidence_and_no_names(
 
 
 def test_the_reviewer_sees_both_records_side_by_side_and_the_read_is_audited(
-    client, screen, pairs, reviewer, auth
+    known_persons, client, screen, pairs, reviewer, auth
 ) -> None:
     screen("moi-dahtjp", **NGO_IN_LATIN)
     screen("ngo-shelter-a", encounter=ELSEWHERE, **NGO_UNSURE)
@@ -124,7 +149,7 @@ def test_the_reviewer_sees_both_records_side_by_side_and_the_read_is_audited(
 
 
 def test_confirming_a_pair_makes_one_person_and_says_so(
-    client, screen, persons, pairs, reviewer, events
+    known_persons, client, screen, persons, pairs, reviewer, events
 ) -> None:
     known = screen("moi-dahtjp", **NGO_IN_LATIN)
     arriving = screen("ngo-shelter-a", encounter=ELSEWHERE, **NGO_UNSURE)
@@ -142,7 +167,9 @@ def test_confirming_a_pair_makes_one_person_and_says_so(
     assert again.status_code == 409
 
 
-def test_rejecting_a_pair_keeps_two_persons(client, screen, persons, pairs, reviewer) -> None:
+def test_rejecting_a_pair_keeps_two_persons(
+    known_persons, client, screen, persons, pairs, reviewer
+) -> None:
     known = screen("moi-dahtjp", **NGO_IN_LATIN)
     arriving = screen("ngo-shelter-a", encounter=ELSEWHERE, **NGO_UNSURE)
     [pair] = pairs()

@@ -12,6 +12,7 @@ from identification.clock import Clock, system_clock
 from identification.context import IdentificationContext
 from identification.deadline_watcher import watch_deadlines
 from identification.deadlines import DeadlinePolicy
+from identification.pending_linker import watch_pending
 from identification.persons_api import router as persons_router
 from identification.reference import load_public_holidays
 from identification.settings import IdentificationSettings
@@ -19,7 +20,7 @@ from identification.statistics_api import router as statistics_router
 from identification.store import tables
 from identification.working_days import WorkingCalendar
 from nrm_contracts import Topic
-from nrm_runtime.audit import audit_router
+from nrm_runtime.audit import SystemActor, audit_router
 from nrm_runtime.database import Database
 from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.service import ServiceDefinition, create_service_app
@@ -30,6 +31,9 @@ def create_app(
 ) -> FastAPI:
     """The identification app; ``clock`` is replaced by a fake one in tests."""
     settings = settings or IdentificationSettings()
+    if settings.field_keys_file is None:
+        raise ValueError("identification seals personal data: set IDENTIFICATION_FIELD_KEYS_FILE")
+    keys = KeyRing.load(settings.field_keys_file)
     policy = DeadlinePolicy(
         calendar=WorkingCalendar(load_public_holidays(settings.public_holidays_file)),
         preliminary_working_days=settings.preliminary_decision_working_days,
@@ -39,6 +43,11 @@ def create_app(
 
     async def deadline_watcher(database: Database) -> None:
         await watch_deadlines(database, clock, settings.deadline_watch_seconds)
+
+    async def pending_linker(database: Database) -> None:
+        await watch_pending(
+            database, keys, SystemActor.of(settings), clock, settings.pending_link_seconds
+        )
 
     app = create_service_app(
         ServiceDefinition(
@@ -57,11 +66,8 @@ def create_app(
                 statistics_router,
                 audit_router(),
             ],
-            background=[deadline_watcher],
+            background=[deadline_watcher, pending_linker],
         )
     )
-    if settings.field_keys_file is None:
-        raise ValueError("identification seals personal data: set IDENTIFICATION_FIELD_KEYS_FILE")
-    keys = KeyRing.load(settings.field_keys_file)
     app.state.identification = IdentificationContext(settings, policy, clock, keys)
     return app

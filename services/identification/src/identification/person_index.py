@@ -13,7 +13,6 @@ thresholds rise with the number of persons (:func:`identification.matching.thres
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,11 +25,17 @@ from identification.matching import (
     MatchDecision,
     MatchModel,
     PersonFeatures,
-    blocking_keys,
     decide,
-    name_u_of_words,
 )
 from identification.names import name_variants
+from identification.person_keys import (
+    EVERYONE,
+    choose_candidates,
+    group_of,
+    name_u_from_counts,
+    record_keys,
+    record_words,
+)
 
 BLOCK_KEY_PURPOSE = "person_record.block_key"
 # A key shared by more records than this is as common as a stop word ("Nguyen Thi"):
@@ -83,7 +88,7 @@ def features_of(
 
 def block_digests(features: PersonFeatures, digest: Digest) -> list[str]:
     """The record's blocking keys as keyed digests, sorted (stable for storage)."""
-    return sorted({digest(key) for key in blocking_keys(features)})
+    return record_keys(features, digest).blocks
 
 
 @dataclass
@@ -120,7 +125,10 @@ class PersonIndex:
         """Move every record of ``person_id`` to person ``into``; the records moved."""
         moved = self._by_person.pop(person_id, [])
         for record_id in moved:
-            self.records[record_id].person_id = into
+            record = self.records[record_id]
+            self._count(record, person_id, remove=True)
+            record.person_id = into
+            self._count(record, into)
         self._by_person.setdefault(into, []).extend(moved)
         return moved
 
@@ -132,18 +140,9 @@ class PersonIndex:
 
     def candidates(self, digests: Sequence[str]) -> list[Candidate]:
         """The records sharing a (not too common) block with these digests; past
-        ``MAX_CANDIDATES``, those sharing the most blocks."""
-        shared: dict[str, int] = {}
-        for key in digests:
-            members = self.blocks.get(key, ())
-            if len(members) > MAX_BLOCK_SIZE:
-                continue
-            for record_id in members:
-                shared[record_id] = shared.get(record_id, 0) + 1
-        chosen = (
-            heapq.nlargest(MAX_CANDIDATES, shared, key=shared.__getitem__)
-            if len(shared) > MAX_CANDIDATES
-            else list(shared)
+        ``MAX_CANDIDATES``, those sharing the most blocks (as the live path chooses)."""
+        chosen = choose_candidates(
+            digests, self.blocks, max_block_size=MAX_BLOCK_SIZE, max_candidates=MAX_CANDIDATES
         )
         records = [self.records[record_id] for record_id in chosen]
         return [Candidate(r.record_id, r.person_id, r.features) for r in records]
@@ -171,36 +170,37 @@ class PersonIndex:
 
     def name_u(self, features: PersonFeatures) -> float | None:
         """How often two different persons share the record's name exactly, from how
-        common each of its words is among the persons known (the most common way the
-        record writes it); None for a record without a name."""
-        # Words are independent only among persons of one nationality ("Nguyen" and
-        # "Thi" go together): the name's frequency among its nationality, times the
-        # nationality's share.
-        group = features.nationality or ""
+        common each of its words is among the persons known
+        (:func:`identification.person_keys.name_u_from_counts`, as the live path)."""
+        group = group_of(features)
         counts = self._word_persons.get(group, {})
-        persons = len(self._group_persons.get(group, ()))
-        share = (persons + 1) / (len(self._by_person) + 1) if group else 1.0
-        estimates = [
-            share * name_u_of_words([len(counts.get(w, ())) for w in words], persons)
-            for words in _distinct_words(features)
-        ]
-        return max(estimates, default=None)
+        return name_u_from_counts(
+            features,
+            lambda word: len(counts.get(word, ())),
+            len(self._group_persons.get(group, ())),
+            len(self._by_person),
+        )
+
+    def _count(self, record: IndexedRecord, person_id: str, *, remove: bool = False) -> None:
+        # How common a word is counts persons, not records: a person recorded by five
+        # agencies does not make the name five times as common. A merged person counts no
+        # more (as in the database, where counts go through the records' persons).
+        for group in {group_of(record.features), EVERYONE}:
+            persons = self._group_persons.setdefault(group, set())
+            counts = self._word_persons.setdefault(group, {})
+            words = {word for variant in record_words(record.features) for word in variant}
+            if not remove:
+                persons.add(person_id)
+                for word in words:
+                    counts.setdefault(word, set()).add(person_id)
+            elif not self._by_person.get(person_id):
+                persons.discard(person_id)
+                for word in words:
+                    counts.get(word, set()).discard(person_id)
 
     def _put(self, record: IndexedRecord, digests: Sequence[str]) -> None:
         self.records[record.record_id] = record
         self._by_person.setdefault(record.person_id, []).append(record.record_id)
-        # How common a word is counts persons, not records: a person recorded by five
-        # agencies does not make the name five times as common.
-        for group in {record.features.nationality or "", ""}:
-            self._group_persons.setdefault(group, set()).add(record.person_id)
-            counts = self._word_persons.setdefault(group, {})
-            for words in _distinct_words(record.features):
-                for word in words:
-                    counts.setdefault(word, set()).add(record.person_id)
+        self._count(record, record.person_id)
         for key in digests:
             self.blocks.setdefault(key, []).append(record.record_id)
-
-
-def _distinct_words(features: PersonFeatures) -> list[frozenset[str]]:
-    # Phonetic words, so that a name in Khmer script and in Latin letters count alike.
-    return [frozenset(variant.phonetic.words) for variant in features.names]

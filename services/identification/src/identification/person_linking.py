@@ -3,34 +3,30 @@ moves of records between persons (auto-link, merge, a reviewer's confirm, unlink
 
 Candidates come from ``person_block_key`` (keyed digests of the blocking keys), their
 sealed names are opened in memory only, and :func:`identification.matching.decide` says
-what to do. Every change of a record's person is written to ``person_link_history`` and
-announced as ``person.linked`` / ``person.unlinked`` (ids and scores only) in the same
-unit of work.
+what to do, exactly as :meth:`identification.person_index.PersonIndex.add` decides over
+the same records: the same candidates (:func:`identification.person_keys.choose_candidates`),
+the same name frequency (words counted over distinct persons through the word keys,
+:func:`identification.person_keys.name_u_from_counts`) and the same number of persons.
+Every change of a record's person is written to ``person_link_history`` and announced
+as ``person.linked`` / ``person.unlinked`` (ids and scores only) in the same unit of
+work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from identification import person_lookup as lookup
 from identification.arrival_lock import serialise_on_blocks
 from identification.field_keys import digest_for
-from identification.matching import (
-    Candidate,
-    Comparison,
-    PersonFeatures,
-    decide,
-    name_keys,
-    name_u_of,
-)
-from identification.person_index import MAX_BLOCK_SIZE, block_digests, features_of
-from identification.sealing import PersonNames, open_person
+from identification.matching import Comparison, PersonFeatures, decide
+from identification.person_keys import record_keys
+from identification.person_lookup import features_of_screening as features_of_screening
 from identification.store import (
     Person,
     PersonBlockKey,
@@ -54,24 +50,6 @@ class ReviewStatus:
     SETTLED = "settled"
 
 
-def features_of_screening(screening: Screening, names: PersonNames) -> PersonFeatures:
-    """The matcher's view of a screening, its names opened."""
-    return features_of(
-        given_name=names.given_name,
-        family_name=names.family_name,
-        given_name_khmer=names.given_name_khmer,
-        family_name_khmer=names.family_name_khmer,
-        aliases=names.aliases,
-        sex=screening.sex,
-        birth_date=names.birth_date,
-        birth_date_precision=screening.birth_date_precision,
-        estimated_age=screening.estimated_age,
-        encounter_date=screening.encounter_date,
-        nationality=screening.nationality,
-        province_code=screening.province_code,
-    )
-
-
 def evidence_of(comparison: Comparison) -> dict[str, Any]:
     """A comparison as stored and shown to reviewers: levels and weights, no values."""
     return {
@@ -84,62 +62,6 @@ def evidence_of(comparison: Comparison) -> dict[str, Any]:
     }
 
 
-NAME_KEY_PREFIX = "name:"
-
-
-async def _block_sizes(session: AsyncSession, digests: Sequence[str]) -> dict[str, int]:
-    if not digests:
-        return {}
-    sizes = await session.exec(
-        select(PersonBlockKey.digest, func.count())
-        .where(col(PersonBlockKey.digest).in_(digests))
-        .group_by(col(PersonBlockKey.digest))
-    )
-    return dict(sizes.all())
-
-
-async def _opened_records(
-    session: AsyncSession, keys: KeyRing, condition: Any, exclude: UUID
-) -> list[Candidate]:
-    rows = await session.exec(
-        select(Screening, PersonRecord)
-        .join(PersonRecord, col(PersonRecord.screening_id) == col(Screening.id))
-        .where(condition, col(Screening.id) != exclude)
-    )
-    return [
-        Candidate(
-            str(screening.id),
-            str(record.person_id),
-            features_of_screening(screening, open_person(keys, screening)),
-        )
-        for screening, record in rows.all()
-    ]
-
-
-async def _candidates(
-    session: AsyncSession, keys: KeyRing, sizes: dict[str, int], exclude: UUID
-) -> list[Candidate]:
-    # A block as common as a stop word selects nothing (see person_index.MAX_BLOCK_SIZE).
-    usable = [digest for digest, size in sizes.items() if size <= MAX_BLOCK_SIZE]
-    if not usable:
-        return []
-    blocked = select(PersonBlockKey.screening_id).where(col(PersonBlockKey.digest).in_(usable))
-    return await _opened_records(session, keys, col(Screening.id).in_(blocked), exclude)
-
-
-async def _members_of(
-    session: AsyncSession, keys: KeyRing, candidates: Sequence[Candidate], exclude: UUID
-) -> dict[str, list[Candidate]]:
-    """Every record of the candidates' persons: a record joins a whole person."""
-    persons = {UUID(candidate.person_id) for candidate in candidates}
-    members: dict[str, list[Candidate]] = {}
-    if persons:
-        condition = col(PersonRecord.person_id).in_(persons)
-        for member in await _opened_records(session, keys, condition, exclude):
-            members.setdefault(member.person_id, []).append(member)
-    return members
-
-
 async def link_on_arrival(
     uow: UnitOfWork,
     keys: KeyRing,
@@ -149,31 +71,25 @@ async def link_on_arrival(
     actor: str,
     now: datetime | None = None,
 ) -> int:
-    """Match a new screening: link it to its person above the upper threshold (merging
-    other persons it also proves to be the same), or start a new person; pairs between
-    the thresholds go to the review queue. The number of known records compared."""
+    """Match a new screening exactly as :meth:`PersonIndex.add` would over the same
+    records: link it to its person above the upper threshold (merging other persons it
+    also proves to be the same), or start a new person; pairs between the thresholds go
+    to the review queue. The number of known records compared."""
     session = uow.session
     now = now or screening.recorded_at
-    digest = digest_for(keys)
-    digests = block_digests(features, digest)
-    # The name's own keys, counted for its frequency (a rare name weighs more).
-    names = sorted({digest(NAME_KEY_PREFIX + key) for key in name_keys(features)})
-    await serialise_on_blocks(session, digests)
-    sizes = await _block_sizes(session, [*digests, *names])
-    candidates = await _candidates(
-        session, keys, {d: n for d, n in sizes.items() if d in set(digests)}, screening.id
-    )
-    members = await _members_of(session, keys, candidates, screening.id)
-    known = (await session.exec(select(func.count()).select_from(PersonRecord))).one()
-    with_name = min((sizes.get(name, 0) for name in names), default=0)
-    session.add_all(
-        PersonBlockKey(digest=key, screening_id=screening.id) for key in {*digests, *names}
-    )
+    stored = record_keys(features, digest_for(keys))
+    await serialise_on_blocks(session, stored.blocks)
+    candidates = await lookup.candidates(session, keys, stored.blocks, screening.id)
+    members = await lookup.members_of(session, keys, candidates, screening.id)
+    persons = await lookup.person_count(session)
+    name_u = await lookup.name_u(session, features, stored, persons)
+    session.add_all(PersonBlockKey(digest=key, screening_id=screening.id) for key in stored.stored)
     decision = decide(
         features,
         candidates,
-        name_u=name_u_of(with_name, known),
+        name_u=name_u,
         members=lambda person_id: members.get(person_id, []),
+        persons=persons,
     )
     if decision.person_id is not None and decision.best is not None:
         person_id = UUID(decision.person_id)

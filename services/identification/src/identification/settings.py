@@ -26,6 +26,11 @@ class IdentificationSettings(ServiceSettings):
         default=DEFAULT_HOLIDAYS_FILE, description="JSON list of Cambodian public holidays"
     )
     deadline_watch_seconds: float = Field(default=60.0, gt=0)
+    pending_link_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often screenings recorded during a legacy import are linked",
+    )
     statistics_min_cell: int = Field(
         default=5,
         ge=1,

@@ -123,7 +123,10 @@ async def victim_statistics(
 async def _counted_records(session: AsyncSession, filters: StatisticsQuery) -> list[CountedRecord]:
     query = (
         select(PersonRecord.person_id, Screening, IdentificationCase.status)
-        .join(Screening, col(Screening.id) == col(PersonRecord.screening_id))
+        .select_from(Screening)
+        # Outer: a screening recorded during a legacy import waits for its person (linking
+        # pending); until linked it counts as a person of its own, never not at all.
+        .outerjoin(PersonRecord, col(PersonRecord.screening_id) == col(Screening.id))
         # Outer: a legacy record (nrm import) has no case here; its stage is "unknown".
         .outerjoin(IdentificationCase, col(IdentificationCase.id) == col(Screening.case_id))
     )
@@ -144,7 +147,7 @@ async def _counted_records(session: AsyncSession, filters: StatisticsQuery) -> l
             query = query.where(column == value)
     rows = [
         CountedRecord(
-            person_id=str(person_id),
+            person_id=str(person_id) if person_id is not None else f"pending:{screening.id}",
             encounter_date=screening.encounter_date,
             sex=screening.sex,
             age_band=screening.age_band or "unknown",

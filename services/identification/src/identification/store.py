@@ -99,6 +99,9 @@ class Screening(IdentificationTable, table=True):
     presumptive_result: str | None = Field(default=None, max_length=50)
     assessment: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     recorded_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    # Recorded while a legacy import held the person index: not yet in the index (no
+    # person_record); the background linker links it (identification.pending_linker).
+    linking_pending: bool = Field(default=False, index=True)
 
 
 class IdentityDocument(IdentificationTable, table=True):

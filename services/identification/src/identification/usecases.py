@@ -26,7 +26,8 @@ from identification.models import (
     ScreeningCreate,
     ScreeningPublic,
 )
-from identification.person_linking import features_of_screening, link_on_arrival
+from identification.pending_linker import link_or_defer
+from identification.person_linking import features_of_screening
 from identification.queries import consents_of, organisation_screened_case
 from identification.sealing import (
     PersonNames,
@@ -225,7 +226,7 @@ async def _record(
         )
         uow.session.add(record)
         uow.record(consent_changed(record, case.person_ref, child))
-    compared = await link_on_arrival(
+    compared = await link_or_defer(
         uow, keys, screening, features_of_screening(screening, names), actor=str(principal.actor)
     )
     await record_access(

@@ -10,7 +10,10 @@ with the source's organisation as the identifying agency.
 Matching is the live screenings' matcher over the whole index in memory
 (:class:`identification.person_index.PersonIndex`): the persons already known are loaded
 first (names opened in memory only), so that an imported row links to a live screening's
-person as it links to another row of the file. :mod:`.writing` then writes the rows in
+person as it links to another row of the file. The import holds the person index lock
+from that load to its commit (:mod:`identification.arrival_lock`): a screening arriving
+meanwhile is recorded with its linking pending and linked after the commit, never
+missed. :mod:`.writing` then writes the rows in
 bulk; everything, the audit entry and the ``person.linked`` events of the automatic
 links (ids and scores only) included, commits together or not at all.
 """
@@ -28,14 +31,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from identification import domain
+from identification.arrival_lock import hold_person_index
 from identification.domain import BirthDatePrecision
 from identification.field_keys import digest_for
 from identification.legacy_import.mapping import SourceMapping
 from identification.legacy_import.reading import Export, LegacyRow, Rejection
 from identification.legacy_import.writing import MatchedRow, RunWriter, insert_rows, table_of
-from identification.matching import PersonFeatures, name_keys
+from identification.matching import PersonFeatures
 from identification.person_index import PersonIndex, features_of
-from identification.person_linking import NAME_KEY_PREFIX, features_of_screening
+from identification.person_keys import record_keys
+from identification.person_linking import features_of_screening
 from identification.sealing import PersonNames, open_person, seal_person
 from identification.store import LegacyImportRun, LegacyRecord, PersonRecord, Screening
 from nrm_runtime.audit import AuditAction, record_access
@@ -100,6 +105,9 @@ async def import_export(
     )
     async with database.unit_of_work(actor=principal.actor) as uow:
         session = uow.session
+        # From loading the index to the commit, no live screening links: one arriving
+        # now waits, pending, and is linked against what this import wrote.
+        await hold_person_index(session)
         known_ids = await _imported_ids(session, mapping)
         rows = [row for row in export.rows if row.source_record_id not in known_ids]
         summary.rows_already_imported = len(export.rows) - len(rows)
@@ -136,10 +144,12 @@ async def _load_index(session: AsyncSession, keys: KeyRing) -> tuple[PersonIndex
     """The index of every known record (names opened in memory), and their persons."""
     index = PersonIndex(digest_for(keys))
     loaded: dict[str, str] = {}
+    # Filed in the order the records were recorded, as the live path reads a block's
+    # members (the order breaks ties between candidates).
     result = await session.exec(
-        select(Screening, PersonRecord.person_id).join(
-            PersonRecord, col(PersonRecord.screening_id) == col(Screening.id)
-        )
+        select(Screening, PersonRecord.person_id)
+        .join(PersonRecord, col(PersonRecord.screening_id) == col(Screening.id))
+        .order_by(col(Screening.recorded_at), col(Screening.id))
     )
     for screening, person_id in result.all():
         record_id = str(screening.id)
@@ -244,10 +254,10 @@ def _match(
     matched = []
     for row in rows:
         screening, features = _screening(mapping, row, keys, operator, now)
-        decision, digests = index.add(str(screening["id"]), features)
-        # The same keys a live screening stores: its blocks, and its name's own keys
-        # (counted for the name's frequency), so that later screenings find this record.
-        name_digests = {digest(NAME_KEY_PREFIX + key) for key in name_keys(features)}
+        decision, _ = index.add(str(screening["id"]), features)
+        # The same keys a live screening stores (its blocks, its words), so that later
+        # screenings find this record and count its person.
+        stored = record_keys(features, digest).stored
         own_person = str(decision.person_id)
         matched.append(
             MatchedRow(
@@ -257,7 +267,7 @@ def _match(
                 screening,
                 decision,
                 own_person,
-                {*digests, *name_digests},
+                set(stored),
             )
         )
         if progress is not None:

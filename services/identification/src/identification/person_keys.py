@@ -1,0 +1,122 @@
+"""What a record of the person index stores, and the pure arithmetic both matchers share.
+
+The in-memory index (:class:`identification.person_index.PersonIndex`: the legacy import,
+the benchmark) and the database one (:func:`identification.person_linking.link_on_arrival`:
+every live screening) must decide the same pair the same way. They gather their counts
+differently (sets in memory, ``person_block_key`` joined to ``person_record`` on disk) and
+turn them into a decision with the functions here.
+
+A record stores, as keyed digests only (nothing of a name in clear):
+
+- its blocking keys (:func:`identification.matching.blocking_keys`), which find its
+  candidates;
+- one key per word of its names, per group of persons counted (its nationality, and
+  everyone): how many distinct persons carry a word is the frequency of a name
+  (:func:`name_u_from_counts`), a person recorded five times counting once.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from identification.matching import PersonFeatures, blocking_keys, name_u_of_words
+
+# Word keys never collide with blocking keys: another prefix under the same keyed digest.
+WORD_KEY_PREFIX = "word:"
+# The group of every person ("" nationality): the frequency of a record without one.
+EVERYONE = ""
+
+Digest = Callable[[str], str]
+
+
+def record_words(features: PersonFeatures) -> list[frozenset[str]]:
+    """The words of each way the record writes its name, as sounds (phonetic), so that a
+    name in Khmer script and in Latin letters count alike."""
+    return [frozenset(variant.phonetic.words) for variant in features.names]
+
+
+def group_of(features: PersonFeatures) -> str:
+    """The group a record's name frequency is read in: its nationality, or everyone."""
+    return features.nationality or EVERYONE
+
+
+def word_key(group: str, word: str) -> str:
+    """The clear form of a word key (only ever stored as its digest)."""
+    return f"{WORD_KEY_PREFIX}{group}:{word}"
+
+
+@dataclass(frozen=True)
+class RecordKeys:
+    """The digests a record stores: ``blocks`` find candidates, ``words[group][word]``
+    count the persons carrying a word (see :func:`record_keys`)."""
+
+    blocks: list[str]
+    words: dict[str, dict[str, str]]
+
+    @property
+    def stored(self) -> list[str]:
+        """Every digest of the record, sorted and without repeats (its
+        ``person_block_key`` rows)."""
+        digests = set(self.blocks)
+        for by_word in self.words.values():
+            digests.update(by_word.values())
+        return sorted(digests)
+
+
+def record_keys(features: PersonFeatures, digest: Digest) -> RecordKeys:
+    """The digests a record stores: its blocks, and each word of its names in its
+    nationality's group and in everyone's. The live path and the legacy import store
+    exactly these."""
+    words = {word for variant_words in record_words(features) for word in variant_words}
+    groups = {group_of(features), EVERYONE}
+    return RecordKeys(
+        blocks=sorted({digest(key) for key in blocking_keys(features)}),
+        words={group: {word: digest(word_key(group, word)) for word in words} for group in groups},
+    )
+
+
+def name_u_from_counts(
+    features: PersonFeatures,
+    persons_with_word: Callable[[str], int],
+    group_persons: int,
+    persons: int,
+) -> float | None:
+    """How often two different persons share the record's name exactly (the matcher's
+    ``name_u``), from counts of persons: ``persons_with_word(word)`` among the
+    ``group_persons`` of the record's group (:func:`group_of`), ``persons`` in all.
+
+    Words are independent only among persons of one nationality ("Nguyen" and "Thi" go
+    together): the name's frequency among its nationality, times the nationality's share.
+    The most common way the record writes its name counts; None for a record without a
+    name."""
+    share = (group_persons + 1) / (persons + 1) if group_of(features) != EVERYONE else 1.0
+    estimates = [
+        share * name_u_of_words([persons_with_word(word) for word in words], group_persons)
+        for words in record_words(features)
+    ]
+    return max(estimates, default=None)
+
+
+def choose_candidates(
+    digests: Sequence[str],
+    members: Mapping[str, Sequence[str]],
+    *,
+    max_block_size: int,
+    max_candidates: int,
+) -> list[str]:
+    """The records to compare with: those sharing a block with the record, blocks larger
+    than ``max_block_size`` left out (as common as a stop word, they select nothing);
+    past ``max_candidates``, those sharing the most blocks, ties in the order of
+    ``digests`` then of each block's ``members`` (the order records were filed)."""
+    shared: dict[str, int] = {}
+    for key in digests:
+        block = members.get(key, ())
+        if len(block) > max_block_size:
+            continue
+        for record_id in block:
+            shared[record_id] = shared.get(record_id, 0) + 1
+    if len(shared) > max_candidates:
+        return heapq.nlargest(max_candidates, shared, key=shared.__getitem__)
+    return list(shared)
