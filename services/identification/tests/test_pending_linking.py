@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col, select
 
 from identification.app import create_app
+from identification.arrival_lock import PERSON_INDEX_LOCK
 from identification.legacy_import import importing
 from identification.legacy_import.importing import import_export
 from identification.legacy_import.mapping import Source, load_mapping
@@ -415,3 +416,48 @@ def test_a_screening_arriving_behind_pending_ones_waits_its_turn(
     assert second.status_code == 201
     # Linked in the order they arrived: the later one is not matched before the earlier.
     assert states == [(True, None), (True, None)]
+
+
+async def _review_while_the_index_is_held(
+    client: TestClient, database_url: str, reviewer: dict[str, str], person: str, record: str
+) -> list[int]:
+    """An unlink asked while another session holds the person index lock (as an import
+    does), then again once it is released: their statuses."""
+    engine = create_async_engine(database_url)
+    unlink = f"/persons/{person}/records/{record}/unlink"
+    try:
+        async with engine.connect() as holder:
+            await holder.execute(text("SELECT pg_advisory_lock(:id)"), {"id": PERSON_INDEX_LOCK})
+            held = [await asyncio.to_thread(client.post, unlink, headers=reviewer)]
+            await holder.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": PERSON_INDEX_LOCK})
+        after = await asyncio.to_thread(client.post, unlink, headers=reviewer)
+    finally:
+        await engine.dispose()
+    assert all(r.json()["error"]["code"] == "import_running" for r in held)
+    return [r.status_code for r in [*held, after]]
+
+
+def test_a_review_decision_waits_for_no_import_and_is_refused_while_one_runs(
+    postgres_server, token_keys: Path, field_keys: Path, mint
+) -> None:
+    database_url = postgres_server.create_database()
+    app = create_app(_settings(database_url, token_keys, field_keys))
+    reviewer = bearer(mint("mosvy", "competent_authority"))
+    other = {**FORM, "person": {**FORM["person"], "given_name": "Dara", "birth_date": "1990-01-02"}}
+
+    with TestClient(app) as client:
+        screener = bearer(mint("moi-dahtjp", "screener"))
+        first = client.post("/screenings", json=FORM, headers=screener).json()["id"]
+        second = client.post("/screenings", json=other, headers=screener).json()["id"]
+        person = client.portal.call(_linked, database_url, first)
+        moved = client.post(
+            f"/persons/{person}/records", json={"screening_id": second}, headers=reviewer
+        )
+        assert moved.status_code == 201, moved.text
+
+        statuses = client.portal.call(
+            _review_while_the_index_is_held, client, database_url, reviewer, person, second
+        )
+
+    # Refused while held (nothing changed), done once released.
+    assert statuses == [409, 200]

@@ -12,6 +12,7 @@ from sqlmodel import and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from identification import person_linking
+from identification.arrival_lock import try_share_person_index
 from identification.person_linking import ReviewStatus, records_of, settle_open_pairs
 from identification.person_models import (
     LinkHistoryEntry,
@@ -146,6 +147,17 @@ async def pair_detail(
     )
 
 
+async def _no_import_running(session: AsyncSession) -> None:
+    """409 while a legacy import holds the person index: it moves records by the state
+    it loaded at its start, and would undo a reviewer's change made meanwhile."""
+    if not await try_share_person_index(session):
+        raise ProblemError(
+            409,
+            "import_running",
+            "a legacy import is changing the person index: decide again once it has finished",
+        )
+
+
 def _open_or_conflict(pair: ReviewPair) -> None:
     if pair.status != ReviewStatus.OPEN:
         raise ProblemError(409, "review_pair_decided", f"the pair is already {pair.status}")
@@ -158,6 +170,7 @@ async def confirm(
     session = uow.session
     pair = await _pair(session, pair_id)
     _open_or_conflict(pair)
+    await _no_import_running(session)
     _, arriving = await _record_ref(session, pair.screening_id)
     _, known = await _record_ref(session, pair.candidate_screening_id)
     if arriving.person_id != known.person_id:
@@ -261,6 +274,7 @@ async def unlink(
 ) -> UnlinkResult:
     """Take a wrongly linked record out of the person (undo: :func:`link`)."""
     record = await _member(uow.session, person_id, screening_id)
+    await _no_import_running(uow.session)
     if len(await records_of(uow.session, person_id)) == 1:
         raise ProblemError(409, "single_record", "the person has no other record to leave")
     person = await person_linking.unlink_record(uow, record, actor=str(principal.actor), now=now)
@@ -282,6 +296,7 @@ async def link(
         raise ProblemError(422, "invalid_input", "no such record", field="screening_id")
     if record.person_id == person_id:
         raise ProblemError(409, "already_linked", "the record already belongs to the person")
+    await _no_import_running(session)
     await person_linking.move_record(
         uow,
         record,
