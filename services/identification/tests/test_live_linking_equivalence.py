@@ -7,6 +7,7 @@ the thresholds with the number of persons."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +19,7 @@ import pytest
 from sqlmodel import col, select
 
 from identification.field_keys import digest_for
-from identification.matching import PersonFeatures
+from identification.matching import DEFAULT_MODEL, Level, PersonFeatures
 from identification.person_index import PersonIndex, features_of
 from identification.person_keys import (
     EVERYONE,
@@ -178,10 +179,15 @@ def test_a_name_frequency_is_its_words_frequency_among_persons_of_its_nationalit
     # Words are counted as sounds (phonetic forms), as the index files them.
     (given, family) = sorted(record_words(features)[0], key=lambda word: word != "lan")
     carriers = {given: 1, family: 3}
+    unsmoothed = dataclasses.replace(DEFAULT_MODEL, name_prior_persons=0)
     counted = name_u_from_counts(
-        features, lambda word: carriers.get(word, 0), group_persons, persons=19
+        features, lambda word: carriers.get(word, 0), group_persons, 19, unsmoothed
     )
+    smoothed = name_u_from_counts(features, lambda word: carriers.get(word, 0), group_persons, 19)
     assert counted == pytest.approx(expected)
+    # Pulled towards the model's average by its pseudo-persons while persons are few.
+    prior, (_, average) = DEFAULT_MODEL.name_prior_persons, DEFAULT_MODEL.name.levels[Level.EXACT]
+    assert smoothed == pytest.approx((19 * expected + prior * average) / (19 + prior))
 
 
 def test_a_record_without_a_name_has_no_name_frequency() -> None:

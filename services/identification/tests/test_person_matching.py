@@ -380,3 +380,25 @@ def test_the_thresholds_rise_with_the_number_of_persons() -> None:
     crowded = decide(new, [known], persons=reference * 20)  # type: ignore[arg-type]
     assert crowded.linked_to_record is None
     assert [candidate.record_id for candidate, _ in crowded.review] == ["r1"]
+
+
+def test_in_a_young_index_the_same_name_and_birth_date_still_make_one_person() -> None:
+    """One person known: its name is not "common" for being the only one carrying it,
+    nor rare; the estimate leans on the model's average until persons accumulate."""
+    index = PersonIndex(lambda key: key)
+    person = {
+        "given_name": "Sreymom",
+        "family_name": "Keovathana",
+        "sex": "female",
+        "birth_date": date(2010, 5, 17),
+        "birth_date_precision": "day",
+        "nationality": "KHM",
+    }
+    first, _ = index.add("police", features_of(**person))
+
+    second, _ = index.add("ngo", features_of(**person))
+
+    # Unsmoothed, the only person carrying the name would make it "everyone's" (u = 1).
+    assert index.name_u(features_of(**person)) < 0.02
+    assert second.person_id == first.person_id
+    assert second.linked_to_record == "police"

@@ -155,6 +155,10 @@ class MatchModel:
     # Frequency of a name (Fellegi-Sunter u per value): prior weight and the cap of the
     # weight a very rare name can earn.
     name_prior_records: int = 1000
+    # The word-based estimate (person_keys.name_u_from_counts) is pulled towards the
+    # average by this many pseudo-persons: a young index does not take every name for
+    # common (one known person carrying it) nor for rare.
+    name_prior_persons: int = 100
     max_name_weight: float = 16.0
     close_name: float = 0.92
     similar_name: float = 0.88

@@ -179,6 +179,7 @@ class PersonIndex:
             lambda word: len(counts.get(word, ())),
             len(self._group_persons.get(group, ())),
             len(self._by_person),
+            self.model,
         )
 
     def _count(self, record: IndexedRecord, person_id: str, *, remove: bool = False) -> None:

@@ -21,7 +21,14 @@ import heapq
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from identification.matching import PersonFeatures, blocking_keys, name_u_of_words
+from identification.matching import (
+    DEFAULT_MODEL,
+    Level,
+    MatchModel,
+    PersonFeatures,
+    blocking_keys,
+    name_u_of_words,
+)
 
 # Word keys never collide with blocking keys: another prefix under the same keyed digest.
 WORD_KEY_PREFIX = "word:"
@@ -82,6 +89,7 @@ def name_u_from_counts(
     persons_with_word: Callable[[str], int],
     group_persons: int,
     persons: int,
+    model: MatchModel = DEFAULT_MODEL,
 ) -> float | None:
     """How often two different persons share the record's name exactly (the matcher's
     ``name_u``), from counts of persons: ``persons_with_word(word)`` among the
@@ -90,13 +98,19 @@ def name_u_from_counts(
     Words are independent only among persons of one nationality ("Nguyen" and "Thi" go
     together): the name's frequency among its nationality, times the nationality's share.
     The most common way the record writes its name counts; None for a record without a
-    name."""
+    name. Smoothed towards the model's average by ``model.name_prior_persons``
+    pseudo-persons, so that in a young index one person carrying the name does not make
+    it common (and an exact name weigh nothing)."""
     share = (group_persons + 1) / (persons + 1) if group_of(features) != EVERYONE else 1.0
     estimates = [
         share * name_u_of_words([persons_with_word(word) for word in words], group_persons)
         for words in record_words(features)
     ]
-    return max(estimates, default=None)
+    if not estimates:
+        return None
+    _, average = model.name.levels[Level.EXACT]
+    prior = model.name_prior_persons
+    return (persons * max(estimates) + prior * average) / (persons + prior)
 
 
 def choose_candidates(
