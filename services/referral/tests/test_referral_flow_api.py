@@ -544,12 +544,11 @@ def test_an_expiry_and_its_reroute_are_disclosures_audited_as_the_service_itself
     assert chain["intact"] is True
 
 
-def test_a_reroute_sent_at_once_is_the_services_disclosure_to_the_next_provider(
-    client, case_id, coordinator, auth, clock, feed_events, facility_event
-) -> None:
-    from referral.referrals import expire_overdue
-
-    second_legal_aid = uuid4()
+def legal_aid_sent(
+    client, case_id, coordinator, feed_events, facility_event, second_legal_aid: UUID
+) -> str:
+    """A legal aid referral sent to LEGAL (not residential: no sign-off), with a second
+    legal aid office (``second_legal_aid``) left to re-route to; the referral's id."""
     feed_events(
         facility_event(
             second_legal_aid,
@@ -571,9 +570,20 @@ def test_a_reroute_sent_at_once_is_the_services_disclosure_to_the_next_provider(
         headers=coordinator,
     )
     assert created.status_code == 201, created.text
-    first = created.json()["id"]
-    # Not residential: no sign-off, sent to the legal aid office at once.
+    first: str = created.json()["id"]
     assert step(client, first, "submit", coordinator).json()["state"] == "sent"
+    return first
+
+
+def test_a_reroute_sent_at_once_is_the_services_disclosure_to_the_next_provider(
+    client, case_id, coordinator, auth, clock, feed_events, facility_event
+) -> None:
+    from referral.referrals import expire_overdue
+
+    second_legal_aid = uuid4()
+    first = legal_aid_sent(
+        client, case_id, coordinator, feed_events, facility_event, second_legal_aid
+    )
     context = client.app.state.referral
     database = client.app.state.database
 
@@ -600,28 +610,9 @@ def test_a_decline_is_the_providers_write_and_its_reroute_the_services_disclosur
     client, case_id, coordinator, auth, feed_events, facility_event
 ) -> None:
     second_legal_aid = uuid4()
-    feed_events(
-        facility_event(
-            second_legal_aid,
-            "ngo-kdei",
-            facility_type="legal_aid_office",
-            services=["legal_aid"],
-            location={"province_code": "12"},
-        )
+    first = legal_aid_sent(
+        client, case_id, coordinator, feed_events, facility_event, second_legal_aid
     )
-    assessed = client.put(
-        f"/referral-cases/{case_id}/assessment",
-        json={"needs": ["legal_aid"], "urgency": "high"},
-        headers=coordinator,
-    )
-    assert assessed.status_code == 200, assessed.text
-    created = client.post(
-        f"/referral-cases/{case_id}/referrals",
-        json={"facility_id": str(LEGAL), "needs": ["legal_aid"], "officer_contact": "x@y.kh"},
-        headers=coordinator,
-    )
-    first = created.json()["id"]
-    assert step(client, first, "submit", coordinator).json()["state"] == "sent"
 
     declined = step(
         client, first, "decline", auth("ngo-legal-aid", "provider_staff"), reason="no_capacity"

@@ -30,10 +30,10 @@ from identification.matching import (
 from identification.names import name_variants
 from identification.person_keys import (
     EVERYONE,
+    block_digests,
     choose_candidates,
     group_of,
     name_u_from_counts,
-    record_keys,
     record_words,
 )
 
@@ -84,11 +84,6 @@ def features_of(
         nationality=nationality,
         province=province_code,
     )
-
-
-def block_digests(features: PersonFeatures, digest: Digest) -> list[str]:
-    """The record's blocking keys as keyed digests, sorted (stable for storage)."""
-    return record_keys(features, digest).blocks
 
 
 @dataclass

@@ -72,6 +72,11 @@ class RecordKeys:
         return sorted(digests)
 
 
+def block_digests(features: PersonFeatures, digest: Digest) -> list[str]:
+    """The record's blocking keys as keyed digests, sorted (stable for storage)."""
+    return sorted({digest(key) for key in blocking_keys(features)})
+
+
 def record_keys(features: PersonFeatures, digest: Digest) -> RecordKeys:
     """The digests a record stores: its blocks, and each word of its names in its
     nationality's group and in everyone's. The live path and the legacy import store
@@ -79,7 +84,7 @@ def record_keys(features: PersonFeatures, digest: Digest) -> RecordKeys:
     words = {word for variant_words in record_words(features) for word in variant_words}
     groups = {group_of(features), EVERYONE}
     return RecordKeys(
-        blocks=sorted({digest(key) for key in blocking_keys(features)}),
+        blocks=block_digests(features, digest),
         words={group: {word: digest(word_key(group, word)) for word in words} for group in groups},
     )
 
