@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from identification.field_keys import digest_for
-from identification.matching import Comparison, blocking_keys, compare
-from identification.person_index import PersonIndex, block_digests, features_of
+from identification.matching import Comparison, blocking_keys, compare, probing_keys
+from identification.person_index import PersonIndex, features_of
+from identification.person_keys import probe_digests
 from identification.synthetic import SyntheticRecord, generate, true_pairs
 from nrm_runtime.field_crypto import KeyRing
 
@@ -55,6 +56,8 @@ def features(record: SyntheticRecord) -> Any:
         encounter_date=_date(record.encounter_date),
         nationality=record.nationality or None,
         province_code=record.province_code or None,
+        purposes=[record.exploitation_type] if record.exploitation_type else [],
+        exploitation_country_code=record.exploitation_country_code or None,
     )
 
 
@@ -167,7 +170,7 @@ def analyse_errors(records: Sequence[SyntheticRecord]) -> dict[str, dict[str, in
     false: Counter[str] = Counter()
     for number, (record, record_features) in enumerate(zip(records, features_list, strict=True)):
         earlier = seen.setdefault(record.person_key, [])
-        digests = block_digests(record_features, index.digest)
+        digests = probe_digests(record_features, index.digest)
         candidates = {candidate.record_id for candidate in index.candidates(digests)}
         decision, _ = index.add(str(number), record_features)
         linked = decision.linked_to_record
@@ -177,7 +180,7 @@ def analyse_errors(records: Sequence[SyntheticRecord]) -> dict[str, dict[str, in
         if earlier and linked is None:
             found = {str(e) for e in earlier} & candidates
             if not found:
-                keys = blocking_keys(record_features)
+                keys = probing_keys(record_features)
                 shared = any(keys & blocking_keys(features_list[e]) for e in earlier)
                 cause = "keys too common, or past the candidate cap" if shared else "no key shared"
                 missed["block: " + cause] += 1

@@ -69,6 +69,8 @@ def _screening(record: SyntheticRecord, keys: KeyRing, number: int) -> Screening
         encounter_type=record.encounter_type,
         encounter_date=date.fromisoformat(record.encounter_date),
         province_code=record.province_code or None,
+        purposes=[record.exploitation_type] if record.exploitation_type else [],
+        exploitation_country_code=record.exploitation_country_code or None,
         # Arrival order, one second apart: the order both indexes file the records in.
         recorded_at=START + timedelta(seconds=number),
     )
@@ -216,8 +218,11 @@ def test_a_record_stores_its_blocks_and_its_words_in_its_group_and_everyones() -
     [
         # A block larger than the limit selects nothing.
         ({"a": ["1"], "b": ["2", "3", "4"]}, ["1"]),
-        # Past the limit of candidates, those sharing the most blocks, ties in filing order.
-        ({"a": ["1", "2"], "b": ["2", "3"], "c": ["4"]}, ["2", "1"]),
+        # Past the limit of candidates, those sharing the most blocks, then those sharing
+        # the smaller blocks (a specific key before a common word).
+        ({"a": ["1", "2"], "b": ["2", "3"], "c": ["4"]}, ["2", "4"]),
+        # Ties in filing order.
+        ({"a": ["1", "2"], "b": ["2", "3"], "c": ["4", "5"]}, ["2", "1"]),
     ],
 )
 def test_candidates_share_a_block_not_too_common_the_most_shared_first(

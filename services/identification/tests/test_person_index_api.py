@@ -29,7 +29,8 @@ NGO_IN_LATIN: dict[str, Any] = {
 # The same name without a birth date or age, met in another province: maybe the same
 # person, maybe a namesake.
 NGO_UNSURE: dict[str, Any] = {**NGO_IN_LATIN, "given_name": "Chann", "birth_date": None}
-ELSEWHERE = {"province_code": "12"}
+# Met months before, in another province: no referral chain ties the two records.
+ELSEWHERE = {"province_code": "12", "date": "2025-10-20"}
 NAMESAKE: dict[str, Any] = {**NGO_IN_LATIN, "birth_date": "1990-07-01"}
 
 

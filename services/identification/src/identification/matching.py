@@ -31,7 +31,7 @@ from enum import StrEnum
 from functools import cached_property, lru_cache
 from itertools import combinations, permutations
 
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from identification.domain import BirthDatePrecision
 from identification.names import NameVariant, run_together, skeleton
@@ -97,6 +97,13 @@ class PersonFeatures:
     birth: BirthInfo | None = None
     nationality: str | None = None
     province: str | None = None
+    # The day the agency met the person: the agencies of one referral chain meet a
+    # person within days or weeks of each other.
+    met: date | None = None
+    # The case as the agency recorded it: the exploitation (Palermo purposes) and the
+    # country it took place in. Agencies that see one person mostly see one case.
+    purposes: frozenset[str] = frozenset()
+    exploited_in: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +157,25 @@ class MatchModel:
     )
     # Victims are met far from home (border posts, raids): place is weak evidence.
     province: FieldWeights = FieldWeights(
-        {Level.AGREE: (0.45, 0.04), Level.DIFFERENT: (0.55, 0.96)}
+        {Level.AGREE: (0.38, 0.04), Level.DIFFERENT: (0.62, 0.96)}
+    )
+    # Encounter dates: the same day, within a week, within two months, within the
+    # 400 days an agency may take to record a person (aftercare, a late registration),
+    # or further apart (another episode: met again).
+    met: FieldWeights = FieldWeights(
+        {
+            Level.EXACT: (0.126, 0.00086),
+            Level.CLOSE: (0.254, 0.0068),
+            Level.SIMILAR: (0.321, 0.047),
+            Level.WEAK: (0.267, 0.28),
+            Level.DIFFERENT: (0.032, 0.665),
+        }
+    )
+    purpose: FieldWeights = FieldWeights(
+        {Level.AGREE: (0.635, 0.187), Level.DIFFERENT: (0.100, 0.556)}
+    )
+    exploited_in: FieldWeights = FieldWeights(
+        {Level.AGREE: (0.481, 0.137), Level.DIFFERENT: (0.131, 0.482)}
     )
     # Frequency of a name (Fellegi-Sunter u per value): prior weight and the cap of the
     # weight a very rare name can earn.
@@ -202,6 +227,41 @@ def compare(
     """The Fellegi-Sunter comparison of two records. ``name_u``: how often two different
     persons share exactly ``a``'s name (see :func:`name_u_of`); the model's average
     when None."""
+    comparison = compare_within_reach(a, b, model, name_u=name_u, reach=-math.inf)
+    assert comparison is not None  # every pair reaches minus infinity
+    return comparison
+
+
+def compare_within_reach(
+    a: PersonFeatures,
+    b: PersonFeatures,
+    model: MatchModel = DEFAULT_MODEL,
+    *,
+    name_u: float | None,
+    reach: float,
+) -> Comparison | None:
+    """:func:`compare`, or None when the pair cannot score ``reach`` even with the
+    names the same: the names, most of the cost, are then not compared."""
+    levels = {
+        "birth_date": birth_level(a.birth, b.birth),
+        "sex": _equality(a.sex, b.sex, unknown="unknown"),
+        "nationality": _equality(a.nationality, b.nationality),
+        "province": _equality(a.province, b.province),
+        "encounter_date": encounter_level(a.met, b.met),
+        "purpose": _overlap(a.purposes, b.purposes),
+        "exploitation_country": _equality(a.exploited_in, b.exploited_in),
+    }
+    weights = {
+        "birth_date": model.birth.weight(levels["birth_date"]),
+        "sex": model.sex.weight(levels["sex"]),
+        "nationality": model.nationality.weight(levels["nationality"]),
+        "province": model.province.weight(levels["province"]),
+        "encounter_date": model.met.weight(levels["encounter_date"]),
+        "purpose": model.purpose.weight(levels["purpose"]),
+        "exploitation_country": model.exploited_in.weight(levels["exploitation_country"]),
+    }
+    if sum(weights.values()) + _name_weight(Level.EXACT, model, name_u) < reach:
+        return None
     similarity = name_similarity(a.names, b.names)
     if similarity >= 0.999:
         name_level = Level.EXACT
@@ -213,20 +273,8 @@ def compare(
         name_level = Level.WEAK
     else:
         name_level = Level.DIFFERENT
-    levels = {
-        "name": name_level,
-        "birth_date": birth_level(a.birth, b.birth),
-        "sex": _equality(a.sex, b.sex, unknown="unknown"),
-        "nationality": _equality(a.nationality, b.nationality),
-        "province": _equality(a.province, b.province),
-    }
-    weights = {
-        "name": _name_weight(levels["name"], model, name_u),
-        "birth_date": model.birth.weight(levels["birth_date"]),
-        "sex": model.sex.weight(levels["sex"]),
-        "nationality": model.nationality.weight(levels["nationality"]),
-        "province": model.province.weight(levels["province"]),
-    }
+    levels = {"name": name_level, **levels}
+    weights = {"name": _name_weight(name_level, model, name_u), **weights}
     return Comparison(levels, weights, round(similarity, 4))
 
 
@@ -265,6 +313,13 @@ def name_u_of_words(persons_with_word: Sequence[int], persons: int) -> float:
     for count in persons_with_word:
         u *= (count + 1) / (persons + 1)
     return u
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> Level:
+    # One agency may record two purposes (forced labour and begging), another one.
+    if not a or not b:
+        return Level.MISSING
+    return Level.AGREE if a & b else Level.DIFFERENT
 
 
 def _equality(a: str | None, b: str | None, *, unknown: str | None = None) -> Level:
@@ -369,14 +424,37 @@ def _best_assignment(table: list[list[float]]) -> float:
 SAME_CONSONANTS = 0.88
 
 
+# One typing slip (a letter left out, added, changed, or two swapped: optimal string
+# alignment distance 1) in a word this long is the same word mistyped: Jaro-Winkler
+# alone scores a slip near the start of a word ("Clanbopha" / "Chanbopha") as low as
+# another name. Shorter words differ by one letter from other names ("Sok" / "Sek").
+ONE_SLIP = 0.93
+ONE_SLIP_LENGTH = 4
+
+
 @lru_cache(maxsize=262144)
 def _word_similarity(first: str, second: str, plain: bool = False) -> float:
     if first == second:
         return 1.0
     similarity = float(JaroWinkler.similarity(first, second))
     if not plain and skeleton(first) == skeleton(second):
-        return max(similarity, SAME_CONSONANTS)
+        similarity = max(similarity, SAME_CONSONANTS)
+    if min(len(first), len(second)) >= ONE_SLIP_LENGTH and OSA.distance(first, second) == 1:
+        similarity = max(similarity, ONE_SLIP)
     return similarity
+
+
+# Days apart at most for each level of :func:`encounter_level`, nearest first.
+ENCOUNTER_LEVELS = ((0, Level.EXACT), (7, Level.CLOSE), (60, Level.SIMILAR), (400, Level.WEAK))
+
+
+def encounter_level(a: date | None, b: date | None) -> Level:
+    """How close two encounters are: the same day, within a week, two months, 400
+    days, or further apart."""
+    if a is None or b is None:
+        return Level.MISSING
+    apart = abs((a - b).days)
+    return next((level for days, level in ENCOUNTER_LEVELS if apart <= days), Level.DIFFERENT)
 
 
 def birth_level(a: BirthInfo | None, b: BirthInfo | None) -> Level:
@@ -440,9 +518,33 @@ def blocking_keys(features: PersonFeatures) -> set[str]:
     """The keys under which the record is filed: two records are compared only when
     they share one. Built from the consonant skeletons of the names, so transliteration
     variants share keys: the full name in any order; each pair of words (a word missing
-    or added); each word with a birth year (a typo in another word); each word of two
-    consonants or more, alone or joined with its neighbour, with the first letter of
-    another word (a typo in that word, no birth date to fall back on)."""
+    or added); each word with a birth year (a typo in another word); each word with the
+    period of the encounter (a referral chain records a person within weeks: a typo in
+    another word, no birth date); each word of two consonants or more, alone or joined
+    with its neighbour, with the first letter of another word (a typo in that word, no
+    birth date to fall back on)."""
+    return _keys(features, _encounter_periods(features.met, around=0))
+
+
+def probing_keys(features: PersonFeatures) -> set[str]:
+    """The keys the record's candidates are looked up under: its own
+    (:func:`blocking_keys`), with the periods before and after its encounter's, so that
+    an encounter a few days away in the next period is found, and counted once."""
+    return _keys(features, _encounter_periods(features.met, around=1))
+
+
+# Encounters are filed by periods of this many days.
+ENCOUNTER_PERIOD_DAYS = 30
+
+
+def _encounter_periods(met: date | None, *, around: int) -> range:
+    if met is None:
+        return range(0)
+    period = met.toordinal() // ENCOUNTER_PERIOD_DAYS
+    return range(period - around, period + around + 1)
+
+
+def _keys(features: PersonFeatures, periods: range) -> set[str]:
     keys: set[str] = set()
     years = features.birth.years if features.birth is not None else range(0)
     for variant in features.names:
@@ -457,6 +559,8 @@ def blocking_keys(features: PersonFeatures) -> set[str]:
         for word in skeletons:
             for year in years:
                 keys.add(f"year:{word}:{year}")
+            for period in periods:
+                keys.add(f"met:{word}:{period}")
         keys.update(_initial_keys(variant.phonetic.words))
     return keys
 
@@ -541,7 +645,12 @@ def decide(
     upper, lower, merge = model.upper + shift, model.lower + shift, model.merge + shift
     per_person: dict[str, tuple[Candidate, Comparison]] = {}
     for candidate in candidates:
-        comparison = compare(features, candidate.features, model, name_u=name_u)
+        # A pair that cannot reach the review threshold changes no decision.
+        comparison = compare_within_reach(
+            features, candidate.features, model, name_u=name_u, reach=lower
+        )
+        if comparison is None:
+            continue
         held = per_person.get(candidate.person_id)
         if held is None or comparison.total > held[1].total:
             per_person[candidate.person_id] = (candidate, comparison)

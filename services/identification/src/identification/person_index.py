@@ -34,6 +34,7 @@ from identification.person_keys import (
     choose_candidates,
     group_of,
     name_u_from_counts,
+    probe_digests,
     record_words,
 )
 
@@ -45,7 +46,7 @@ MAX_BLOCK_SIZE = 100
 # A record of the same person shares several keys with the new one (its name whole, in
 # pairs of words, with the year); past this many candidates, the ones sharing a single
 # key are strangers with one common word, and comparing them is most of the cost.
-MAX_CANDIDATES = 15
+MAX_CANDIDATES = 40
 
 Digest = Callable[[str], str]
 
@@ -64,6 +65,8 @@ def features_of(
     encounter_date: date | None = None,
     nationality: str | None = None,
     province_code: str | None = None,
+    purposes: Sequence[str] = (),
+    exploitation_country_code: str | None = None,
 ) -> PersonFeatures:
     """The matcher's view of a record's person fields."""
     return PersonFeatures(
@@ -83,6 +86,9 @@ def features_of(
         ),
         nationality=nationality,
         province=province_code,
+        met=encounter_date,
+        purposes=frozenset(purposes),
+        exploited_in=exploitation_country_code,
     )
 
 
@@ -148,7 +154,7 @@ class PersonIndex:
         name_u = self.name_u(features)
         decision = decide(
             features,
-            self.candidates(digests),
+            self.candidates(probe_digests(features, self.digest)),
             self.model,
             name_u=name_u,
             members=self._member_candidates,

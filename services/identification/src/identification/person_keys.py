@@ -28,6 +28,7 @@ from identification.matching import (
     PersonFeatures,
     blocking_keys,
     name_u_of_words,
+    probing_keys,
 )
 
 # Word keys never collide with blocking keys: another prefix under the same keyed digest.
@@ -61,6 +62,8 @@ class RecordKeys:
 
     blocks: list[str]
     words: dict[str, dict[str, str]]
+    # The digests its candidates are looked up under (:func:`probe_digests`).
+    probes: list[str]
 
     @property
     def stored(self) -> list[str]:
@@ -77,6 +80,12 @@ def block_digests(features: PersonFeatures, digest: Digest) -> list[str]:
     return sorted({digest(key) for key in blocking_keys(features)})
 
 
+def probe_digests(features: PersonFeatures, digest: Digest) -> list[str]:
+    """The digests the record's candidates are looked up under
+    (:func:`identification.matching.probing_keys`), sorted."""
+    return sorted({digest(key) for key in probing_keys(features)})
+
+
 def record_keys(features: PersonFeatures, digest: Digest) -> RecordKeys:
     """The digests a record stores: its blocks, and each word of its names in its
     nationality's group and in everyone's. The live path and the legacy import store
@@ -86,6 +95,7 @@ def record_keys(features: PersonFeatures, digest: Digest) -> RecordKeys:
     return RecordKeys(
         blocks=block_digests(features, digest),
         words={group: {word: digest(word_key(group, word)) for word in words} for group in groups},
+        probes=probe_digests(features, digest),
     )
 
 
@@ -127,15 +137,19 @@ def choose_candidates(
 ) -> list[str]:
     """The records to compare with: those sharing a block with the record, blocks larger
     than ``max_block_size`` left out (as common as a stop word, they select nothing);
-    past ``max_candidates``, those sharing the most blocks, ties in the order of
-    ``digests`` then of each block's ``members`` (the order records were filed)."""
-    shared: dict[str, int] = {}
+    past ``max_candidates``, those sharing the most blocks, the smaller blocks breaking
+    ties, then the order of ``digests`` and of each block's ``members`` (the order
+    records were filed)."""
+    shared: dict[str, float] = {}
     for key in digests:
         block = members.get(key, ())
         if len(block) > max_block_size:
             continue
+        # Each block shared counts one; among records sharing as many, those sharing
+        # specific blocks (few records: "Samnang" born in 2000) before common words.
+        weight = 1 + 1 / (len(block) + 1)
         for record_id in block:
-            shared[record_id] = shared.get(record_id, 0) + 1
+            shared[record_id] = shared.get(record_id, 0.0) + weight
     if len(shared) > max_candidates:
         return heapq.nlargest(max_candidates, shared, key=shared.__getitem__)
     return list(shared)

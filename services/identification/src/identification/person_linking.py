@@ -79,7 +79,7 @@ async def link_on_arrival(
     now = now or screening.recorded_at
     stored = record_keys(features, digest_for(keys))
     await serialise_on_blocks(session, stored.blocks)
-    candidates = await lookup.candidates(session, keys, stored.blocks, screening.id)
+    candidates = await lookup.candidates(session, keys, stored.probes, screening.id)
     members = await lookup.members_of(session, keys, candidates, screening.id)
     persons = await lookup.person_count(session)
     name_u = await lookup.name_u(session, features, stored, persons)

@@ -37,6 +37,8 @@ def features_of_screening(screening: Screening, names: PersonNames) -> PersonFea
         encounter_date=screening.encounter_date,
         nationality=screening.nationality,
         province_code=screening.province_code,
+        purposes=screening.purposes,
+        exploitation_country_code=screening.exploitation_country_code,
     )
 
 

@@ -8,6 +8,14 @@ diacritics, family name first or last, a middle name left out, typing slips, bir
 dates year-only, estimated from an apparent age, mistyped or missing, the person met in
 another province.
 
+A person's records are dated as a referral chain dates them: the agencies that meet a
+person in one episode (an interception, a raid, a deportation) record it within days or
+weeks of each other, some months later; one person in eight is met again in a later
+episode (re-trafficked, or returning). And many are met in crowds, as the source report
+describes the raids and the mass deportations at Poipet: a third of the persons are part
+of a group of 5 to 60 met the same day in the same province, so that a close encounter
+date is weak evidence between the members of one group.
+
 The name pools are sized so that a set of 100,000 records is not a crowd of namesakes,
 and skewed as real registers are: Khmer given names compounded of two syllables (some
 1,400 compounds and 40 single names), Khmer family names in Zipf-like shares, and
@@ -272,6 +280,20 @@ AGENCIES = (
     ("embassy-bangkok", "embassy_or_consulate"),
 )
 _PURPOSES = ("sexual_exploitation", "forced_labour", "forced_begging", "forced_marriage")
+# Where persons were exploited, by nationality and purpose (countries, shares): Khmer
+# labour to Thailand and Malaysia, brides to China, Vietnamese persons mostly within
+# Cambodia, as the source report describes the flows.
+_DESTINATIONS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[int, ...]]] = {
+    ("KHM", "sexual_exploitation"): (("THA", "KHM", "MYS", "CHN", "VNM"), (40, 35, 15, 5, 5)),
+    ("KHM", "forced_labour"): (("THA", "MYS", "KHM", "IDN", "SAU", "KOR"), (55, 15, 15, 5, 5, 5)),
+    ("KHM", "forced_begging"): (("THA", "VNM", "KHM"), (60, 25, 15)),
+    ("KHM", "forced_marriage"): (("CHN", "KHM", "MYS"), (85, 10, 5)),
+    ("VNM", "sexual_exploitation"): (("KHM", "THA", "MYS", "CHN"), (70, 15, 10, 5)),
+    ("VNM", "forced_labour"): (("KHM", "THA", "MYS", "CHN"), (60, 20, 10, 10)),
+    ("VNM", "forced_begging"): (("KHM", "THA"), (85, 15)),
+    ("VNM", "forced_marriage"): (("CHN", "KHM"), (90, 10)),
+}  # fmt: skip
+_COUNTRIES = ("THA", "KHM", "MYS", "CHN", "VNM", "IDN", "SAU", "KOR")
 _PROVINCES = tuple(f"{code:02d}" for code in range(1, 26))
 
 
@@ -295,6 +317,7 @@ class SyntheticRecord:
     province_code: str
     encounter_date: str
     exploitation_type: str
+    exploitation_country_code: str
 
 
 @dataclass(frozen=True)
@@ -310,6 +333,70 @@ class _Person:
     birth_date: date
     province: str
     purpose: str
+    exploited_in: str
+
+
+@dataclass(frozen=True)
+class _Episode:
+    """When and where a person was met: the day of the interception, raid or
+    deportation, and its province."""
+
+    met: date
+    province: str
+
+
+_FIRST_DAY = date(2019, 1, 1)
+_DAYS = 365 * 6
+# A third of the persons are met in a group (a raid, a mass deportation) of 5 to 60.
+_IN_A_GROUP = 0.33
+_GROUP_SIZES = (5, 60)
+# One person in eight is met again in a later episode, half a year to three years on.
+_MET_AGAIN = 0.125
+# How long after the episode each agency records the person (days, by share): the same
+# day (a joint operation), within the week (the referral to MOSVY), within the month
+# (an NGO's intake), months later (aftercare, a late registration).
+_RECORDING_LAGS = ((0, 0), (1, 7), (8, 30), (31, 120), (121, 400))
+_RECORDING_LAG_SHARES = (35, 25, 20, 12, 8)
+
+
+class _Episodes:
+    """Draws each person's episodes, filling groups met together before opening a new
+    one."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.group: _Episode | None = None
+        self.group_left = 0
+
+    def first(self) -> _Episode:
+        rng = self.rng
+        if rng.random() >= _IN_A_GROUP:
+            return self._alone()
+        if self.group is None or self.group_left == 0:
+            self.group = self._alone()
+            self.group_left = rng.randint(*_GROUP_SIZES)
+        self.group_left -= 1
+        return self.group
+
+    def of(self, person: _Person) -> list[_Episode]:
+        """The episodes a person is met in: one, or two (met again later)."""
+        episodes = [self.first()]
+        if self.rng.random() < _MET_AGAIN:
+            later = episodes[0].met + timedelta(days=self.rng.randrange(180, 1095))
+            # Within the years the set covers: every record dated in the past.
+            if later < _FIRST_DAY + timedelta(days=_DAYS):
+                province = self.rng.choice((person.province, *_PROVINCES))
+                episodes.append(_Episode(later, province))
+        return episodes
+
+    def _alone(self) -> _Episode:
+        met = _FIRST_DAY + timedelta(days=self.rng.randrange(_DAYS))
+        return _Episode(met, self.rng.choice(_PROVINCES))
+
+
+def _recorded_on(rng: random.Random, episode: _Episode) -> date:
+    low, high = rng.choices(_RECORDING_LAGS, weights=_RECORDING_LAG_SHARES)[0]
+    return episode.met + timedelta(days=rng.randint(low, high))
 
 
 def _person(rng: random.Random, key: str) -> _Person:
@@ -322,19 +409,37 @@ def _person(rng: random.Random, key: str) -> _Person:
         if rng.random() < 0.03:
             sex = "transgender"
         family, family_khmer = rng.choices(_KHMER_FAMILY, weights=_KHMER_FAMILY_SHARES)[0]
+        purpose = rng.choice(_PURPOSES)
         return _Person(
             key, sex, "KHM", given, family, given_khmer, family_khmer, None, born,
-            rng.choice(_PROVINCES), rng.choice(_PURPOSES),
+            rng.choice(_PROVINCES), purpose, _destination(rng, "KHM", purpose),
         )  # fmt: skip
     sex = rng.choice(("female", "female", "male"))
     accented, plain, _ = rng.choices(_VIET_FAMILY, weights=_VIET_FAMILY_SHARES)[0]
     given_name = rng.choice(_VIET_GIVEN[sex])
     middles, middle_shares = _VIET_MIDDLE[sex]
+    purpose = rng.choice(_PURPOSES)
     return _Person(
         key, sex, "VNM", (given_name,), (accented, plain), None, None,
         rng.choices(middles, weights=middle_shares)[0], born, rng.choice(_PROVINCES),
-        rng.choice(_PURPOSES),
+        purpose, _destination(rng, "VNM", purpose),
     )  # fmt: skip
+
+
+def _destination(rng: random.Random, nationality: str, purpose: str) -> str:
+    countries, shares = _DESTINATIONS[(nationality, purpose)]
+    return rng.choices(countries, weights=shares)[0]
+
+
+def _as_recorded(rng: random.Random, value: str, others: Sequence[str], *, kept: float) -> str:
+    # An agency writes the case as it sees it: mostly as the others do, sometimes not
+    # at all (the field left empty), sometimes otherwise (another reading of the case).
+    roll = rng.random()
+    if roll < kept:
+        return value
+    if roll < kept + (1 - kept) * 0.7:
+        return ""
+    return rng.choice([other for other in others if other != value])
 
 
 def _typo(rng: random.Random, word: str) -> str:
@@ -417,6 +522,17 @@ def _in_year(day: date, year: int) -> date:
         return day.replace(year=year, day=28)
 
 
+def _province(rng: random.Random, person: _Person, episode: _Episode) -> str:
+    # An agency writes the province the person comes from or the one they were met in
+    # (a raid, a border post), now and then another (a typist's slip, a transfer).
+    roll = rng.random()
+    if roll < 0.5:
+        return person.province
+    if roll < 0.85:
+        return episode.province
+    return rng.choice(_PROVINCES)
+
+
 def _records_per_person(rng: random.Random) -> int:
     return rng.choices((1, 2, 3, 4, 5), weights=(35, 30, 20, 10, 5))[0]
 
@@ -424,14 +540,17 @@ def _records_per_person(rng: random.Random) -> int:
 def generate(count: int, *, seed: int) -> list[SyntheticRecord]:
     """``count`` records of persons seen by one to five agencies, shuffled."""
     rng = random.Random(seed)
+    episodes = _Episodes(rng)
     records: list[SyntheticRecord] = []
     number = 0
     while len(records) < count:
         number += 1
         person = _person(rng, f"P{seed}-{number:07d}")
         agencies = rng.sample(AGENCIES, _records_per_person(rng))
+        met_in = episodes.of(person)
         for organisation, encounter_type in agencies:
-            met = date(2019, 1, 1) + timedelta(days=rng.randrange(365 * 6))
+            episode = rng.choice(met_in)
+            met = _recorded_on(rng, episode)
             given, family, given_khmer, family_khmer = _names(rng, person, organisation)
             birth_date, precision, estimated_age = _birth(rng, person.birth_date, met)
             records.append(
@@ -449,11 +568,12 @@ def generate(count: int, *, seed: int) -> list[SyntheticRecord]:
                     birth_date_precision=precision,
                     estimated_age=estimated_age,
                     nationality=person.nationality if rng.random() > 0.02 else "",
-                    province_code=person.province
-                    if rng.random() < 0.65
-                    else rng.choice(_PROVINCES),
+                    province_code=_province(rng, person, episode),
                     encounter_date=met.isoformat(),
-                    exploitation_type=person.purpose,
+                    exploitation_type=_as_recorded(rng, person.purpose, _PURPOSES, kept=0.8),
+                    exploitation_country_code=_as_recorded(
+                        rng, person.exploited_in, _COUNTRIES, kept=0.7
+                    ),
                 )
             )
     rng.shuffle(records)

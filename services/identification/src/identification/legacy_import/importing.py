@@ -218,6 +218,7 @@ def _screening(
         "acts": [],
         "means": [],
         "purposes": list(row.purposes),
+        "exploitation_country_code": row.exploitation_country_code,
         "labour_sectors": [],
         "needs_hints": [],
         "is_child": domain.is_child(age),
@@ -237,6 +238,8 @@ def _screening(
         encounter_date=row.encounter_date,
         nationality=row.nationality,
         province_code=row.province_code,
+        purposes=row.purposes,
+        exploitation_country_code=row.exploitation_country_code,
     )
     return screening, features
 

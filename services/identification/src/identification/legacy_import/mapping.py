@@ -46,9 +46,12 @@ class Target(StrEnum):
     PROVINCE = "province"
     ENCOUNTER_DATE = "encounter_date"
     EXPLOITATION_TYPE = "exploitation_type"
+    EXPLOITATION_COUNTRY = "exploitation_country"
     ENCOUNTER_TYPE = "encounter_type"
 
 
+# Fields holding a country: ISO 3166-1 alpha-3 codes, or words a values table translates.
+COUNTRY_TARGETS = (Target.NATIONALITY, Target.EXPLOITATION_COUNTRY)
 NAME_TARGETS = (
     Target.GIVEN_NAME,
     Target.FAMILY_NAME,
@@ -93,15 +96,15 @@ class FieldSpec:
 
     def translate(self, raw: str) -> str | None:
         """The canonical value of a cell (None: not in the table nor canonical)."""
+        if self.target in COUNTRY_TARGETS and _is_alpha3(raw.strip()):
+            return raw.strip()
         if not self.values:
-            return raw
+            return None if self.target in COUNTRY_TARGETS else raw
         found = self._folded.get(fold(raw))
         if found is not None:
             return found
         allowed = _CANONICAL.get(self.target)
         if allowed is not None and raw.strip() in allowed:
-            return raw.strip()
-        if self.target is Target.NATIONALITY and _is_alpha3(raw.strip()):
             return raw.strip()
         return None
 
@@ -176,7 +179,7 @@ def _mapping(source: Source, document: dict[str, Any]) -> SourceMapping:
         for canonical in values.values():
             if allowed is not None and canonical not in allowed:
                 raise ValueError(f"fields.{name}.values: {canonical!r} is not one of {allowed}")
-            if target is Target.NATIONALITY and not _is_alpha3(canonical):
+            if target in COUNTRY_TARGETS and not _is_alpha3(canonical):
                 raise ValueError(f"fields.{name}.values: {canonical!r} is not ISO alpha-3")
         fixed = entry.get("fixed")
         if fixed is not None and allowed is not None and fixed not in allowed:

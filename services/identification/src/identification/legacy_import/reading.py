@@ -65,6 +65,7 @@ class LegacyRow:
     nationality: str | None = None
     province_code: str | None = None
     purposes: tuple[str, ...] = ()
+    exploitation_country_code: str | None = None
 
 
 @dataclass
@@ -241,6 +242,7 @@ class _RowReader:
         nationality = self.translated(Target.NATIONALITY)
         province = self.province()
         purposes = self.purposes()
+        exploitation_country = self.translated(Target.EXPLOITATION_COUNTRY)
         encounter_type = self.translated(Target.ENCOUNTER_TYPE)
         if self.rejections or sex is None or encounter_date is None or encounter_type is None:
             return None
@@ -261,6 +263,7 @@ class _RowReader:
             nationality=nationality,
             province_code=province,
             purposes=purposes,
+            exploitation_country_code=exploitation_country,
         )
 
     def name(self, target: Target) -> str | None:

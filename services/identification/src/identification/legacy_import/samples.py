@@ -32,6 +32,7 @@ def write_export(records: Sequence[SyntheticRecord], mapping: SourceMapping, pat
                 Target.PROVINCE: record.province_code,
                 Target.ENCOUNTER_DATE: record.encounter_date,
                 Target.EXPLOITATION_TYPE: record.exploitation_type,
+                Target.EXPLOITATION_COUNTRY: record.exploitation_country_code,
             }
             writer.writerow(mapping.export_row(values))
     return path
