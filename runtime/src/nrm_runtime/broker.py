@@ -17,6 +17,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
 from nrm_runtime.settings import KafkaSecurityProtocol, ServiceSettings
+from nrm_runtime.shutdown import bounded_step
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,9 @@ class Broker:
                 producer = self._new_producer()
                 try:
                     await producer.start()
-                except Exception:
-                    await producer.stop()
+                except BaseException:
+                    # Cancelled mid-start too: a half-started producer keeps tasks running.
+                    await stop_producer(producer, self.settings.shutdown_grace_seconds)
                     raise
                 self._producer = producer
                 self.connected.set()
@@ -96,8 +98,8 @@ class Broker:
             request_timeout_ms=10_000,
             **kafka_client_options(self.settings),
         )
-        await admin.start()
         try:
+            await admin.start()
             existing = set(await admin.list_topics())
             missing = [topic for topic in topics if topic not in existing]
             if missing:
@@ -113,7 +115,12 @@ class Broker:
                 with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(new_topics)
         finally:
-            await admin.close()
+            # Also after a failed or cancelled start: bootstrap may have opened connections.
+            await bounded_step(
+                admin.close(),
+                what="close the kafka admin client",
+                grace_seconds=self.settings.shutdown_grace_seconds,
+            )
 
     async def is_reachable(self, wait_seconds: float = 2.0) -> bool:
         """Whether the broker answers a metadata request now (for ``/readyz``)."""
@@ -127,7 +134,18 @@ class Broker:
             return False
 
     async def close(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        """Stop the producer, waiting at most ``shutdown_grace_seconds`` for its flush.
+
+        Records the broker has not acknowledged by then are the relay's to send again:
+        their events are still unpublished in the outbox.
+        """
+        producer, self._producer = self._producer, None
         self.connected.clear()
+        if producer is not None:
+            await stop_producer(producer, self.settings.shutdown_grace_seconds)
+
+
+async def stop_producer(producer: AIOKafkaProducer, grace_seconds: float) -> None:
+    """Stop ``producer`` (flush, then close), bounded: a broker that never answers would
+    hold the flush for ever."""
+    await bounded_step(producer.stop(), what="stop the kafka producer", grace_seconds=grace_seconds)

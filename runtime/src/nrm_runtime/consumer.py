@@ -25,6 +25,7 @@ from nrm_runtime.broker import Broker, kafka_client_options
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.metrics import ServiceMetrics
 from nrm_runtime.settings import ServiceSettings
+from nrm_runtime.shutdown import bounded_step
 from nrm_runtime.tracing import span_from_traceparent
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,9 @@ class EventConsumer:
             finally:
                 self.running = False
                 # Commit what was processed while the consumer is still ours, then stop.
-                await _stop_quietly(consumer, self.commit_processed)
+                await _stop_quietly(
+                    consumer, self.commit_processed, self.settings.shutdown_grace_seconds
+                )
                 self._consumer = None
 
     def _new_consumer(self) -> AIOKafkaConsumer:
@@ -258,12 +261,13 @@ def _headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, bytes]:
     return {name: value for name, value in (record.headers or ())}
 
 
-async def _stop_quietly(consumer: AIOKafkaConsumer, commit: Callable[[], Awaitable[None]]) -> None:
-    try:
-        await commit()
-    except Exception:
-        log.info("final offset commit failed", exc_info=True)
-    try:
-        await consumer.stop()
-    except Exception:
-        log.info("consumer stop failed", exc_info=True)
+async def _stop_quietly(
+    consumer: AIOKafkaConsumer, commit: Callable[[], Awaitable[None]], grace_seconds: float
+) -> None:
+    """Commit, then stop, each bounded (half the grace each, to end within the runtime's
+    wait): a coordinator that never answers would hold either for ever. Offsets not
+    committed only mean records processed again, and skipped as duplicates."""
+    await bounded_step(commit(), what="commit consumer offsets", grace_seconds=grace_seconds / 2)
+    await bounded_step(
+        consumer.stop(), what="stop the kafka consumer", grace_seconds=grace_seconds / 2
+    )

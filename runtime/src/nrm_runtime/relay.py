@@ -77,8 +77,11 @@ class OutboxRelay:
                 continue  # a full batch: there is probably more
             await self._purge_when_due()
             # Woken by a commit, or after the poll interval for rows of other processes.
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives
+            # as the wake-up does, and the relay would not stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def purge_published(self, before: datetime) -> int:

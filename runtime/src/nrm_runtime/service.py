@@ -35,6 +35,7 @@ from nrm_runtime.organisations import OrganisationRegistry
 from nrm_runtime.relay import OutboxRelay
 from nrm_runtime.schema import MigrationHistory, runtime_history
 from nrm_runtime.settings import ServiceSettings
+from nrm_runtime.shutdown import cancel_and_wait
 from nrm_runtime.tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
@@ -117,18 +118,20 @@ class ServiceRuntime:
                 for consumer in self.consumers
             ),
             *(
-                asyncio.create_task(task(self.database), name=f"background-{index}")
-                for index, task in enumerate(self._background)
+                asyncio.create_task(task(self.database), name=f"background-{_task_name(task)}")
+                for task in self._background
             ),
         ]
 
     async def stop(self) -> None:
+        """Stop in bounded time: the tasks, then the Kafka producer, then the database.
+
+        Each wait lasts at most ``shutdown_grace_seconds``; what has not ended by then is
+        logged and left behind (see :mod:`nrm_runtime.shutdown`). Nothing unsent is lost:
+        an event leaves the outbox only once the broker has acknowledged it.
+        """
         tasks = [*self._workers, *([self._connecting] if self._connecting else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(tasks, grace_seconds=self.settings.shutdown_grace_seconds)
         await self.broker.close()
         await self.database.dispose()
 
@@ -163,8 +166,10 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         try:
             yield
         finally:
-            await runtime.stop()
-            shutdown_tracing()
+            try:
+                await runtime.stop()
+            finally:
+                shutdown_tracing()
 
     app = FastAPI(
         title=definition.title,
@@ -210,6 +215,13 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         ),
     )
     return app
+
+
+def _task_name(task: DatabaseTask) -> str:
+    """A background task's name for the logs: its function's (``DeliveryWorker.run``)."""
+    function = getattr(task, "func", task)  # a functools.partial names its function
+    name = str(getattr(function, "__qualname__", type(function).__name__))
+    return name.rsplit("<locals>.", 1)[-1]
 
 
 def token_verifier(

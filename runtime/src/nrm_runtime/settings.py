@@ -125,6 +125,13 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, gt=0)
     consumer_stall_seconds: float = Field(default=60.0, gt=0)
+    shutdown_grace_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long stopping waits for each step (the background tasks, the Kafka "
+        "clients) before it logs what did not end and goes on: a broker that never answers "
+        "never holds the process. Unsent events stay in the outbox for the next start.",
+    )
 
     @model_validator(mode="after")
     def _dev_defaults_and_refusals(self) -> Self:

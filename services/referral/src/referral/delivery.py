@@ -21,6 +21,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Awaitable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -30,8 +31,9 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from sqlmodel import col, select
 
-from nrm_runtime.broker import Broker, kafka_client_options
+from nrm_runtime.broker import Broker, kafka_client_options, stop_producer
 from nrm_runtime.database import Database, UnitOfWork
+from nrm_runtime.shutdown import bounded_step, cancel_and_wait
 from referral.context import ReferralContext
 from referral.privacy import note_notice
 from referral.store import (
@@ -143,8 +145,9 @@ class ProviderTopics:
                 )
                 try:
                     await producer.start()
-                except Exception:
-                    await producer.stop()
+                except BaseException:
+                    # Cancelled mid-start too: a half-started producer keeps tasks running.
+                    await stop_producer(producer, self._context.settings.shutdown_grace_seconds)
                     raise
                 self._producer = producer
         await self._producer.send_and_wait(
@@ -157,10 +160,12 @@ class ProviderTopics:
             ],
         )
 
-    async def close(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+    async def close(self, grace_seconds: float) -> None:
+        """Stop the producer within ``grace_seconds``: notices it has not had acknowledged
+        stay due in the delivery table."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await stop_producer(producer, grace_seconds)
 
 
 class DeliveryWorker:
@@ -171,6 +176,11 @@ class DeliveryWorker:
         self._client = client
         self._topics = ProviderTopics(context)
         self._in_flight: dict[UUID, asyncio.Task[None]] = {}
+
+    @property
+    def attempts_under_way(self) -> list[asyncio.Task[None]]:
+        """The delivery attempts running now, one task each."""
+        return list(self._in_flight.values())
 
     async def run(self, database: Database) -> None:
         """Until cancelled: start a task for every due delivery not already in flight."""
@@ -184,11 +194,21 @@ class DeliveryWorker:
                     log.warning("delivery scan failed", exc_info=True)
                 await asyncio.sleep(settings.delivery_poll_seconds)
         finally:
-            for task in self._in_flight.values():
-                task.cancel()
-            await self._topics.close()
+            # Attempts cut short are not recorded: their deliveries stay due and are sent
+            # at the next start. Awaited (bounded) before the runtime closes the database
+            # under them; left running, they were cancelled again by the event loop's own
+            # shutdown mid-write, and that could hang it (see nrm_runtime.shutdown).
+            # Half the runtime's grace for the attempts, half for the clients.
+            half = settings.shutdown_grace_seconds / 2
+            await cancel_and_wait(self.attempts_under_way, grace_seconds=half)
+            closing: list[Awaitable[object]] = [self._topics.close(half)]
             if self._client is None:
-                await client.aclose()
+                closing.append(
+                    bounded_step(
+                        client.aclose(), what="close the webhook client", grace_seconds=half
+                    )
+                )
+            await asyncio.gather(*closing)
 
     async def dispatch_due(
         self, database: Database, client: httpx.AsyncClient
@@ -212,7 +232,9 @@ class DeliveryWorker:
             ).all()
         started = []
         for delivery in due:
-            task = asyncio.create_task(self._attempt(database, client, delivery))
+            task = asyncio.create_task(
+                self._attempt(database, client, delivery), name=f"delivery-{delivery.id}"
+            )
             self._in_flight[delivery.id] = task
             task.add_done_callback(partial(self._landed, delivery.id))
             started.append(task)
@@ -233,10 +255,10 @@ class DeliveryWorker:
                 if not 200 <= status_code < 300:
                     error = f"endpoint answered {status_code}"
             else:
-                await asyncio.wait_for(
-                    self._topics.publish(delivery),
-                    self._context.settings.delivery_timeout_seconds * 3,
-                )
+                # Not asyncio.wait_for: on Python 3.11 it can swallow the cancellation of a
+                # stopping worker that arrives as the publish ends.
+                async with asyncio.timeout(self._context.settings.delivery_timeout_seconds * 3):
+                    await self._topics.publish(delivery)
         except Exception as failed:  # noqa: BLE001 - any failure is this attempt's outcome
             error = f"{type(failed).__name__}: {str(failed)[:200]}"
         await self._record(database, delivery.id, status_code, error, started)
