@@ -78,7 +78,9 @@ def test_a_namesake_born_another_year_is_never_linked_automatically() -> None:
         (BirthInfo(1987, 3, 9), BirthInfo(1978, 3, 9), Level.CLOSE),  # two digits swapped
         (BirthInfo(2004, 3, 9), BirthInfo(2005, 3, 9), Level.CLOSE),  # year off by one
         (BirthInfo(2004, 3, 9), BirthInfo(2004, 3, 27), Level.DIFFERENT),  # same month only
-        (BirthInfo(2004, 3, 9), BirthInfo(2005, 3, 10), Level.DIFFERENT),  # two slips
+        (BirthInfo(2004, 3, 9), BirthInfo(2005, 3, 10), Level.SIMILAR),  # two slips
+        (BirthInfo(2004, 3, 9), BirthInfo(2005, 9, 3), Level.SIMILAR),  # swapped, year off
+        (BirthInfo(2004, 3, 9), BirthInfo(2005, 4, 10), Level.DIFFERENT),  # three slips
         (BirthInfo(2004, 3, 9), BirthInfo(1998, 3, 9), Level.DIFFERENT),
         (BirthInfo(2004, 3, 9), BirthInfo(2004), Level.YEAR),  # year only
         (BirthInfo(2004), BirthInfo(2005), Level.DIFFERENT),  # two years, both known

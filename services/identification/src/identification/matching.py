@@ -1,6 +1,8 @@
 """Is this record the same person as that one? Fellegi-Sunter weights over names, birth
-date (with its precision), sex, nationality and place, and the keys that block
-candidates so that the cost grows with the number of records, not its square.
+date (with its precision), sex, nationality and place, and over the case the agency
+recorded (the day it met the person, the exploitation, the country it took place in);
+and the keys that block candidates so that the cost grows with the number of records,
+not its square.
 
 Pure: no database, no keys. :mod:`identification.person_index` applies it.
 
@@ -143,9 +145,10 @@ class MatchModel:
         {
             Level.EXACT: (0.40, 0.000028),
             Level.CLOSE: (0.10, 0.0009),
+            Level.SIMILAR: (0.0028, 0.0097),
             Level.YEAR: (0.21, 0.006),
             Level.ESTIMATE: (0.12, 0.0157),
-            Level.DIFFERENT: (0.0124, 0.8156),
+            Level.DIFFERENT: (0.0088, 0.8105),
         }
     )
     # A record's sex or nationality rarely differs for one person (a clerk's slip).
@@ -425,11 +428,14 @@ SAME_CONSONANTS = 0.88
 
 
 # One typing slip (a letter left out, added, changed, or two swapped: optimal string
-# alignment distance 1) in a word this long is the same word mistyped: Jaro-Winkler
-# alone scores a slip near the start of a word ("Clanbopha" / "Chanbopha") as low as
-# another name. Shorter words differ by one letter from other names ("Sok" / "Sek").
+# alignment distance 1) in a word of four letters or more is the same word mistyped:
+# Jaro-Winkler alone scores a slip near the start of a word ("Bunthoeun" / "Bumthoeun")
+# as low as another name. A shorter word (two or three letters) one slip from another
+# may be another name ("Sok" / "Sek") or the same mistyped ("Kim" / "iKm"): similar,
+# not close.
 ONE_SLIP = 0.93
 ONE_SLIP_LENGTH = 4
+SHORT_SLIP = 0.88
 
 
 @lru_cache(maxsize=262144)
@@ -439,8 +445,9 @@ def _word_similarity(first: str, second: str, plain: bool = False) -> float:
     similarity = float(JaroWinkler.similarity(first, second))
     if not plain and skeleton(first) == skeleton(second):
         similarity = max(similarity, SAME_CONSONANTS)
-    if min(len(first), len(second)) >= ONE_SLIP_LENGTH and OSA.distance(first, second) == 1:
-        similarity = max(similarity, ONE_SLIP)
+    shortest = min(len(first), len(second))
+    if similarity < ONE_SLIP and shortest >= 2 and OSA.distance(first, second) == 1:
+        similarity = max(similarity, ONE_SLIP if shortest >= ONE_SLIP_LENGTH else SHORT_SLIP)
     return similarity
 
 
@@ -459,15 +466,20 @@ def encounter_level(a: date | None, b: date | None) -> Level:
 
 def birth_level(a: BirthInfo | None, b: BirthInfo | None) -> Level:
     """How two birth dates agree, given how much of each is known: the whole date, a
-    typist's slip in it, the same year (one of them a year only), years within an
-    estimated age's range, or different."""
+    typist's slip in it, two slips (each record mistyped once, in another place), the
+    same year (one of them a year only), years within an estimated age's range, or
+    different. (A year alone one slip from another is not evidence: two years of birth
+    drawn at random often are.)"""
     if a is None or b is None:
         return Level.MISSING
     if a.day is not None and b.day is not None and a.month is not None and b.month is not None:
-        if (a.year, a.month, a.day) == (b.year, b.month, b.day):
+        slips = _slips(a, b)
+        if slips == 0:
             return Level.EXACT
-        if _one_slip(a, b):
+        if slips == 1:
             return Level.CLOSE
+        if slips == 2:
+            return Level.SIMILAR
         return Level.DIFFERENT
     if a.month is not None and b.month is not None and a.month != b.month:
         return Level.DIFFERENT
@@ -478,14 +490,19 @@ def birth_level(a: BirthInfo | None, b: BirthInfo | None) -> Level:
     return Level.DIFFERENT
 
 
-def _one_slip(a: BirthInfo, b: BirthInfo) -> bool:
-    """A typist's slip: day and month swapped, or one of day, month and year mistyped
-    by one key (a digit wrong, two digits swapped, or one off) with the rest equal."""
-    if (a.year, a.month, a.day) == (b.year, b.day, b.month):
-        return True
-    same = [(a.year, b.year), (a.month, b.month), (a.day, b.day)]
-    differing = [(x, y) for x, y in same if x != y]
-    return len(differing) == 1 and _one_key(*differing[0])
+def _slips(a: BirthInfo, b: BirthInfo) -> int | None:
+    """How many typist's slips make one full date of the other: each of day, month and
+    year mistyped by one key (a digit wrong, two digits swapped, or one off) counts one,
+    day and month swapped counts one; None when it takes more than slips."""
+    fewest: int | None = None
+    for month, day, swapped in ((b.month, b.day, 0), (b.day, b.month, 1)):
+        differing = [
+            (x, y) for x, y in ((a.year, b.year), (a.month, month), (a.day, day)) if x != y
+        ]
+        if all(_one_key(x, y) for x, y in differing):
+            slips = len(differing) + swapped
+            fewest = slips if fewest is None else min(fewest, slips)
+    return fewest
 
 
 def _one_key(first: int | None, second: int | None) -> bool:
