@@ -21,6 +21,7 @@ from identification.app import create_app
 from identification.settings import IdentificationSettings
 from nrm_contracts import Envelope
 from nrm_deploy.testing import bearer
+from nrm_runtime.cli import main as nrm
 from nrm_runtime.field_crypto import create_key_file
 
 UNUSED_BROKER = "127.0.0.1:1"
@@ -229,3 +230,26 @@ def parse_outbox_row() -> Callable[[sqlite3.Row], Envelope]:
         )
 
     return _parse
+
+
+@pytest.fixture
+def run_nrm(
+    identification_db: Path, field_keys: Path, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """``run_nrm("person-index", "rekey")``: the ``nrm`` command line on the test's
+    database and keys; its exit status, stdout and stderr."""
+
+    def _run(*arguments: str) -> tuple[int, str, str]:
+        status = nrm(
+            [
+                *arguments,
+                "--database-url",
+                f"sqlite+aiosqlite:///{identification_db}",
+                "--field-keys-file",
+                str(field_keys),
+            ]
+        )
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    return _run

@@ -18,7 +18,6 @@ from identification.legacy_import.mapping import Source, load_mapping
 from identification.legacy_import.report import Progress
 from identification.legacy_import.samples import write_export
 from identification.synthetic import generate
-from nrm_runtime.cli import main as nrm
 from nrm_runtime.field_crypto import KeyRing
 
 POLICE_HEADER = (
@@ -69,29 +68,15 @@ def police_export(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def run_import(
-    identification_db: Path, field_keys: Path, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., tuple[int, str, str]]:
+def run_import(run_nrm) -> Callable[..., tuple[int, str, str]]:
     """``run_import(file, "police-case", "--all-or-nothing")``: exit status, stdout, stderr."""
 
     def _run(path: Path, source: str, *options: str) -> tuple[int, str, str]:
-        status = nrm(
-            [
-                "import",
-                str(path),
-                "--source",
-                source,
-                "--database-url",
-                f"sqlite+aiosqlite:///{identification_db}",
-                "--field-keys-file",
-                str(field_keys),
-                "--operator",
-                "data-officer@moi-dahtjp",
-                *options,
-            ]
+        operator = ("--operator", "data-officer@moi-dahtjp")
+        result: tuple[int, str, str] = run_nrm(
+            "import", str(path), "--source", source, *operator, *options
         )
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
+        return result
 
     return _run
 

@@ -17,6 +17,7 @@ from identification.matching import (
     compare,
     compare_within_reach,
     encounter_level,
+    filed_and_probing_keys,
     probing_keys,
 )
 from identification.person_index import features_of
@@ -206,3 +207,9 @@ def test_the_generator_dates_a_persons_records_as_a_referral_chain_does() -> Non
     shared = sum(firsts.count(day) > 1 for day in set(firsts))
     assert shared > 20
     assert max(date.fromisoformat(r.encounter_date) for r in records) < date(2026, 3, 1)
+
+
+def test_the_filed_and_probing_keys_at_once_are_each_alone() -> None:
+    for record in (_record(), _record(encounter_date=None), _record(given_name=None)):
+        filed, probes = filed_and_probing_keys(record)
+        assert (filed, probes) == (blocking_keys(record), probing_keys(record))

@@ -245,25 +245,22 @@ def compare_within_reach(
 ) -> Comparison | None:
     """:func:`compare`, or None when the pair cannot score ``reach`` even with the
     names the same: the names, most of the cost, are then not compared."""
-    levels = {
-        "birth_date": birth_level(a.birth, b.birth),
-        "sex": _equality(a.sex, b.sex, unknown="unknown"),
-        "nationality": _equality(a.nationality, b.nationality),
-        "province": _equality(a.province, b.province),
-        "encounter_date": encounter_level(a.met, b.met),
-        "purpose": _overlap(a.purposes, b.purposes),
-        "exploitation_country": _equality(a.exploited_in, b.exploited_in),
-    }
-    weights = {
-        "birth_date": model.birth.weight(levels["birth_date"]),
-        "sex": model.sex.weight(levels["sex"]),
-        "nationality": model.nationality.weight(levels["nationality"]),
-        "province": model.province.weight(levels["province"]),
-        "encounter_date": model.met.weight(levels["encounter_date"]),
-        "purpose": model.purpose.weight(levels["purpose"]),
-        "exploitation_country": model.exploited_in.weight(levels["exploitation_country"]),
-    }
-    if sum(weights.values()) + _name_weight(Level.EXACT, model, name_u) < reach:
+    levels = (
+        birth_level(a.birth, b.birth),
+        _equality(a.sex, b.sex, unknown="unknown"),
+        _equality(a.nationality, b.nationality),
+        _equality(a.province, b.province),
+        encounter_level(a.met, b.met),
+        _overlap(a.purposes, b.purposes),
+        _equality(a.exploited_in, b.exploited_in),
+    )
+    # Every candidate of every record comes here, most of them strangers: the weights
+    # are summed before anything else is built.
+    weights = [
+        field_weights.weight(level)
+        for field_weights, level in zip(_case_fields(model), levels, strict=True)
+    ]
+    if sum(weights) + _name_weight(Level.EXACT, model, name_u) < reach:
         return None
     similarity = name_similarity(a.names, b.names)
     if similarity >= 0.999:
@@ -276,9 +273,38 @@ def compare_within_reach(
         name_level = Level.WEAK
     else:
         name_level = Level.DIFFERENT
-    levels = {"name": name_level, **levels}
-    weights = {"name": _name_weight(name_level, model, name_u), **weights}
-    return Comparison(levels, weights, round(similarity, 4))
+    return Comparison(
+        {"name": name_level, **dict(zip(FIELDS, levels, strict=True))},
+        {
+            "name": _name_weight(name_level, model, name_u),
+            **dict(zip(FIELDS, weights, strict=True)),
+        },
+        round(similarity, 4),
+    )
+
+
+# The fields compared besides the name, in the order of :func:`_case_fields`.
+FIELDS = (
+    "birth_date",
+    "sex",
+    "nationality",
+    "province",
+    "encounter_date",
+    "purpose",
+    "exploitation_country",
+)
+
+
+def _case_fields(model: MatchModel) -> tuple[FieldWeights, ...]:
+    return (
+        model.birth,
+        model.sex,
+        model.nationality,
+        model.province,
+        model.met,
+        model.purpose,
+        model.exploited_in,
+    )
 
 
 # How far a name's own frequency moves the weight of a close (not exact) agreement: a
@@ -493,13 +519,15 @@ def birth_level(a: BirthInfo | None, b: BirthInfo | None) -> Level:
 def _slips(a: BirthInfo, b: BirthInfo) -> int | None:
     """How many typist's slips make one full date of the other: each of day, month and
     year mistyped by one key (a digit wrong, two digits swapped, or one off) counts one,
-    day and month swapped counts one; None when it takes more than slips."""
+    day and month swapped counts one; None when it takes more than two slips or other
+    changes."""
     fewest: int | None = None
     for month, day, swapped in ((b.month, b.day, 0), (b.day, b.month, 1)):
         differing = [
             (x, y) for x, y in ((a.year, b.year), (a.month, month), (a.day, day)) if x != y
         ]
-        if all(_one_key(x, y) for x, y in differing):
+        # Most pairs differ everywhere: more than two slips is as good as none.
+        if len(differing) + swapped <= 2 and all(_one_key(x, y) for x, y in differing):
             slips = len(differing) + swapped
             fewest = slips if fewest is None else min(fewest, slips)
     return fewest
@@ -548,6 +576,21 @@ def probing_keys(features: PersonFeatures) -> set[str]:
     (:func:`blocking_keys`), with the periods before and after its encounter's, so that
     an encounter a few days away in the next period is found, and counted once."""
     return _keys(features, _encounter_periods(features.met, around=1))
+
+
+def filed_and_probing_keys(features: PersonFeatures) -> tuple[set[str], set[str]]:
+    """:func:`blocking_keys` and :func:`probing_keys` at once (the names' keys are
+    built once: an import computes both for every row)."""
+    probes = probing_keys(features)
+    own = _encounter_periods(features.met, around=0)
+    other_periods = {f":{period}" for period in _encounter_periods(features.met, around=1)}
+    other_periods -= {f":{period}" for period in own}
+    filed = {
+        key
+        for key in probes
+        if not (key.startswith("met:") and key[key.rindex(":") :] in other_periods)
+    }
+    return filed, probes
 
 
 # Encounters are filed by periods of this many days.

@@ -161,8 +161,10 @@ def phonetic_form(token: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=1 << 17)
 def skeleton(form: str) -> str:
-    """The consonants of a phonetic form (a vowel-initial word keeps an ``A``)."""
+    """The consonants of a phonetic form (a vowel-initial word keeps an ``A``). Words
+    repeat from record to record: each is worked out once."""
     if not form:
         return ""
     start = "A" if form[0] in _VOWELS else ""

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from uuid import uuid4
 
 from identification.matching import (
@@ -32,9 +33,9 @@ from identification.person_keys import (
     EVERYONE,
     block_digests,
     choose_candidates,
+    filed_and_probe_digests,
     group_of,
     name_u_from_counts,
-    probe_digests,
     record_words,
 )
 
@@ -46,7 +47,10 @@ MAX_BLOCK_SIZE = 100
 # A record of the same person shares several keys with the new one (its name whole, in
 # pairs of words, with the year); past this many candidates, the ones sharing a single
 # key are strangers with one common word, and comparing them is most of the cost.
-MAX_CANDIDATES = 40
+MAX_CANDIDATES = 30
+
+# Keys whose digests are kept (about 200 bytes each).
+DIGEST_CACHE = 1 << 19
 
 Digest = Callable[[str], str]
 
@@ -103,7 +107,9 @@ class PersonIndex:
     """Records filed under their block digests; :meth:`add` matches and files one."""
 
     def __init__(self, digest: Digest, model: MatchModel = DEFAULT_MODEL) -> None:
-        self.digest = digest
+        # The same keys come back record after record ("met:Cn:..." for every Chan met
+        # that month): each is digested once.
+        self.digest: Digest = lru_cache(maxsize=DIGEST_CACHE)(digest)
         self.model = model
         self.records: dict[str, IndexedRecord] = {}
         self.blocks: dict[str, list[str]] = {}
@@ -150,11 +156,11 @@ class PersonIndex:
 
     def add(self, record_id: str, features: PersonFeatures) -> tuple[MatchDecision, list[str]]:
         """Match a new record, then file it under its person (a new one unless linked)."""
-        digests = block_digests(features, self.digest)
+        digests, probes = filed_and_probe_digests(features, self.digest)
         name_u = self.name_u(features)
         decision = decide(
             features,
-            self.candidates(probe_digests(features, self.digest)),
+            self.candidates(probes),
             self.model,
             name_u=name_u,
             members=self._member_candidates,

@@ -27,6 +27,7 @@ from identification.matching import (
     MatchModel,
     PersonFeatures,
     blocking_keys,
+    filed_and_probing_keys,
     name_u_of_words,
     probing_keys,
 )
@@ -62,8 +63,6 @@ class RecordKeys:
 
     blocks: list[str]
     words: dict[str, dict[str, str]]
-    # The digests its candidates are looked up under (:func:`probe_digests`).
-    probes: list[str]
 
     @property
     def stored(self) -> list[str]:
@@ -80,22 +79,32 @@ def block_digests(features: PersonFeatures, digest: Digest) -> list[str]:
     return sorted({digest(key) for key in blocking_keys(features)})
 
 
+def filed_and_probe_digests(
+    features: PersonFeatures, digest: Digest
+) -> tuple[list[str], list[str]]:
+    """:func:`block_digests` and :func:`probe_digests` at once, each sorted."""
+    filed, probes = filed_and_probing_keys(features)
+    digested = {key: digest(key) for key in probes}
+    return sorted({digested[key] for key in filed}), sorted(set(digested.values()))
+
+
 def probe_digests(features: PersonFeatures, digest: Digest) -> list[str]:
     """The digests the record's candidates are looked up under
     (:func:`identification.matching.probing_keys`), sorted."""
     return sorted({digest(key) for key in probing_keys(features)})
 
 
-def record_keys(features: PersonFeatures, digest: Digest) -> RecordKeys:
-    """The digests a record stores: its blocks, and each word of its names in its
-    nationality's group and in everyone's. The live path and the legacy import store
-    exactly these."""
+def record_keys(
+    features: PersonFeatures, digest: Digest, *, blocks: Sequence[str] | None = None
+) -> RecordKeys:
+    """The digests a record stores: its blocks (``blocks`` when the caller has them
+    already), and each word of its names in its nationality's group and in everyone's.
+    The live path and the legacy import store exactly these."""
     words = {word for variant_words in record_words(features) for word in variant_words}
     groups = {group_of(features), EVERYONE}
     return RecordKeys(
-        blocks=block_digests(features, digest),
+        blocks=list(blocks) if blocks is not None else block_digests(features, digest),
         words={group: {word: digest(word_key(group, word)) for word in words} for group in groups},
-        probes=probe_digests(features, digest),
     )
 
 

@@ -25,7 +25,7 @@ from identification import person_lookup as lookup
 from identification.arrival_lock import serialise_on_blocks
 from identification.field_keys import digest_for
 from identification.matching import Comparison, PersonFeatures, decide
-from identification.person_keys import record_keys
+from identification.person_keys import probe_digests, record_keys
 from identification.person_lookup import features_of_screening as features_of_screening
 from identification.store import (
     Person,
@@ -77,9 +77,13 @@ async def link_on_arrival(
     to the review queue. The number of known records compared."""
     session = uow.session
     now = now or screening.recorded_at
-    stored = record_keys(features, digest_for(keys))
+    digest = digest_for(keys)
+    stored = record_keys(features, digest)
     await serialise_on_blocks(session, stored.blocks)
-    candidates = await lookup.candidates(session, keys, stored.probes, screening.id)
+    # Looked up around the record's own encounter period, filed under it only.
+    candidates = await lookup.candidates(
+        session, keys, probe_digests(features, digest), screening.id
+    )
     members = await lookup.members_of(session, keys, candidates, screening.id)
     persons = await lookup.person_count(session)
     name_u = await lookup.name_u(session, features, stored, persons)

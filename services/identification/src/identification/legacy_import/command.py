@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from identification.legacy_import.mapping import Source
+from identification.terminal import add_database_options, open_store, operator_of
 
 EXIT_REJECTED = 1
 EXIT_UNUSABLE = 2
@@ -43,17 +43,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="import nothing when any row is rejected (exit status 1)",
     )
-    parser.add_argument(
-        "--database-url", help="identification's database (default IDENTIFICATION_DATABASE_URL)"
-    )
-    parser.add_argument(
-        "--field-keys-file",
-        type=Path,
-        help="field encryption keys (default IDENTIFICATION_FIELD_KEYS_FILE)",
-    )
-    parser.add_argument(
-        "--operator", help="who runs the import, for the audit log (default: the OS user)"
-    )
+    add_database_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -64,17 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # Imported here, not at the top: ``nrm --help`` should not load the service.
-    from pydantic import ValidationError
-
     from identification.legacy_import.importing import import_export
     from identification.legacy_import.mapping import MappingError, load_mapping
     from identification.legacy_import.reading import UnreadableExport, read_export
     from identification.legacy_import.report import Progress, print_summary
-    from identification.settings import IdentificationSettings
-    from identification.store import tables
-    from nrm_runtime.database import Database
-    from nrm_runtime.field_crypto import KeyRing
-    from nrm_runtime.schema import history_of, runtime_history
 
     try:
         mapping = load_mapping(Source(args.source))
@@ -86,34 +69,20 @@ async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print_summary(export, None, out)
         print("nrm import: rows rejected under --all-or-nothing; nothing imported", file=err)
         return EXIT_REJECTED
-    overrides: dict[str, object] = {}
-    if args.database_url:
-        overrides["database_url"] = args.database_url
-    if args.field_keys_file:
-        overrides["field_keys_file"] = args.field_keys_file
-    try:
-        settings = IdentificationSettings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as error:
-        print(f"nrm import: identification settings: {error}", file=err)
+    store = await open_store(args, "import", err)
+    if store is None:
         return EXIT_UNUSABLE
-    if settings.field_keys_file is None:
-        print("nrm import: set IDENTIFICATION_FIELD_KEYS_FILE or --field-keys-file", file=err)
-        return EXIT_UNUSABLE
-    database = Database(
-        settings.database_url, service_metadata=tables, event_source=f"/nrm/{settings.service_name}"
-    )
     try:
-        await database.migrate([runtime_history(), history_of("identification")])
         with Progress(len(export.rows), err) as progress:
             summary = await import_export(
-                database,
-                KeyRing.load(settings.field_keys_file),
+                store.database,
+                store.keys,
                 mapping,
                 export,
-                operator=args.operator or getpass.getuser(),
+                operator=operator_of(args),
                 progress=progress.advance,
             )
     finally:
-        await database.dispose()
+        await store.database.dispose()
     print_summary(export, summary, out)
     return 0

@@ -253,14 +253,13 @@ def _match(
     now: datetime,
     progress: Progress | None,
 ) -> list[MatchedRow]:
-    digest = digest_for(keys)
     matched = []
     for row in rows:
         screening, features = _screening(mapping, row, keys, operator, now)
-        decision, _ = index.add(str(screening["id"]), features)
+        decision, blocks = index.add(str(screening["id"]), features)
         # The same keys a live screening stores (its blocks, its words), so that later
         # screenings find this record and count its person.
-        stored = record_keys(features, digest).stored
+        stored = record_keys(features, index.digest, blocks=blocks).stored
         own_person = str(decision.person_id)
         matched.append(
             MatchedRow(
