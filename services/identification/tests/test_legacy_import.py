@@ -394,3 +394,23 @@ def test_incomplete_settings_import_nothing_and_say_which(
     assert status == 2
     assert "identification settings" in err
     assert _rows(identification_db, "SELECT * FROM legacy_record") == []
+
+
+def test_an_imported_record_shows_the_reviewer_its_source_not_a_case(
+    run_import, police_export: Path, identification_db: Path, client, auth
+) -> None:
+    status, _, _ = run_import(police_export, "police-case")
+    assert status == 0
+    [(person_id,)] = _rows(
+        identification_db,
+        "SELECT r.person_id FROM person_record r JOIN legacy_record l "
+        "ON l.screening_id = r.screening_id WHERE l.source_record_id = 'PP-2021-3-V1'",
+    )
+
+    response = client.get(f"/persons/{person_id}", headers=auth("mosvy", "competent_authority"))
+
+    assert response.status_code == 200, response.text
+    [record] = response.json()["records"]
+    assert record["case_id"] is None  # an imported record has no case here
+    assert record["source"] == "police-case"
+    assert record["source_record_id"] == "PP-2021-3-V1"

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from identification.legacy_import.mapping import Source
 from identification.matching import Level
 from identification.models import PersonPublic
 from nrm_contracts.events.identification import LinkBasis
@@ -40,7 +41,13 @@ class RecordRef(BaseModel):
     """One agency's record (a screening) in the person index: ids, no names."""
 
     screening_id: UUID
-    case_id: UUID
+    case_id: UUID | None = Field(
+        description="The screening's case; none for a record imported from an agency's "
+        "historical export (see source): it has no case in this service"
+    )
+    source: Source | None = Field(
+        default=None, description="For an imported record: the export it came from"
+    )
     person_id: UUID
     reporting_organisation: str
     encounter_date: date
@@ -62,6 +69,11 @@ class ReviewPairPublic(BaseModel):
 
 class RecordDetail(RecordRef):
     """A record with the person's fields as that agency wrote them (an audited read)."""
+
+    source_record_id: str | None = Field(
+        default=None,
+        description="For an imported record: the agency's own record id, to find its file",
+    )
 
     person: PersonPublic
     basis: LinkBasis

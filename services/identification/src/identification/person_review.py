@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from identification import person_linking
 from identification.arrival_lock import try_share_person_index
+from identification.legacy_import.mapping import Source
 from identification.person_linking import ReviewStatus, records_of, settle_open_pairs
 from identification.person_models import (
     LinkHistoryEntry,
@@ -27,7 +28,14 @@ from identification.person_models import (
     evidence_model,
 )
 from identification.sealing import open_person
-from identification.store import Person, PersonLinkHistory, PersonRecord, ReviewPair, Screening
+from identification.store import (
+    LegacyRecord,
+    Person,
+    PersonLinkHistory,
+    PersonRecord,
+    ReviewPair,
+    Screening,
+)
 from identification.usecases import documents_of, to_public
 from nrm_contracts.events.identification import LinkBasis
 from nrm_runtime.audit import AuditAction, record_access
@@ -48,14 +56,25 @@ async def _record_ref(session: AsyncSession, screening_id: UUID) -> tuple[Screen
     return screening, record
 
 
-def _ref(screening: Screening, record: PersonRecord) -> RecordRef:
-    return RecordRef(
+async def _ref(session: AsyncSession, screening: Screening, record: PersonRecord) -> RecordRef:
+    return (await _ref_and_legacy(session, screening, record))[0]
+
+
+async def _ref_and_legacy(
+    session: AsyncSession, screening: Screening, record: PersonRecord
+) -> tuple[RecordRef, LegacyRecord | None]:
+    # An imported record's screening row carries a case id of its own making: there is
+    # no such case here. The reviewer is told where the record came from instead.
+    legacy = await session.get(LegacyRecord, screening.id)
+    ref = RecordRef(
         screening_id=screening.id,
-        case_id=screening.case_id,
+        case_id=screening.case_id if legacy is None else None,
+        source=Source(legacy.source) if legacy is not None else None,
         person_id=record.person_id,
         reporting_organisation=screening.reporting_organisation,
         encounter_date=screening.encounter_date,
     )
+    return ref, legacy
 
 
 async def _pair_public(session: AsyncSession, pair: ReviewPair) -> ReviewPairPublic:
@@ -66,8 +85,8 @@ async def _pair_public(session: AsyncSession, pair: ReviewPair) -> ReviewPairPub
         status=ReviewStatusName(pair.status),
         score=pair.score,
         evidence=evidence_model(pair.evidence),
-        record=_ref(*first),
-        candidate=_ref(*second),
+        record=await _ref(session, *first),
+        candidate=await _ref(session, *second),
         created_at=pair.created_at,
         decided_by=pair.decided_by,
         decided_at=pair.decided_at,
@@ -107,8 +126,10 @@ async def _detail(
 ) -> RecordDetail:
     documents = await documents_of(session, screening.id)
     person = to_public(screening, open_person(keys, screening), documents, keys).person
+    ref, legacy = await _ref_and_legacy(session, screening, record)
     return RecordDetail(
-        **_ref(screening, record).model_dump(),
+        **ref.model_dump(),
+        source_record_id=legacy.source_record_id if legacy is not None else None,
         person=person,
         basis=LinkBasis(record.basis),
         score=record.score,
@@ -308,4 +329,4 @@ async def link(
     )
     await settle_open_pairs(session, person_id)
     await _audit_write(uow, principal, "person", str(person_id))
-    return _ref(*(await _record_ref(session, screening_id)))
+    return await _ref(session, *(await _record_ref(session, screening_id)))
