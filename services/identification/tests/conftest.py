@@ -253,3 +253,26 @@ def run_nrm(
         return status, captured.out, captured.err
 
     return _run
+
+
+@pytest.fixture
+def words_follow_the_records(identification_db: Path) -> Callable[[], bool]:
+    """Whether ``person_word`` holds exactly each digest a record of the person is filed
+    under, once per person (and holds something)."""
+
+    def _check() -> bool:
+        kept = {
+            tuple(row)
+            for row in _rows(identification_db, "SELECT digest, person_id FROM person_word")
+        }
+        derived = {
+            tuple(row)
+            for row in _rows(
+                identification_db,
+                "SELECT DISTINCT k.digest, r.person_id FROM person_block_key k "
+                "JOIN person_record r ON r.screening_id = k.screening_id",
+            )
+        }
+        return bool(kept) and kept == derived
+
+    return _check

@@ -10,15 +10,16 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 from sqlmodel import col, select
 
 from identification.field_keys import digest_for
+from identification.legacy_import.samples import sample_names, sample_screening
 from identification.matching import DEFAULT_MODEL, Level, PersonFeatures
 from identification.person_index import PersonIndex, features_of
 from identification.person_keys import (
@@ -30,7 +31,6 @@ from identification.person_keys import (
     word_key,
 )
 from identification.person_linking import features_of_screening, link_on_arrival
-from identification.sealing import PersonNames, seal_person
 from identification.store import PersonBlockKey, PersonRecord, ReviewPair, Screening, tables
 from identification.synthetic import SyntheticRecord, generate
 from nrm_runtime.database import Database
@@ -42,40 +42,10 @@ SEED = 20261128
 START = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 
 
-def _date(text: str) -> date | None:
-    return date.fromisoformat(text) if text else None
-
-
-def _names(record: SyntheticRecord) -> PersonNames:
-    return PersonNames(
-        given_name=record.given_name or None,
-        family_name=record.family_name or None,
-        given_name_khmer=record.given_name_khmer or None,
-        family_name_khmer=record.family_name_khmer or None,
-        aliases=[],
-        birth_date=_date(record.birth_date),
-    )
-
-
 def _screening(record: SyntheticRecord, keys: KeyRing, number: int) -> Screening:
-    screening = Screening(
-        case_id=uuid4(),
-        reporting_organisation=record.organisation,
-        recorded_by="equivalence-test",
-        sex=record.sex,
-        birth_date_precision=record.birth_date_precision or None,
-        estimated_age=int(record.estimated_age) if record.estimated_age else None,
-        nationality=record.nationality or None,
-        encounter_type=record.encounter_type,
-        encounter_date=date.fromisoformat(record.encounter_date),
-        province_code=record.province_code or None,
-        purposes=[record.exploitation_type] if record.exploitation_type else [],
-        exploitation_country_code=record.exploitation_country_code or None,
-        # Arrival order, one second apart: the order both indexes file the records in.
-        recorded_at=START + timedelta(seconds=number),
-    )
-    seal_person(keys, screening, _names(record))
-    return screening
+    # Arrival order, one second apart: the order both indexes file the records in.
+    at = START + timedelta(seconds=number)
+    return sample_screening(record, keys, recorded_at=at, recorded_by="equivalence-test")
 
 
 @dataclass
@@ -96,7 +66,7 @@ async def _live_persons(
     for number, record in enumerate(records):
         screening = _screening(record, keys, number)
         number_of[screening.id] = str(number)
-        names = _names(record)
+        names = sample_names(record)
         features = features_of_screening(screening, names)
         features_in_order.append(features)
         async with database.unit_of_work() as uow:
@@ -204,7 +174,9 @@ def test_a_record_stores_its_blocks_and_its_words_in_its_group_and_everyones() -
     family = next(word for word in record_words(features)[0] if word != "lan")
     assert stored.words["VNM"][family] == "#" + word_key("VNM", family)
     assert stored.words[EVERYONE]["lan"] == "#" + word_key(EVERYONE, "lan")
-    assert set(stored.stored) == set(stored.blocks) | {
+    # And the keys that make it a member of its groups (persons per group).
+    assert stored.members == {"VNM": "#member:VNM", EVERYONE: "#member:"}
+    assert set(stored.stored) == set(stored.blocks) | set(stored.members.values()) | {
         digest for by_word in stored.words.values() for digest in by_word.values()
     }
     # Word keys never collide with blocking keys.

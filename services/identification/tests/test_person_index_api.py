@@ -241,3 +241,26 @@ def test_an_unknown_pair_or_person_is_404(client, reviewer) -> None:
         f"/persons/{unknown}/records", json={"screening_id": unknown}, headers=reviewer
     )
     assert link.status_code == 404
+
+
+def test_the_persons_counted_per_word_follow_every_link_merge_and_unlink(
+    known_persons, client, screen, persons, pairs, reviewer, words_follow_the_records
+) -> None:
+    assert words_follow_the_records()  # created and linked on arrival
+    known = screen("moi-dahtjp", **NGO_IN_LATIN)
+    screen("ngo-shelter-a", encounter=ELSEWHERE, **NGO_UNSURE)
+    [pair] = pairs()
+    steps = [
+        ("POST", f"/persons/review-pairs/{pair['id']}/confirm", None),  # a merge
+        ("POST", f"/persons/{persons()[known['id']]}/records/{known['id']}/unlink", None),
+    ]
+    for method, path, body in steps:
+        response = client.request(method, path, json=body, headers=reviewer)
+        assert response.status_code == 200, response.text
+        assert words_follow_the_records(), path
+    person = persons()[pair["record"]["screening_id"]]
+    relinked = client.post(
+        f"/persons/{person}/records", json={"screening_id": known["id"]}, headers=reviewer
+    )
+    assert relinked.status_code == 201, relinked.text
+    assert words_follow_the_records()

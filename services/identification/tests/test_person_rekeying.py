@@ -55,8 +55,11 @@ def _links(database: Path) -> list[tuple[object, ...]]:
     return sorted(_rows(database, "SELECT screening_id, person_id FROM person_record"))
 
 
-def test_an_index_filed_under_the_current_keys_is_left_as_it_is(run_nrm, imported: Path) -> None:
+def test_an_index_filed_under_the_current_keys_is_left_as_it_is(
+    run_nrm, imported: Path, words_follow_the_records
+) -> None:
     keys_before, links_before = _keys(imported), _links(imported)
+    assert words_follow_the_records()  # as the import left them
 
     status, out, _ = run_nrm("person-index", "rekey", *OPERATOR)
 
@@ -69,7 +72,7 @@ def test_an_index_filed_under_the_current_keys_is_left_as_it_is(run_nrm, importe
 
 
 def test_records_filed_under_old_keys_are_filed_again_and_no_link_moves(
-    run_nrm, imported: Path
+    run_nrm, imported: Path, words_follow_the_records
 ) -> None:
     current, links_before = _keys(imported), _links(imported)
     screenings = sorted({row[0] for row in current})
@@ -89,6 +92,7 @@ def test_records_filed_under_old_keys_are_filed_again_and_no_link_moves(
     assert _figures(out)["records rekeyed"] == str(len(missing) + 1)
     assert _keys(imported) == current
     assert _links(imported) == links_before
+    assert words_follow_the_records()
 
 
 def test_a_rekeying_is_audited_as_the_operators_for_the_operating_organisation(

@@ -3,8 +3,8 @@
 The in-memory index (:class:`identification.person_index.PersonIndex`: the legacy import,
 the benchmark) and the database one (:func:`identification.person_linking.link_on_arrival`:
 every live screening) must decide the same pair the same way. They gather their counts
-differently (sets in memory, ``person_block_key`` joined to ``person_record`` on disk) and
-turn them into a decision with the functions here.
+differently (sets in memory, ``person_word`` rows on disk) and turn them into a decision
+with the functions here.
 
 A record stores, as keyed digests only (nothing of a name in clear):
 
@@ -12,7 +12,11 @@ A record stores, as keyed digests only (nothing of a name in clear):
   candidates;
 - one key per word of its names, per group of persons counted (its nationality, and
   everyone): how many distinct persons carry a word is the frequency of a name
-  (:func:`name_u_from_counts`), a person recorded five times counting once.
+  (:func:`name_u_from_counts`), a person recorded five times counting once;
+- one key per group it belongs to (:func:`member_key`): how many persons a group holds.
+
+On disk, ``person_word`` holds each digest once per person
+(:mod:`identification.person_words`): the counts are counts of its rows.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from identification.matching import (
 
 # Word keys never collide with blocking keys: another prefix under the same keyed digest.
 WORD_KEY_PREFIX = "word:"
+MEMBER_KEY_PREFIX = "member:"
 # The group of every person ("" nationality): the frequency of a record without one.
 EVERYONE = ""
 
@@ -59,16 +64,18 @@ def word_key(group: str, word: str) -> str:
 @dataclass(frozen=True)
 class RecordKeys:
     """The digests a record stores: ``blocks`` find candidates, ``words[group][word]``
-    count the persons carrying a word (see :func:`record_keys`)."""
+    count the persons carrying a word, ``members[group]`` the persons of a group (see
+    :func:`record_keys`)."""
 
     blocks: list[str]
     words: dict[str, dict[str, str]]
+    members: dict[str, str]
 
     @property
     def stored(self) -> list[str]:
         """Every digest of the record, sorted and without repeats (its
         ``person_block_key`` rows)."""
-        digests = set(self.blocks)
+        digests = set(self.blocks) | set(self.members.values())
         for by_word in self.words.values():
             digests.update(by_word.values())
         return sorted(digests)
@@ -105,7 +112,14 @@ def record_keys(
     return RecordKeys(
         blocks=list(blocks) if blocks is not None else block_digests(features, digest),
         words={group: {word: digest(word_key(group, word)) for word in words} for group in groups},
+        members={group: digest(member_key(group)) for group in groups},
     )
+
+
+def member_key(group: str) -> str:
+    """The clear form of the key every record of a group stores (only ever stored as
+    its digest): the persons carrying it are the persons of the group."""
+    return f"{MEMBER_KEY_PREFIX}{group}"
 
 
 def name_u_from_counts(

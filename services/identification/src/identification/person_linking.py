@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from identification import person_lookup as lookup
+from identification import person_words
 from identification.arrival_lock import serialise_on_blocks
 from identification.field_keys import digest_for
 from identification.matching import Comparison, PersonFeatures, decide
@@ -85,7 +86,7 @@ async def link_on_arrival(
         session, keys, probe_digests(features, digest), screening.id
     )
     members = await lookup.members_of(session, keys, candidates, screening.id)
-    persons = await lookup.person_count(session)
+    persons = await lookup.persons_in(session, stored)
     name_u = await lookup.name_u(session, features, stored, persons)
     session.add_all(PersonBlockKey(digest=key, screening_id=screening.id) for key in stored.stored)
     decision = decide(
@@ -171,6 +172,7 @@ async def _attach(
             linked_at=now,
         )
     )
+    await person_words.refresh(uow.session, [person_id])
 
 
 async def records_of(session: AsyncSession, person_id: UUID) -> list[PersonRecord]:
@@ -226,6 +228,7 @@ async def move_record(
             linked_at=now,
         )
     )
+    await person_words.refresh(uow.session, [previous, into])
 
 
 async def move_person(
@@ -291,6 +294,7 @@ async def unlink_record(
             unlinked_at=now,
         )
     )
+    await person_words.refresh(uow.session, [previous, person.id])
     return person
 
 

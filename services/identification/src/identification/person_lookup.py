@@ -16,7 +16,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from identification.matching import Candidate, PersonFeatures
 from identification.person_index import MAX_BLOCK_SIZE, MAX_CANDIDATES, features_of
-from identification.person_keys import RecordKeys, choose_candidates, group_of, name_u_from_counts
+from identification.person_keys import (
+    EVERYONE,
+    RecordKeys,
+    choose_candidates,
+    group_of,
+    name_u_from_counts,
+)
+from identification.person_words import persons_carrying
 from identification.sealing import PersonNames, open_person
 from identification.store import PersonBlockKey, PersonRecord, Screening
 from nrm_runtime.field_crypto import KeyRing
@@ -120,14 +127,11 @@ async def members_of(
     return members
 
 
-async def person_count(session: AsyncSession, nationality: str | None = None) -> int:
-    """How many persons the index holds (of one nationality, when given)."""
-    query = select(func.count(func.distinct(PersonRecord.person_id)))
-    if nationality is not None:
-        query = query.join(Screening, col(Screening.id) == col(PersonRecord.screening_id)).where(
-            col(Screening.nationality) == nationality
-        )
-    return int((await session.exec(query)).one())
+async def persons_in(session: AsyncSession, stored: RecordKeys, group: str = EVERYONE) -> int:
+    """How many persons the index holds in one of the record's groups (everyone's by
+    default), as :class:`PersonIndex` counts them."""
+    member = stored.members[group]
+    return (await persons_carrying(session, [member])).get(member, 0)
 
 
 async def name_u(
@@ -135,21 +139,10 @@ async def name_u(
 ) -> float | None:
     """The frequency of the record's name, counted over the persons in the database as
     :meth:`PersonIndex.name_u` counts them in memory (distinct persons per word key)."""
-    by_word = stored.words[group_of(features)]
-    counted: dict[str, int] = {}
-    if by_word:
-        rows = await session.exec(
-            select(PersonBlockKey.digest, func.count(func.distinct(PersonRecord.person_id)))
-            .join(PersonRecord, col(PersonRecord.screening_id) == col(PersonBlockKey.screening_id))
-            .where(col(PersonBlockKey.digest).in_(list(by_word.values())))
-            .group_by(col(PersonBlockKey.digest))
-        )
-        counted = {digest: int(count) for digest, count in rows.all()}
-    group_persons = (
-        await person_count(session, features.nationality)
-        if features.nationality is not None
-        else persons
-    )
+    group = group_of(features)
+    by_word = stored.words[group]
+    counted = await persons_carrying(session, list(by_word.values()))
+    group_persons = await persons_in(session, stored, group) if group != EVERYONE else persons
     return name_u_from_counts(
         features, lambda word: counted.get(by_word.get(word, ""), 0), group_persons, persons
     )

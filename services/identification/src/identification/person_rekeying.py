@@ -21,6 +21,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from identification import person_words
 from identification.arrival_lock import hold_person_index
 from identification.field_keys import digest_for
 from identification.legacy_import.writing import insert_rows, table_of
@@ -81,6 +82,7 @@ async def rekey_person_index(
                 )
                 await insert_rows(session, table_of(PersonBlockKey), rows)
             summary.records_rekeyed += len(rekeyed)
+        await person_words.rebuild(session)
         await record_access(
             session,
             operator,

@@ -229,6 +229,19 @@ class PersonBlockKey(IdentificationTable, table=True):
     screening_id: UUID = Field(foreign_key="screening.id", index=True)
 
 
+class PersonWord(IdentificationTable, table=True):
+    """A digest some record of the person is filed under, once per person: how many
+    persons carry a word of a name (or belong to a nationality's group) is a count of
+    these rows, not of records joined to their persons. Derived from ``person_record``
+    and ``person_block_key`` (:mod:`identification.person_words`)."""
+
+    __tablename__ = "person_word"
+    __table_args__ = (PrimaryKeyConstraint("digest", "person_id"),)
+
+    digest: str = Field(max_length=64)
+    person_id: UUID = Field(foreign_key="person.id", index=True)
+
+
 class ReviewPair(IdentificationTable, table=True):
     """Two records the matcher scored between its thresholds: a reviewer of the
     Competent Authority confirms (one person) or rejects (two persons)."""

@@ -1,14 +1,19 @@
-"""Generated exports in a source's own format (synthetic records, no real person): for
-the tests and the legacy import benchmark."""
+"""Generated records (synthetic, no real person) as a source's export or as live
+screenings: for the tests and the benchmarks."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
+from uuid import uuid4
 
 from identification.legacy_import.mapping import SourceMapping, Target
+from identification.sealing import PersonNames, seal_person
+from identification.store import Screening
 from identification.synthetic import SyntheticRecord
+from nrm_runtime.field_crypto import KeyRing
 
 
 def write_export(records: Sequence[SyntheticRecord], mapping: SourceMapping, path: Path) -> Path:
@@ -36,3 +41,38 @@ def write_export(records: Sequence[SyntheticRecord], mapping: SourceMapping, pat
             }
             writer.writerow(mapping.export_row(values))
     return path
+
+
+def sample_names(record: SyntheticRecord) -> PersonNames:
+    """The record's person fields that are sealed at rest."""
+    return PersonNames(
+        given_name=record.given_name or None,
+        family_name=record.family_name or None,
+        given_name_khmer=record.given_name_khmer or None,
+        family_name_khmer=record.family_name_khmer or None,
+        aliases=[],
+        birth_date=date.fromisoformat(record.birth_date) if record.birth_date else None,
+    )
+
+
+def sample_screening(
+    record: SyntheticRecord, keys: KeyRing, *, recorded_at: datetime, recorded_by: str
+) -> Screening:
+    """The record as a live screening's row (names sealed), not yet in the index."""
+    screening = Screening(
+        case_id=uuid4(),
+        reporting_organisation=record.organisation,
+        recorded_by=recorded_by,
+        sex=record.sex,
+        birth_date_precision=record.birth_date_precision or None,
+        estimated_age=int(record.estimated_age) if record.estimated_age else None,
+        nationality=record.nationality or None,
+        encounter_type=record.encounter_type,
+        encounter_date=date.fromisoformat(record.encounter_date),
+        province_code=record.province_code or None,
+        purposes=[record.exploitation_type] if record.exploitation_type else [],
+        exploitation_country_code=record.exploitation_country_code or None,
+        recorded_at=recorded_at,
+    )
+    seal_person(keys, screening, sample_names(record))
+    return screening

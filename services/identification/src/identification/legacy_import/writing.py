@@ -17,6 +17,7 @@ from sqlalchemy import Table, insert
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from identification import person_words
 from identification.legacy_import.mapping import SourceMapping
 from identification.legacy_import.reading import LegacyRow
 from identification.matching import MatchDecision
@@ -159,6 +160,8 @@ class RunWriter:
             session, table_of(ReviewPair), [p for item in self.matched for p in self.pairs(item)]
         )
         await self.move_known_records()
+        # Most persons of an import are new or grew: the counts are built again whole.
+        await person_words.rebuild(session)
 
     def record_of(self, item: MatchedRow) -> tuple[dict[str, Any], dict[str, Any]]:
         """The row's ``person_record`` and its history entry; ``person.linked`` when it
