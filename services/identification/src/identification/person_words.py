@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from uuid import UUID
 
-from sqlalchemy import Select, delete, func, insert
+from sqlalchemy import Executable, Select, delete, func
 from sqlalchemy import select as select_columns
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,9 +50,7 @@ async def refresh(session: AsyncSession, persons: Iterable[UUID]) -> None:
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
         await connection.execute(delete(PersonWord).where(col(PersonWord.person_id).in_(batch)))
-        await connection.execute(
-            insert(PersonWord).from_select(["digest", "person_id"], _carried(batch))
-        )
+        await connection.execute(_insert_missing(connection, _carried(batch)))
 
 
 async def rebuild(session: AsyncSession) -> None:
@@ -58,9 +58,20 @@ async def rebuild(session: AsyncSession) -> None:
     await session.flush()
     connection = await session.connection()
     await connection.execute(delete(PersonWord))
-    await connection.execute(
-        insert(PersonWord).from_select(["digest", "person_id"], _carried(None))
+    await connection.execute(_insert_missing(connection, _carried(None)))
+
+
+def _insert_missing(connection: AsyncConnection, rows: Select[str, UUID]) -> Executable:
+    # Two arrivals joining one person without sharing a block are not serialised (on
+    # PostgreSQL): the later one's insert can meet the rows the earlier one committed.
+    # They are the same rows; the later one keeps them.
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement: Executable = (
+        dialect.insert(PersonWord)
+        .from_select(["digest", "person_id"], rows)
+        .on_conflict_do_nothing(index_elements=["digest", "person_id"])
     )
+    return statement
 
 
 async def persons_carrying(session: AsyncSession, digests: Sequence[str]) -> dict[str, int]:
