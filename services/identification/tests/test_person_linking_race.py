@@ -78,7 +78,8 @@ async def _persons(database_url: str) -> tuple[int, int, bool]:
                     await connection.execute(
                         text(
                             "SELECT DISTINCT k.digest, r.person_id FROM person_block_key k "
-                            "JOIN person_record r ON r.screening_id = k.screening_id"
+                            "JOIN person_record r ON r.screening_id = k.screening_id "
+                            "WHERE k.counted"
                         )
                     )
                 ).all()

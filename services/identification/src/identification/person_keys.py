@@ -24,6 +24,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
 from identification.matching import (
     DEFAULT_MODEL,
@@ -72,13 +74,28 @@ class RecordKeys:
     members: dict[str, str]
 
     @property
-    def stored(self) -> list[str]:
-        """Every digest of the record, sorted and without repeats (its
-        ``person_block_key`` rows)."""
-        digests = set(self.blocks) | set(self.members.values())
+    def counted(self) -> list[str]:
+        """The digests persons are counted by (its words and groups), sorted."""
+        digests = set(self.members.values())
         for by_word in self.words.values():
             digests.update(by_word.values())
         return sorted(digests)
+
+    @property
+    def stored(self) -> list[str]:
+        """Every digest of the record, sorted and without repeats (its
+        ``person_block_key`` rows)."""
+        return sorted(set(self.blocks) | set(self.counted))
+
+    def rows(self, screening_id: UUID) -> list[dict[str, Any]]:
+        """The record's ``person_block_key`` rows, each counted key marked as such."""
+        counted = self.counted
+        blocks = set(self.blocks).difference(counted)
+        return [
+            {"digest": digest, "screening_id": screening_id, "counted": False} for digest in blocks
+        ] + [
+            {"digest": digest, "screening_id": screening_id, "counted": True} for digest in counted
+        ]
 
 
 def block_digests(features: PersonFeatures, digest: Digest) -> list[str]:

@@ -88,7 +88,7 @@ async def link_on_arrival(
     members = await lookup.members_of(session, keys, candidates, screening.id)
     persons = await lookup.persons_in(session, stored)
     name_u = await lookup.name_u(session, features, stored, persons)
-    session.add_all(PersonBlockKey(digest=key, screening_id=screening.id) for key in stored.stored)
+    session.add_all(PersonBlockKey(**row) for row in stored.rows(screening.id))
     decision = decide(
         features,
         candidates,

@@ -1,7 +1,8 @@
 """Filing every known record again under the keys the matcher uses now.
 
 A record is filed under the keys :func:`identification.person_keys.record_keys` gives
-(its blocks and the words of its names, as keyed digests). When those keys change (a new
+(its blocks, the words of its names and its groups, as keyed digests; the last two
+marked as the keys persons are counted by). When those keys change (a new
 blocking key, another phonetic form of a name), the records already stored keep the keys
 they were filed under, and a later screening of the same person would not find them.
 Rekeying recomputes the keys of every indexed record, in one transaction, holding the
@@ -68,14 +69,15 @@ async def rekey_person_index(
             rows: list[dict[str, object]] = []
             for screening in await _screenings(session, batch):
                 features = features_of_screening(screening, open_person(keys, screening))
-                now = set(record_keys(features, digest).stored)
+                now = record_keys(features, digest).rows(screening.id)
+                filed = {(row["digest"], row["counted"]) for row in now}
                 before = stored.get(screening.id, set())
                 summary.records += 1
                 summary.keys_before += len(before)
-                summary.keys_after += len(now)
-                if now != before:
+                summary.keys_after += len(filed)
+                if filed != before:
                     rekeyed.append(screening.id)
-                    rows.extend({"digest": key, "screening_id": screening.id} for key in now)
+                    rows.extend(now)
             if rekeyed:
                 await session.exec(
                     delete(PersonBlockKey).where(col(PersonBlockKey.screening_id).in_(rekeyed))
@@ -103,15 +105,17 @@ async def _indexed_batches(session: AsyncSession) -> Iterator[list[UUID]]:
     return iter([ids[start : start + BATCH_SIZE] for start in range(0, len(ids), BATCH_SIZE)])
 
 
-async def _stored_keys(session: AsyncSession, batch: Sequence[UUID]) -> dict[UUID, set[str]]:
+async def _stored_keys(
+    session: AsyncSession, batch: Sequence[UUID]
+) -> dict[UUID, set[tuple[str, bool]]]:
     result = await session.exec(
-        select(PersonBlockKey.screening_id, PersonBlockKey.digest).where(
+        select(PersonBlockKey.screening_id, PersonBlockKey.digest, PersonBlockKey.counted).where(
             col(PersonBlockKey.screening_id).in_(batch)
         )
     )
-    stored: dict[UUID, set[str]] = {}
-    for screening_id, digest in result.all():
-        stored.setdefault(screening_id, set()).add(digest)
+    stored: dict[UUID, set[tuple[str, bool]]] = {}
+    for screening_id, digest, counted in result.all():
+        stored.setdefault(screening_id, set()).add((digest, bool(counted)))
     return stored
 
 

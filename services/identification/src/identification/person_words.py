@@ -6,7 +6,8 @@ such record to its person, and a common word ("Nguyen") has thousands: the cost 
 arrival would grow with the index. ``person_word`` holds each digest once per person
 instead, kept in line with the index whenever a record joins, leaves or moves between
 persons (:func:`refresh`), and rebuilt whole by an import or a rekeying
-(:func:`rebuild`): a count is then a count of index entries.
+(:func:`rebuild`): a count is then a count of index entries. Only the keys
+persons are counted by are held (``person_block_key.counted``), not the blocks.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ BATCH = 500
 
 
 def _carried(persons: Sequence[UUID] | None) -> Select[str, UUID]:
-    # Each digest a record of the person is filed under, once per person.
+    # Each counted digest a record of the person is filed under, once per person.
     query = (
         select_columns(col(PersonBlockKey.digest), col(PersonRecord.person_id))
         .join(PersonRecord, col(PersonRecord.screening_id) == col(PersonBlockKey.screening_id))
         .distinct()
     )
+    query = query.where(col(PersonBlockKey.counted))
     if persons is not None:
         query = query.where(col(PersonRecord.person_id).in_(persons))
     return query

@@ -227,13 +227,16 @@ class PersonBlockKey(IdentificationTable, table=True):
 
     digest: str = Field(max_length=64)
     screening_id: UUID = Field(foreign_key="screening.id", index=True)
+    # A key persons are counted by (a word of a name, a group), not a block: the rows
+    # ``person_word`` is made of.
+    counted: bool = Field(default=False)
 
 
 class PersonWord(IdentificationTable, table=True):
-    """A digest some record of the person is filed under, once per person: how many
-    persons carry a word of a name (or belong to a nationality's group) is a count of
-    these rows, not of records joined to their persons. Derived from ``person_record``
-    and ``person_block_key`` (:mod:`identification.person_words`)."""
+    """A counted key some record of the person is filed under, once per person: how
+    many persons carry a word of a name (or belong to a nationality's group) is a count
+    of these rows, not of records joined to their persons. Derived from
+    ``person_record`` and ``person_block_key`` (:mod:`identification.person_words`)."""
 
     __tablename__ = "person_word"
     __table_args__ = (PrimaryKeyConstraint("digest", "person_id"),)

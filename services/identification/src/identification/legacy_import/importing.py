@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
 
+from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,6 +53,8 @@ from nrm_runtime.field_crypto import KeyRing
 # that the same record always has the same id (events name it; no case row exists).
 LEGACY_CASE_NAMESPACE = uuid.UUID("5d0c3c1e-8d0a-4c59-9f3e-6f1b2a7c4e10")
 AUDIT_RESOURCE = "legacy_import_run"
+# The page cache an import's SQLite connection gets (KiB).
+BULK_CACHE_KIB = 262144
 AUDIT_PURPOSE = "legacy_import"
 
 Progress = Callable[[int], None]
@@ -108,6 +111,7 @@ async def import_export(
         # From loading the index to the commit, no live screening links: one arriving
         # now waits, pending, and is linked against what this import wrote.
         await hold_person_index(session)
+        await _room_for_a_bulk_write(session)
         known_ids = await _imported_ids(session, mapping)
         rows = [row for row in export.rows if row.source_record_id not in known_ids]
         summary.rows_already_imported = len(export.rows) - len(rows)
@@ -129,6 +133,15 @@ async def import_export(
         )
         await uow.commit()
     return summary
+
+
+async def _room_for_a_bulk_write(session: AsyncSession) -> None:
+    # SQLite keeps 2 MB of pages by default: an import writes millions of index entries
+    # at random places in the keys' B-trees, and with so small a cache most of them go
+    # to disk and back. This connection gets 256 MB (PostgreSQL sizes its own buffers).
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        await connection.execute(text(f"PRAGMA cache_size=-{BULK_CACHE_KIB}"))
 
 
 async def _imported_ids(session: AsyncSession, mapping: SourceMapping) -> set[str]:
@@ -259,7 +272,7 @@ def _match(
         decision, blocks = index.add(str(screening["id"]), features)
         # The same keys a live screening stores (its blocks, its words), so that later
         # screenings find this record and count its person.
-        stored = record_keys(features, index.digest, blocks=blocks).stored
+        stored = record_keys(features, index.digest, blocks=blocks)
         own_person = str(decision.person_id)
         matched.append(
             MatchedRow(
@@ -269,7 +282,8 @@ def _match(
                 screening,
                 decision,
                 own_person,
-                set(stored),
+                tuple(set(stored.blocks).difference(stored.counted)),
+                tuple(stored.counted),
             )
         )
         if progress is not None:

@@ -54,7 +54,10 @@ class MatchedRow:
     screening: dict[str, Any]
     decision: MatchDecision
     own_person: str
-    keys: set[str]
+    # Tuples of strings, not the RecordKeys: 100,000 rows of nested dicts and lists
+    # are work for the garbage collector on every pass; these it leaves alone.
+    blocks: tuple[str, ...]
+    counted: tuple[str, ...]
 
 
 class RunWriter:
@@ -151,16 +154,18 @@ class RunWriter:
             session,
             table_of(PersonBlockKey),
             [
-                {"digest": key, "screening_id": item.id}
+                {"digest": digest, "screening_id": item.id, "counted": counted}
                 for item in self.matched
-                for key in sorted(item.keys)
+                for keys, counted in ((item.blocks, False), (item.counted, True))
+                for digest in keys
             ],
         )
         await insert_rows(
             session, table_of(ReviewPair), [p for item in self.matched for p in self.pairs(item)]
         )
         await self.move_known_records()
-        # Most persons of an import are new or grew: the counts are built again whole.
+        # Most persons of an import are new or grew: their counts are made again whole,
+        # in the database (one statement over the counted keys).
         await person_words.rebuild(session)
 
     def record_of(self, item: MatchedRow) -> tuple[dict[str, Any], dict[str, Any]]:
