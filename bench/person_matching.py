@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from identification.field_keys import digest_for
+from identification.legacy_import.samples import sample_features
 from identification.matching import Comparison, blocking_keys, compare, probing_keys
-from identification.person_index import PersonIndex, features_of
+from identification.person_index import PersonIndex
 from identification.person_keys import probe_digests
 from identification.synthetic import SyntheticRecord, generate, true_pairs
 from nrm_runtime.field_crypto import KeyRing
@@ -37,28 +38,6 @@ SEED = 20260302
 SECOND_SEED = 20260411
 # The seed the matcher's m and u were measured on (never an evaluation seed).
 TRAINING_SEED = 7
-
-
-def _date(text: str) -> date | None:
-    return date.fromisoformat(text) if text else None
-
-
-def features(record: SyntheticRecord) -> Any:
-    return features_of(
-        given_name=record.given_name,
-        family_name=record.family_name,
-        given_name_khmer=record.given_name_khmer,
-        family_name_khmer=record.family_name_khmer,
-        sex=record.sex,
-        birth_date=_date(record.birth_date),
-        birth_date_precision=record.birth_date_precision or None,
-        estimated_age=int(record.estimated_age) if record.estimated_age else None,
-        encounter_date=_date(record.encounter_date),
-        nationality=record.nationality or None,
-        province_code=record.province_code or None,
-        purposes=[record.exploitation_type] if record.exploitation_type else [],
-        exploitation_country_code=record.exploitation_country_code or None,
-    )
 
 
 def _pairs_of_clusters(labels: Sequence[str]) -> set[tuple[int, int]]:
@@ -106,7 +85,7 @@ def nrm_matcher(records: Sequence[SyntheticRecord], ring: KeyRing) -> tuple[list
     index = PersonIndex(digest_for(ring))
     review = 0
     for number, record in enumerate(records):
-        decision, _ = index.add(str(number), features(record))
+        decision, _ = index.add(str(number), sample_features(record))
         review += bool(decision.review)
     # Read the persons at the end: a later record can merge two earlier persons.
     return [index.records[str(number)].person_id for number in range(len(records))], review
@@ -171,7 +150,7 @@ def analyse_errors(records: Sequence[SyntheticRecord]) -> dict[str, dict[str, in
     (with the levels of the best pair with its true person); a record linked to another
     person is a false link (with the levels of that pair)."""
     index = PersonIndex(lambda key: key)
-    features_list = [features(record) for record in records]
+    features_list = [sample_features(record) for record in records]
     seen: dict[str, list[int]] = {}
     missed: Counter[str] = Counter()
     false: Counter[str] = Counter()
@@ -211,7 +190,7 @@ def analyse_errors(records: Sequence[SyntheticRecord]) -> dict[str, dict[str, in
 def estimate_weights(records: Sequence[SyntheticRecord]) -> dict[str, dict[str, Any]]:
     """m per field level from the true pairs, u from 200,000 random pairs of different
     persons (labelled data: a training seed only), with the weight log2(m/u)."""
-    features_list = [features(record) for record in records]
+    features_list = [sample_features(record) for record in records]
     rng = random.Random(1)
     m: dict[str, Counter[str]] = {}
     u: dict[str, Counter[str]] = {}

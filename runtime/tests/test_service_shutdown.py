@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,17 +35,6 @@ STOP_BOUND_SECONDS = 30
 GRACE_SECONDS = 1.0
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def silent_broker() -> Iterator[str]:
-    """A broker address that accepts connections (the kernel completes them into the
-    backlog) and never answers: nothing ever reads them."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(64)
-        host, port = listener.getsockname()
-        yield f"{host}:{port}"
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -132,6 +133,17 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield cluster.bootstrap_servers
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def silent_broker() -> Iterator[str]:
+    """``host:port`` of a socket that accepts connections (the kernel completes them into
+    the backlog) and never answers: a broker that neither refuses nor serves."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        host, port = listener.getsockname()
+        yield f"{host}:{port}"
 
 
 @pytest.fixture(scope="session")

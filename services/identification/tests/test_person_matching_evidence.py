@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from identification.legacy_import.samples import sample_features
 from identification.matching import (
     DEFAULT_MODEL,
     Level,
@@ -164,23 +165,7 @@ def test_a_record_is_filed_under_one_encounter_period_per_word() -> None:
 @pytest.mark.parametrize("reach", [-50.0, 0.0, 8.0, 15.0, 40.0])
 def test_a_pair_is_skipped_only_when_it_cannot_reach(reach: float) -> None:
     records = generate(120, seed=3)
-    features = [
-        features_of(
-            given_name=r.given_name,
-            family_name=r.family_name,
-            given_name_khmer=r.given_name_khmer,
-            family_name_khmer=r.family_name_khmer,
-            sex=r.sex,
-            birth_date=date.fromisoformat(r.birth_date) if r.birth_date else None,
-            birth_date_precision=r.birth_date_precision or None,
-            nationality=r.nationality or None,
-            province_code=r.province_code or None,
-            encounter_date=date.fromisoformat(r.encounter_date),
-            purposes=[r.exploitation_type] if r.exploitation_type else [],
-            exploitation_country_code=r.exploitation_country_code or None,
-        )
-        for r in records
-    ]
+    features = [sample_features(record) for record in records]
     for a in features[:30]:
         for b in features:
             full = compare(a, b)

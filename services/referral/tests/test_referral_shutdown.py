@@ -11,9 +11,8 @@ both notices stay due for the next start: nothing is dropped.
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -36,24 +35,13 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def silent_address() -> Iterator[str]:
-    """``host:port`` of a socket that accepts connections (the kernel completes them into
-    the backlog) and never answers: nothing ever reads them."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(64)
-        host, port = listener.getsockname()
-        yield f"{host}:{port}"
-
-
-@pytest.fixture
 def referral_settings(
-    referral_db: Path, token_keys: Path, field_keys: Path, silent_address: str
+    referral_db: Path, token_keys: Path, field_keys: Path, silent_broker: str
 ) -> ReferralSettings:
     return ReferralSettings(
         environment="test",
         database_url=f"sqlite+aiosqlite:///{referral_db}",
-        kafka_bootstrap_servers=silent_address,
+        kafka_bootstrap_servers=silent_broker,
         jwt_jwks_file=token_keys / "dev-jwks.json",
         field_keys_file=field_keys,
         deadline_sweep_seconds=3600,
@@ -134,7 +122,7 @@ def deliveries(referral_db: Path) -> list[tuple[str, int, str | None]]:
 
 
 async def test_notices_being_sent_when_the_service_stops_end_first_and_stay_due(
-    referral_app, referral_db, auth, facility_event, victim_presumed, silent_address, monkeypatch
+    referral_app, referral_db, auth, facility_event, victim_presumed, silent_broker, monkeypatch
 ) -> None:
     worker = referral_app.state.delivery_worker
     database = referral_app.state.database
@@ -150,7 +138,7 @@ async def test_notices_being_sent_when_the_service_stops_end_first_and_stay_due(
     async with running(referral_app) as client:
         registered = await client.put(
             "/providers/me/webhook",
-            json={"url": f"http://{silent_address}/hook"},
+            json={"url": f"http://{silent_broker}/hook"},
             headers=auth(PROVIDER, "provider_staff"),
         )
         assert registered.status_code == 200, registered.text

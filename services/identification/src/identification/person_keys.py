@@ -89,12 +89,13 @@ class RecordKeys:
 
     def rows(self, screening_id: UUID) -> list[dict[str, Any]]:
         """The record's ``person_block_key`` rows, each counted key marked as such."""
-        counted = self.counted
-        blocks = set(self.blocks).difference(counted)
+        # A block and a counted key never share a digest (their keys' prefixes differ).
         return [
-            {"digest": digest, "screening_id": screening_id, "counted": False} for digest in blocks
+            {"digest": digest, "screening_id": screening_id, "counted": False}
+            for digest in self.blocks
         ] + [
-            {"digest": digest, "screening_id": screening_id, "counted": True} for digest in counted
+            {"digest": digest, "screening_id": screening_id, "counted": True}
+            for digest in self.counted
         ]
 
 

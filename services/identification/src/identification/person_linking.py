@@ -86,8 +86,7 @@ async def link_on_arrival(
         session, keys, probe_digests(features, digest), screening.id
     )
     members = await lookup.members_of(session, keys, candidates, screening.id)
-    persons = await lookup.persons_in(session, stored)
-    name_u = await lookup.name_u(session, features, stored, persons)
+    persons, name_u = await lookup.counts(session, features, stored)
     session.add_all(PersonBlockKey(**row) for row in stored.rows(screening.id))
     decision = decide(
         features,

@@ -127,22 +127,18 @@ async def members_of(
     return members
 
 
-async def persons_in(session: AsyncSession, stored: RecordKeys, group: str = EVERYONE) -> int:
-    """How many persons the index holds in one of the record's groups (everyone's by
-    default), as :class:`PersonIndex` counts them."""
-    member = stored.members[group]
-    return (await persons_carrying(session, [member])).get(member, 0)
-
-
-async def name_u(
-    session: AsyncSession, features: PersonFeatures, stored: RecordKeys, persons: int
-) -> float | None:
-    """The frequency of the record's name, counted over the persons in the database as
-    :meth:`PersonIndex.name_u` counts them in memory (distinct persons per word key)."""
+async def counts(
+    session: AsyncSession, features: PersonFeatures, stored: RecordKeys
+) -> tuple[int, float | None]:
+    """How many persons the index holds, and the frequency of the record's name, counted
+    over the persons in the database as :class:`PersonIndex` counts them in memory
+    (distinct persons per word and per group): one read of ``person_word``."""
     group = group_of(features)
     by_word = stored.words[group]
-    counted = await persons_carrying(session, list(by_word.values()))
-    group_persons = await persons_in(session, stored, group) if group != EVERYONE else persons
-    return name_u_from_counts(
-        features, lambda word: counted.get(by_word.get(word, ""), 0), group_persons, persons
+    carried = await persons_carrying(session, [*stored.members.values(), *by_word.values()])
+    persons = carried.get(stored.members[EVERYONE], 0)
+    group_persons = carried.get(stored.members[group], 0)
+    name_u = name_u_from_counts(
+        features, lambda word: carried.get(by_word.get(word, ""), 0), group_persons, persons
     )
+    return persons, name_u

@@ -282,7 +282,7 @@ def _match(
                 screening,
                 decision,
                 own_person,
-                tuple(set(stored.blocks).difference(stored.counted)),
+                tuple(stored.blocks),
                 tuple(stored.counted),
             )
         )

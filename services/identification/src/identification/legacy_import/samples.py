@@ -10,6 +10,8 @@ from pathlib import Path
 from uuid import uuid4
 
 from identification.legacy_import.mapping import SourceMapping, Target
+from identification.matching import PersonFeatures
+from identification.person_index import features_of
 from identification.sealing import PersonNames, seal_person
 from identification.store import Screening
 from identification.synthetic import SyntheticRecord
@@ -76,3 +78,23 @@ def sample_screening(
     )
     seal_person(keys, screening, sample_names(record))
     return screening
+
+
+def sample_features(record: SyntheticRecord) -> PersonFeatures:
+    """The matcher's view of the record, as the import and a live screening build it."""
+    names = sample_names(record)
+    return features_of(
+        given_name=names.given_name,
+        family_name=names.family_name,
+        given_name_khmer=names.given_name_khmer,
+        family_name_khmer=names.family_name_khmer,
+        sex=record.sex,
+        birth_date=names.birth_date,
+        birth_date_precision=record.birth_date_precision or None,
+        estimated_age=int(record.estimated_age) if record.estimated_age else None,
+        encounter_date=date.fromisoformat(record.encounter_date),
+        nationality=record.nationality or None,
+        province_code=record.province_code or None,
+        purposes=[record.exploitation_type] if record.exploitation_type else [],
+        exploitation_country_code=record.exploitation_country_code or None,
+    )
