@@ -8,19 +8,42 @@ from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from nrm_runtime.database import Database
 from nrm_runtime.errors import ProblemError
+from nrm_runtime.text import mark_plain_strings, refuse_control_characters
 
 T = TypeVar("T")
 
 
 class RequestModel(BaseModel):
-    """A request body: unknown fields are refused (422 naming the field), not ignored."""
+    """A request body: unknown fields are refused (422 naming the field), not ignored,
+    and so is a control character in any text of it (:mod:`nrm_runtime.text`)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        return refuse_control_characters(value)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        mark_plain_strings(schema)
+        return schema
 
 
 def invalid_field(field: str, message: str) -> PydanticCustomError:

@@ -64,6 +64,8 @@ class PresumptiveAssessment:
     child_rule: str
     consent: str | None
     summary: str
+    # The child rule as a value: no means is required (under 18 at the encounter).
+    child_rule_applies: bool = False
 
 
 def assess(answers: ScreeningAnswers) -> PresumptiveAssessment:
@@ -95,6 +97,7 @@ def assess(answers: ScreeningAnswers) -> PresumptiveAssessment:
         child_rule=_child_rule(answers),
         consent=_consent(answers, means_met=means.met, child=child),
         summary=summary,
+        child_rule_applies=child,
     )
 
 

@@ -104,7 +104,11 @@ async def get_case(
         ):
             raise NotFound("case")  # 404, not 403: do not confirm that it exists
         answer = await queries.case_detail(
-            uow.session, case, today_in_cambodia(context.clock), context.keys
+            uow.session,
+            case,
+            today_in_cambodia(context.clock),
+            context.keys,
+            with_persons=_sees_all(principal, context),
         )
         await record_access(
             uow.session,

@@ -107,6 +107,15 @@ class ScreeningSummary(BaseModel):
     encounter_date: date
     presumptive_result: PresumptiveResult | None
     recorded_at: datetime
+    person_id: UUID | None = Field(
+        default=None,
+        description=(
+            "The person in the index this screening belongs to (see `person`): to the "
+            "Competent Authority only, which reviews the index; null for others and "
+            "while the screening waits for the index"
+        ),
+    )
+    person: str | None = Field(default=None, description="`/persons/{person_id}`")
 
 
 class CasePublic(CaseSummary):

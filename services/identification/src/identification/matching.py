@@ -36,6 +36,7 @@ from itertools import combinations, permutations
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from identification.domain import BirthDatePrecision
+from identification.identity_conflicts import Conflict, births_apart, conflicts_between
 from identification.names import NameVariant, run_together, skeleton
 
 # An estimated age is rarely off by more than this many years.
@@ -49,6 +50,8 @@ class Level(StrEnum):
     WEAK = "weak"
     YEAR = "year"
     ESTIMATE = "estimate"
+    APART = "years_apart"
+    SAME_ENCOUNTER = "same_encounter"
     AGREE = "agree"
     DIFFERENT = "different"
     MISSING = "missing"
@@ -106,6 +109,9 @@ class PersonFeatures:
     # country it took place in. Agencies that see one person mostly see one case.
     purposes: frozenset[str] = frozenset()
     exploited_in: str | None = None
+    # The organisation that recorded it: one agency's records of one day are often
+    # different members of one group (a raid, a mass deportation).
+    agency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +154,8 @@ class MatchModel:
             Level.SIMILAR: (0.0028, 0.0097),
             Level.YEAR: (0.21, 0.006),
             Level.ESTIMATE: (0.12, 0.0157),
-            Level.DIFFERENT: (0.0088, 0.8105),
+            Level.DIFFERENT: (0.0083, 0.11),
+            Level.APART: (0.0005, 0.70),
         }
     )
     # A record's sex or nationality rarely differs for one person (a clerk's slip).
@@ -172,6 +179,8 @@ class MatchModel:
             Level.SIMILAR: (0.321, 0.047),
             Level.WEAK: (0.267, 0.28),
             Level.DIFFERENT: (0.032, 0.665),
+            # Shared by every member of a group met together: no evidence either way.
+            Level.SAME_ENCOUNTER: (1.0, 1.0),
         }
     )
     purpose: FieldWeights = FieldWeights(
@@ -209,15 +218,22 @@ DEFAULT_MODEL = MatchModel()
 
 @dataclass(frozen=True)
 class Comparison:
-    """The evidence for one pair: each field's level and weight, and their sum."""
+    """The evidence for one pair: each field's level and weight, and their sum; and
+    what keeps the pair apart whatever the sum (:mod:`identification.identity_conflicts`)."""
 
     levels: dict[str, Level]
     weights: dict[str, float]
     name_similarity: float
+    conflicts: frozenset[Conflict] = frozenset()
 
     @property
     def total(self) -> float:
         return sum(self.weights.values())
+
+    @property
+    def total_but_birth(self) -> float:
+        """The evidence the birth dates were set against."""
+        return self.total - self.weights.get("birth_date", 0.0)
 
 
 def compare(
@@ -242,15 +258,19 @@ def compare_within_reach(
     *,
     name_u: float | None,
     reach: float,
+    conflict_reach: float = math.inf,
 ) -> Comparison | None:
     """:func:`compare`, or None when the pair cannot score ``reach`` even with the
-    names the same: the names, most of the cost, are then not compared."""
+    names the same: the names, most of the cost, are then not compared. A pair with a
+    conflict (a child and an adult, births years apart) is compared while its evidence
+    besides the birth date could reach ``conflict_reach``: a reviewer is shown it."""
+    one_encounter = same_encounter(a, b)
     levels = (
         birth_level(a.birth, b.birth),
         _equality(a.sex, b.sex, unknown="unknown"),
         _equality(a.nationality, b.nationality),
         _equality(a.province, b.province),
-        encounter_level(a.met, b.met),
+        Level.SAME_ENCOUNTER if one_encounter else encounter_level(a.met, b.met),
         _overlap(a.purposes, b.purposes),
         _equality(a.exploited_in, b.exploited_in),
     )
@@ -260,7 +280,22 @@ def compare_within_reach(
         field_weights.weight(level)
         for field_weights, level in zip(_case_fields(model), levels, strict=True)
     ]
-    if sum(weights) + _name_weight(Level.EXACT, model, name_u) < reach:
+    if one_encounter:
+        # Members of one group share the day, the place and the case: what they share
+        # says nothing of which member a record is.
+        weights = [
+            min(weight, 0.0) if name in _GROUP_SHARED else weight
+            for name, weight in zip(FIELDS, weights, strict=True)
+        ]
+    conflicts = (
+        conflicts_between(a.birth, a.met, b.birth, b.met)
+        if levels[0] not in (Level.EXACT, Level.MISSING)  # one birth: one age
+        else frozenset()
+    )
+    best_name = _name_weight(Level.EXACT, model, name_u)
+    if sum(weights) + best_name < reach and (
+        not conflicts or sum(weights[1:]) + best_name < conflict_reach
+    ):
         return None
     similarity = name_similarity(a.names, b.names)
     if similarity >= 0.999:
@@ -280,7 +315,19 @@ def compare_within_reach(
             **dict(zip(FIELDS, weights, strict=True)),
         },
         round(similarity, 4),
+        conflicts,
     )
+
+
+# The fields one group's members share (:func:`same_encounter`).
+_GROUP_SHARED = frozenset({"province", "encounter_date", "purpose", "exploitation_country"})
+
+
+def same_encounter(a: PersonFeatures, b: PersonFeatures) -> bool:
+    """Whether two records are of one agency's encounter on one day: a raid or a mass
+    deportation meets many people at once, and its records are mostly of different
+    persons."""
+    return a.agency is not None and a.agency == b.agency and a.met is not None and a.met == b.met
 
 
 # The fields compared besides the name, in the order of :func:`_case_fields`.
@@ -387,6 +434,12 @@ def _names_similarity(a: tuple[NameVariant, ...], b: tuple[NameVariant, ...]) ->
 
 # Each word left unmatched (a Vietnamese middle name left out) costs this factor.
 _MISSING_WORD = 0.97
+# The most a name with a letterless part can agree with another (a weak agreement).
+INCOMPLETE_NAME = 0.8
+
+
+def _completed(variant: NameVariant) -> NameVariant:
+    return NameVariant(variant.words, variant.plain)
 
 
 @lru_cache(maxsize=262144)
@@ -396,6 +449,10 @@ def variant_similarity(first: NameVariant, second: NameVariant) -> float:
     name scored by its worst-matched word (Jaro-Winkler, rapidfuzz): one wrong word
     (another family name) makes another name, however long the rest. Names are few
     and repeat, so the result is cached."""
+    if not (first.complete and second.complete):
+        # A part written without a letter agrees with nothing: at most the rest of the
+        # name, weakly (as one word against several).
+        return min(variant_similarity(_completed(first), _completed(second)), INCOMPLETE_NAME)
     if first.plain != second.plain:
         # A Vietnamese spelling against a name in Khmer script, or a record without
         # nationality: compare as sounds.
@@ -495,9 +552,17 @@ def birth_level(a: BirthInfo | None, b: BirthInfo | None) -> Level:
     typist's slip in it, two slips (each record mistyped once, in another place), the
     same year (one of them a year only), years within an estimated age's range, or
     different. (A year alone one slip from another is not evidence: two years of birth
-    drawn at random often are.)"""
+    drawn at random often are.) Different dates years apart, beyond what a slip
+    explains, are :attr:`Level.APART`: strong evidence of two people."""
     if a is None or b is None:
         return Level.MISSING
+    level = _birth_agreement(a, b)
+    if level is Level.DIFFERENT and births_apart(a, b):
+        return Level.APART
+    return level
+
+
+def _birth_agreement(a: BirthInfo, b: BirthInfo) -> Level:
     if a.day is not None and b.day is not None and a.month is not None and b.month is not None:
         slips = _slips(a, b)
         if slips == 0:
@@ -681,8 +746,19 @@ def threshold_shift(persons: int | None, model: MatchModel = DEFAULT_MODEL) -> f
 def _fits_cluster(
     features: PersonFeatures, members: Sequence[Candidate], model: MatchModel
 ) -> bool:
-    return all(
-        compare(features, member.features, model).total >= model.cluster_floor for member in members
+    for member in members:
+        comparison = compare(features, member.features, model)
+        if comparison.conflicts or comparison.total < model.cluster_floor:
+            return False
+    return True
+
+
+def reviewable(comparison: Comparison, *, lower: float, upper: float) -> bool:
+    """Whether a reviewer should see the pair: its evidence reaches the review
+    threshold, or only a conflict keeps it from the link (a child and an adult of one
+    name met together: a human looks, the matcher never links)."""
+    return comparison.total >= lower or (
+        bool(comparison.conflicts) and comparison.total_but_birth >= upper
     )
 
 
@@ -696,44 +772,57 @@ def decide(
     persons: int | None = None,
 ) -> MatchDecision:
     """Compare with every candidate; a person's score is its best record's. The best
-    person at or above ``upper`` is linked; persons between the thresholds are reviewed.
-    ``name_u``: the frequency of the record's name (:func:`name_u_of`); ``members``:
-    a person's records, to check the record against the whole person before linking;
-    ``persons``: how many persons the index holds (the thresholds rise with it, see
-    :func:`threshold_shift`)."""
+    person at or above ``upper`` is linked, unless a conflict (a child and an adult,
+    births years apart: :mod:`identification.identity_conflicts`) stands between the
+    record and any of the person's records; persons between the thresholds, and those
+    only a conflict keeps apart, are reviewed. ``name_u``: the frequency of the record's
+    name (:func:`name_u_of`); ``members``: a person's records, to check the record
+    against the whole person before linking; ``persons``: how many persons the index
+    holds (the thresholds rise with it, see :func:`threshold_shift`)."""
     shift = threshold_shift(persons, model)
     upper, lower, merge = model.upper + shift, model.lower + shift, model.merge + shift
     per_person: dict[str, tuple[Candidate, Comparison]] = {}
     for candidate in candidates:
         # A pair that cannot reach the review threshold changes no decision.
         comparison = compare_within_reach(
-            features, candidate.features, model, name_u=name_u, reach=lower
+            features, candidate.features, model, name_u=name_u, reach=lower, conflict_reach=upper
         )
         if comparison is None:
             continue
         held = per_person.get(candidate.person_id)
-        if held is None or comparison.total > held[1].total:
+        if held is None or _ranks_above(comparison, held[1]):
             per_person[candidate.person_id] = (candidate, comparison)
-    ranked = sorted(per_person.values(), key=lambda pair: pair[1].total, reverse=True)
-    if (
-        ranked
-        and members is not None
-        and ranked[0][1].total >= upper
-        and not _fits_cluster(features, members(ranked[0][0].person_id), model)
-    ):
-        # Like one of the person's records, unlike another: a chain of namesakes would
-        # begin here. A reviewer decides.
-        return MatchDecision(None, ranked[0][1], review=[ranked[0]])
-    if ranked and ranked[0][1].total >= upper:
-        best_candidate, best = ranked[0]
-        merged = [
-            pair
-            for pair in ranked[1:]
-            if pair[1].total >= merge
-            and (members is None or _fits_cluster(features, members(pair[0].person_id), model))
-        ]
+    ranked = sorted(per_person.values(), key=lambda pair: _rank(pair[1]), reverse=True)
+    review = [pair for pair in ranked if reviewable(pair[1], lower=lower, upper=upper)]
+    linkable = [pair for pair in ranked if not pair[1].conflicts and pair[1].total >= upper]
+    if not linkable:
         return MatchDecision(
-            best_candidate.person_id, best, best_candidate.record_id, merged=merged
+            None, ranked[0][1] if ranked else None, review=review[:MAX_REVIEW_PAIRS]
         )
-    review = [pair for pair in ranked if pair[1].total >= lower][:MAX_REVIEW_PAIRS]
-    return MatchDecision(None, ranked[0][1] if ranked else None, review=review)
+    best_candidate, best = linkable[0]
+    if members is not None and not _fits_cluster(
+        features, members(best_candidate.person_id), model
+    ):
+        # Like one of the person's records, unlike another (or a child where another
+        # record is an adult): a chain of namesakes would begin here. A reviewer decides.
+        return MatchDecision(None, best, review=[linkable[0]])
+    merged = [
+        pair
+        for pair in linkable[1:]
+        if pair[1].total >= merge
+        and (members is None or _fits_cluster(features, members(pair[0].person_id), model))
+    ]
+    return MatchDecision(best_candidate.person_id, best, best_candidate.record_id, merged=merged)
+
+
+def _rank(comparison: Comparison) -> float:
+    # A conflicting pair ranks by what its other fields say (how close it came to a
+    # link), the others by their evidence.
+    return comparison.total_but_birth if comparison.conflicts else comparison.total
+
+
+def _ranks_above(comparison: Comparison, held: Comparison) -> bool:
+    # For one person, the record without a conflict speaks for it.
+    if bool(comparison.conflicts) != bool(held.conflicts):
+        return not comparison.conflicts
+    return _rank(comparison) > _rank(held)

@@ -25,8 +25,9 @@ from nrm_contracts.events.identification import (
     Sex,
 )
 from nrm_runtime.http import IsoDate, RequestModel, invalid_field
+from nrm_runtime.text import NamePart
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[NamePart, Field(max_length=200)]
 Alpha3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3")]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}$", description="ISO 639 code")]
 Notes = Annotated[str, Field(max_length=4000)]
@@ -74,8 +75,8 @@ class PersonIn(RequestModel):
     family_name: Name | None = Field(
         default=None, description="Family name in Latin letters (optional with a Khmer name)"
     )
-    given_name_khmer: str | None = Field(default=None, min_length=1, max_length=200)
-    family_name_khmer: str | None = Field(default=None, min_length=1, max_length=200)
+    given_name_khmer: Name | None = None
+    family_name_khmer: Name | None = None
     aliases: list[Name] = Field(default_factory=list, max_length=20)
     sex: Sex
     birth_date: IsoDate | None = None
@@ -318,6 +319,9 @@ class AssessmentPublic(BaseModel):
     means: ElementFindingPublic
     purpose: ElementFindingPublic
     child_rule: str
+    child_rule_applies: bool = Field(
+        description="True when the person was under 18 at the encounter: no means is required"
+    )
     consent: str | None
     summary: str
 

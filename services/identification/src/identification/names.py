@@ -188,11 +188,14 @@ class NameVariant:
 
     words: tuple[str, ...]
     plain: bool = False
+    # False when a part of the name was written without a letter ("{{7*7}}", "???"):
+    # what is left is part of a name, and agrees with another at most weakly.
+    complete: bool = True
 
     @property
     def phonetic(self) -> NameVariant:
         """The same name in phonetic forms (to compare with a name of another script)."""
-        return self if not self.plain else _phonetic(self.words)
+        return self if not self.plain else _phonetic(self.words, self.complete)
 
     @property
     def skeletons(self) -> tuple[str, ...]:
@@ -200,14 +203,18 @@ class NameVariant:
 
 
 @lru_cache(maxsize=1 << 16)
-def _phonetic(words: tuple[str, ...]) -> NameVariant:
+def _phonetic(words: tuple[str, ...], complete: bool = True) -> NameVariant:
     # Names repeat: each distinct plain name is folded once.
-    return NameVariant(tuple(form for word in words if (form := phonetic_form(word))))
+    return NameVariant(
+        tuple(form for word in words if (form := phonetic_form(word))), complete=complete
+    )
 
 
 def name_variant(*parts: str | None, plain: bool = False) -> NameVariant | None:
     """The words of a name given in parts (given, family...): phonetic forms, or the
     folded letters when ``plain`` (a Vietnamese name); None if empty."""
+    written = [part for part in parts if part and part.strip()]
+    complete = all(any(character.isalpha() for character in part) for part in written)
     if plain:
         words = tuple(token for part in parts if part for token in tokens(part))
     else:
@@ -218,7 +225,7 @@ def name_variant(*parts: str | None, plain: bool = False) -> NameVariant | None:
             for token in tokens(part)
             if (form := phonetic_form(token))
         )
-    return NameVariant(words, plain) if words else None
+    return NameVariant(words, plain, complete) if words else None
 
 
 # Names of these nationalities are compared letter for letter (diacritics folded).

@@ -71,6 +71,7 @@ def features_of(
     province_code: str | None = None,
     purposes: Sequence[str] = (),
     exploitation_country_code: str | None = None,
+    reporting_organisation: str | None = None,
 ) -> PersonFeatures:
     """The matcher's view of a record's person fields."""
     return PersonFeatures(
@@ -93,6 +94,7 @@ def features_of(
         met=encounter_date,
         purposes=frozenset(purposes),
         exploited_in=exploitation_country_code,
+        agency=reporting_organisation,
     )
 
 

@@ -46,6 +46,7 @@ def features_of_screening(screening: Screening, names: PersonNames) -> PersonFea
         province_code=screening.province_code,
         purposes=screening.purposes,
         exploitation_country_code=screening.exploitation_country_code,
+        reporting_organisation=screening.reporting_organisation,
     )
 
 

@@ -22,7 +22,13 @@ from identification.case_models import (
 )
 from identification.decisions import CaseStatus
 from identification.sealing import open_rationale
-from identification.store import ConsentRecord, Decision, IdentificationCase, Screening
+from identification.store import (
+    ConsentRecord,
+    Decision,
+    IdentificationCase,
+    PersonRecord,
+    Screening,
+)
 from nrm_contracts.events.identification import DecisionStage
 from nrm_runtime.errors import ProblemError
 from nrm_runtime.field_crypto import KeyRing
@@ -180,10 +186,18 @@ async def screenings_of(session: AsyncSession, case_id: UUID) -> list[Screening]
 
 
 async def case_detail(
-    session: AsyncSession, case: IdentificationCase, today: date, keys: KeyRing
+    session: AsyncSession,
+    case: IdentificationCase,
+    today: date,
+    keys: KeyRing,
+    *,
+    with_persons: bool = False,
 ) -> CasePublic:
-    """The case as the API gives it, its decisions' grounds opened (the caller audits)."""
+    """The case as the API gives it, its decisions' grounds opened (the caller audits);
+    ``with_persons``: each screening's person in the index (for its reviewer, so that a
+    wrong link can be found and undone)."""
     consents = await consents_of(session, case.id)
+    persons = await persons_of_case(session, case.id) if with_persons else {}
     return CasePublic(
         **summary(case, today).model_dump(),
         screenings=[
@@ -193,6 +207,8 @@ async def case_detail(
                 encounter_date=screening.encounter_date,
                 presumptive_result=screening.presumptive_result,
                 recorded_at=screening.recorded_at,
+                person_id=persons.get(screening.id),
+                person=f"/persons/{persons[screening.id]}" if screening.id in persons else None,
             )
             for screening in await screenings_of(session, case.id)
         ],
@@ -200,6 +216,16 @@ async def case_detail(
         consents_in_force=[consent_public(c) for c in in_force(consents)],
         consent_history=[consent_public(c) for c in consents],
     )
+
+
+async def persons_of_case(session: AsyncSession, case_id: UUID) -> dict[UUID, UUID]:
+    """The person each screening of the case belongs to, by screening id."""
+    rows = await session.exec(
+        select(PersonRecord.screening_id, PersonRecord.person_id).where(
+            col(PersonRecord.case_id) == case_id
+        )
+    )
+    return dict(rows.all())
 
 
 def decision_public(decision: Decision, keys: KeyRing) -> DecisionPublic:

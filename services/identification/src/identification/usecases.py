@@ -414,7 +414,10 @@ def to_public(
         is_child=screening.is_child,
         age_band=screening.age_band or AgeBand.UNKNOWN,
         presumptive_assessment=(
-            AssessmentPublic.model_validate(screening.assessment)
+            # Assessments recorded before the field was written carry it as is_child.
+            AssessmentPublic.model_validate(
+                {"child_rule_applies": screening.is_child is True, **screening.assessment}
+            )
             if screening.assessment is not None
             else None
         ),

@@ -11,12 +11,13 @@ from pydantic import BaseModel, Field, model_validator
 from nrm_contracts.events.identification import Sex
 from nrm_contracts.events.repatriation import CaseOrigin, ClosureOutcome, Direction
 from nrm_runtime.http import IsoDate, RequestModel, invalid_field
+from nrm_runtime.text import NamePart
 from repatriation.domain import ConsentBasis, ConsentStatus, ReintegrationStatus, Submission
 from repatriation.sop import AppliesTo, StepKind
 
 Alpha3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["VNM"])]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[NamePart, Field(max_length=100)]
 
 
 class PersonIn(RequestModel):

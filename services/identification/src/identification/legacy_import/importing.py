@@ -253,6 +253,7 @@ def _screening(
         province_code=row.province_code,
         purposes=row.purposes,
         exploitation_country_code=row.exploitation_country_code,
+        reporting_organisation=mapping.organisation,
     )
     return screening, features
 

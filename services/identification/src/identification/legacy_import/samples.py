@@ -97,4 +97,5 @@ def sample_features(record: SyntheticRecord) -> PersonFeatures:
         province_code=record.province_code or None,
         purposes=[record.exploitation_type] if record.exploitation_type else [],
         exploitation_country_code=record.exploitation_country_code or None,
+        reporting_organisation=record.organisation,
     )

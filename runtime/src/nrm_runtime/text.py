@@ -1,0 +1,100 @@
+"""What counts as text in a request, in every service: no control characters, and a
+name has a letter. Both rules are stated in the OpenAPI schema as patterns (ECMA-262
+and Python read them alike), so that clients and fuzzers know them, and the server
+enforces exactly those patterns, with a message that says what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+
+# C0 and C1 control characters and DEL; tab, line feed and carriage return stay (notes
+# are written in lines). A NUL in a name ends it early in some readers and not others.
+_CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+NO_CONTROL_PATTERN = f"^[^{_CONTROL}]*$"
+_CONTROL_CHARACTER = re.compile(f"[{_CONTROL}]")
+
+# Letters of the scripts names are written in here and among the persons met: Latin
+# (with Vietnamese), Greek, Cyrillic, Arabic, Devanagari, Thai, Lao, Myanmar, Khmer,
+# Hangul and the CJK ideographs and kana. A name part without one ("???", "{{7*7}}")
+# names no one.
+_LETTERS = (
+    "A-Za-z\\u00aa\\u00b5\\u00ba\\u00c0-\\u00d6\\u00d8-\\u00f6\\u00f8-\\u024f"
+    "\\u0370-\\u03ff\\u0400-\\u04ff\\u0620-\\u064a\\u0904-\\u0939"
+    "\\u0e01-\\u0e30\\u0e81-\\u0eb0\\u1000-\\u102a\\u1780-\\u17b3"
+    "\\u1e00-\\u1eff\\u3041-\\u30ff\\u4e00-\\u9fff\\uac00-\\ud7a3"
+)
+# Names are one line: no control character at all, not even a tab.
+_NAME_CONTROL = "\\u0000-\\u001f\\u007f-\\u009f"
+NAME_PATTERN = f"^[^{_NAME_CONTROL}]*[{_LETTERS}][^{_NAME_CONTROL}]*$"
+_NAME = re.compile(NAME_PATTERN)
+
+
+def refuse_control_characters(value: Any) -> Any:
+    """``value`` unchanged, or ValueError when some text in it holds a control character."""
+    for text in _texts(value):
+        found = _CONTROL_CHARACTER.search(text)
+        if found is not None:
+            raise ValueError(
+                f"control character U+{ord(found.group()):04X} is not accepted in text"
+            )
+    return value
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [text for item in value.items() for part in item for text in _texts(part)]
+    if isinstance(value, list | tuple | set | frozenset):
+        return [text for item in value for text in _texts(item)]
+    return []
+
+
+def _a_name(value: str) -> str:
+    if _NAME.match(value) is None:
+        refuse_control_characters(value)
+        raise ValueError("a name needs at least one letter, and no control character")
+    return value
+
+
+NamePart = Annotated[
+    str,
+    Field(
+        min_length=1,
+        json_schema_extra={
+            "pattern": NAME_PATTERN,
+            "description": "A name or part of one: at least one letter, one line",
+        },
+    ),
+    AfterValidator(_a_name),
+]
+"""A given name, family name or alias: at least one letter, in any of the scripts in
+:data:`_LETTERS`; no control character."""
+
+
+def mark_plain_strings(schema: dict[str, Any]) -> None:
+    """Add :data:`NO_CONTROL_PATTERN` to every string property of a request body's JSON
+    schema that does not constrain its text already (a pattern, a format, an enum)."""
+    for property_schema in schema.get("properties", {}).values():
+        _mark(property_schema)
+
+
+def _mark(schema: Any) -> None:
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return
+    if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(
+        schema
+    ):
+        schema["pattern"] = NO_CONTROL_PATTERN
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(key, ()):
+            _mark(option)
+    _mark(schema.get("items"))
+    additional = schema.get("additionalProperties")
+    if isinstance(additional, dict):
+        _mark(additional)

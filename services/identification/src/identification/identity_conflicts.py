@@ -1,0 +1,141 @@
+"""Evidence no agreement of names can outweigh: what makes two records two people before
+any weight is added.
+
+A child is never folded into an adult. A record whose birth date (a day, a month, a
+year, or an estimated age with its range) makes the person under 18 on a day cannot be
+the record of someone another record makes 18 or older on that same day: the child rule,
+the statistics by age band and the unique count would all be wrong for her. And birth
+dates years apart, beyond what a typing slip explains (a digit mistyped or two digits
+swapped), are two people whatever the names, the day or the agency say.
+
+Pure: the matcher (:mod:`identification.matching`) asks :func:`conflicts_between` for
+every pair it could link, and never links a pair with a conflict automatically; at most
+a reviewer sees it, with the conflict named.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from identification.domain import ADULT_AGE
+
+if TYPE_CHECKING:
+    from identification.matching import BirthInfo
+
+# Years between two birth dates that a slip in a full date can explain (one off, or one
+# digit mistyped, see matching._one_key); past this, the dates are of two people.
+SLIP_YEARS = 1
+# An apparent age is an officer's guess: beyond its own range (matching's tolerance),
+# it may be off by this many years more before the records are two people.
+ESTIMATE_SLACK_YEARS = 2
+
+
+class Conflict(StrEnum):
+    """Why a pair of records is never linked automatically."""
+
+    CHILD_ADULT = "child_adult_conflict"
+    BIRTH_YEARS_APART = "birth_years_apart"
+
+
+@dataclass(frozen=True)
+class BirthSpan:
+    """The earliest and latest day a record's person can have been born."""
+
+    earliest: date
+    latest: date
+
+    @classmethod
+    def of(cls, birth: BirthInfo) -> BirthSpan:
+        first_year, last_year = birth.year - birth.tolerance, birth.year + birth.tolerance
+        if birth.month is None:
+            return cls(date(first_year, 1, 1), date(last_year, 12, 31))
+        if birth.day is None:
+            last_day = calendar.monthrange(last_year, birth.month)[1]
+            return cls(date(first_year, birth.month, 1), date(last_year, birth.month, last_day))
+        return cls(
+            _in_year(first_year, birth.month, birth.day), _in_year(last_year, birth.month, birth.day)
+        )
+
+
+class AgeStatus(StrEnum):
+    CHILD = "child"
+    ADULT = "adult"
+    UNCERTAIN = "uncertain"
+
+
+def age_status(span: BirthSpan, on: date) -> AgeStatus:
+    """Under 18 on ``on`` whichever day of the span the person was born, 18 or older
+    whichever day, or either."""
+    coming_of_age = _years_before(on, ADULT_AGE)
+    if span.earliest > coming_of_age:
+        return AgeStatus.CHILD
+    if span.latest <= coming_of_age:
+        return AgeStatus.ADULT
+    return AgeStatus.UNCERTAIN
+
+
+def conflicts_between(
+    first: BirthInfo | None,
+    first_met: date | None,
+    second: BirthInfo | None,
+    second_met: date | None,
+) -> frozenset[Conflict]:
+    """The conflicts between two records' births, each record with the day it was
+    made: a child and an adult on either record's day, and births years apart."""
+    if first is None or second is None:
+        return frozenset()
+    spans = BirthSpan.of(first), BirthSpan.of(second)
+    found: set[Conflict] = set()
+    for day in {met for met in (first_met, second_met) if met is not None}:
+        statuses = {age_status(span, day) for span in spans}
+        if statuses == {AgeStatus.CHILD, AgeStatus.ADULT}:
+            found.add(Conflict.CHILD_ADULT)
+    if births_apart(first, second):
+        found.add(Conflict.BIRTH_YEARS_APART)
+    return frozenset(found)
+
+
+def births_apart(first: BirthInfo, second: BirthInfo) -> bool:
+    """Whether two births are years apart beyond a typing slip (or, for an apparent
+    age, beyond its range and an officer's misjudgement)."""
+    slack = ESTIMATE_SLACK_YEARS if first.tolerance or second.tolerance else 0
+    return _years_apart(first, second) > SLIP_YEARS + slack
+
+
+def _years_apart(first: BirthInfo, second: BirthInfo) -> int:
+    """Whole years between the nearest years of birth the two records allow (0 when
+    their ranges meet); a year one digit off another is a slip, not years apart."""
+    a, b = first.years, second.years
+    gap = max(a.start, b.start) - min(a.stop, b.stop) + 1
+    if gap <= 0:
+        return 0
+    if first.tolerance == 0 and second.tolerance == 0 and _one_digit(first.year, second.year):
+        return 0
+    return gap
+
+
+def _one_digit(first: int, second: int) -> bool:
+    # A year mistyped by one key: one digit wrong ("1985" / "1995"), or two neighbouring
+    # digits swapped ("1987" / "1978").
+    x, y = f"{first:04d}", f"{second:04d}"
+    wrong = [i for i in range(len(x)) if x[i] != y[i]]
+    if len(wrong) == 1:
+        return True
+    return (
+        len(wrong) == 2
+        and wrong[1] == wrong[0] + 1
+        and (x[wrong[0]], x[wrong[1]]) == (y[wrong[1]], y[wrong[0]])
+    )
+
+
+def _years_before(day: date, years: int) -> date:
+    return _in_year(day.year - years, day.month, day.day)
+
+
+def _in_year(year: int, month: int, day: int) -> date:
+    # 29 February in a common year is the 28th.
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
