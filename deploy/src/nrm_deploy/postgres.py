@@ -1,5 +1,6 @@
-"""A throw-away PostgreSQL server for tests: initdb in a temporary directory, a free
-loopback port, trust authentication, stopped and removed at the end.
+"""A throw-away PostgreSQL server for tests and the local cluster topology: initdb in a
+temporary directory (or one given), a free (or given) loopback port, trust
+authentication, stopped and removed at the end.
 
 PostgreSQL refuses to run as root; under root (as in CI) the server runs as the
 ``postgres`` system user that Debian's package creates.
@@ -43,11 +44,12 @@ def server_binaries() -> Path:
 class PostgresServer:
     """One server; :meth:`create_database` gives each test a database of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, base: Path | None = None, port: int | None = None) -> None:
         self.binaries = server_binaries()
-        self.port = free_port()
+        self.port = port or free_port()
         # Not pytest's tmp dir: that one is private to root, and the server may not be.
-        self.base = Path(tempfile.mkdtemp(prefix="nrm-postgres-"))
+        self.base = base or Path(tempfile.mkdtemp(prefix="nrm-postgres-"))
+        self.base.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.base / "data"
         self._run_as = _unprivileged_user()
         self._databases = 0
@@ -79,6 +81,11 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server on its existing data directory (after :meth:`halt`)."""
         options = (
             f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 "
             # A test database: durability across power loss is not what is tested here.
@@ -102,12 +109,24 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
-        return self
 
-    def create_database(self) -> str:
-        """A new empty database; its SQLAlchemy asyncpg URL."""
+    def halt(self) -> None:
+        """Stop the server, keeping its data: a database outage that :meth:`resume` ends.
+
+        ``fast``: the clients' connections are cut at once, as when a server goes away.
+        """
+        subprocess.run(
+            self._command(
+                str(self.binaries / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def create_database(self, name: str | None = None) -> str:
+        """A new empty database (named ``name``, or a fresh test name); its asyncpg URL."""
         self._databases += 1
-        name = f"test_{os.getpid()}_{self._databases}"
+        name = name or f"test_{os.getpid()}_{self._databases}"
         subprocess.run(
             self._command(
                 str(self.binaries / "createdb"),
@@ -122,7 +141,11 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
-        return f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{self.port}/{name}"
+        return self.url(name)
+
+    def url(self, database: str) -> str:
+        """The SQLAlchemy asyncpg URL of ``database`` on this server."""
+        return f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
         if self.data_dir.exists():

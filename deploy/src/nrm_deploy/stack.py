@@ -11,9 +11,14 @@ SCRAM-SHA-512, the local CA, deny-by-default ACLs generated from the services' c
 in ``<var>/kafka-secure``), and each service connects as its own principal, checking the
 broker's certificate against the CA.
 
+With ``--topology cluster`` it runs the production-like topology instead
+(:mod:`nrm_deploy.topology`): 3 brokers, PostgreSQL, two replicas of every service behind
+HAProxy, all in ``<var>/cluster`` and thrown away at the next start.
+
 Usage::
 
     nrm-stack [--var-dir var] [--base-port 8001] [--kafka-port 9092] [--secure]
+    nrm-stack --topology cluster [--var-dir var] [--base-port 8001]
     python -m nrm_deploy.stack ...
 """
 
@@ -73,6 +78,7 @@ class StackOptions:
     base_port: int
     kafka_port: int
     secure: bool = False
+    topology: str = "single"
 
     @property
     def keys_dir(self) -> Path:
@@ -204,14 +210,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="the secure broker (SASL_SSL, SCRAM principals, ACLs per service; data in "
         "<var>/kafka-secure), each service connecting as its own principal",
     )
+    parser.add_argument(
+        "--topology",
+        choices=["single", "cluster"],
+        default="single",
+        help="single: one broker, SQLite (default); cluster: 3 brokers (RF 3, min ISR 2), "
+        "PostgreSQL, two replicas of every service behind HAProxy (data in <var>/cluster)",
+    )
     return parser
 
 
 def parse_options(argv: Sequence[str] | None) -> StackOptions:
     args = build_parser().parse_args(argv)
     var_dir = (args.var_dir or repo_root() / "var").resolve()
+    if args.topology == "cluster" and args.secure:
+        raise SystemExit("nrm-stack: --secure is for the single-broker topology")
     return StackOptions(
-        var_dir=var_dir, base_port=args.base_port, kafka_port=args.kafka_port, secure=args.secure
+        var_dir=var_dir,
+        base_port=args.base_port,
+        kafka_port=args.kafka_port,
+        secure=args.secure,
+        topology=args.topology,
     )
 
 
@@ -583,6 +602,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
     signals = StopSignals()
     signals.install()
+    if options.topology == "cluster":
+        from nrm_deploy.topology_run import run_cluster
+
+        return run_cluster(options, signals)
     try:
         return run(options, signals)
     except (KafkaLauncherError, StackError) as error:
