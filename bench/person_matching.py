@@ -22,6 +22,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,27 @@ def _components(count: int, links: Iterable[tuple[int, int]]) -> list[str]:
     return [str(root(i)) for i in range(count)]
 
 
-def score(labels: Sequence[str], truth: set[tuple[int, int]]) -> dict[str, float]:
+def hard_negatives(records: Sequence[SyntheticRecord]) -> set[tuple[int, int]]:
+    """Pairs of records of two people met in one group who share a name (siblings,
+    namesakes): alike in name, day, place and agency, and two people."""
+    by_kin: dict[tuple[str, str], list[int]] = {}
+    for index, record in enumerate(records):
+        if record.group_key:
+            by_kin.setdefault((record.group_key, record.name_of), []).append(index)
+    return {
+        (first, second)
+        for members in by_kin.values()
+        for i, first in enumerate(members)
+        for second in members[i + 1 :]
+        if records[first].person_key != records[second].person_key
+    }
+
+
+def score(
+    labels: Sequence[str],
+    truth: set[tuple[int, int]],
+    hard: AbstractSet[tuple[int, int]] = frozenset(),
+) -> dict[str, float]:
     predicted = _pairs_of_clusters(labels)
     true_positive = len(predicted & truth)
     precision = true_positive / len(predicted) if predicted else 1.0
@@ -78,6 +99,8 @@ def score(labels: Sequence[str], truth: set[tuple[int, int]]) -> dict[str, float
         "f1": round(f1, 4),
         "predicted_pairs": len(predicted),
         "true_pairs": len(truth),
+        "hard_negative_pairs": len(hard),
+        "hard_negatives_linked": len(predicted & hard),
     }
 
 
@@ -243,6 +266,7 @@ def run(
     for size, seed in ((size, seed) for size in sizes for seed in seeds):
         records = generate(size, seed=seed)
         truth = set(true_pairs(records))
+        hard = hard_negatives(records)
         entry: dict[str, Any] = {"records": size, "seed": seed, "methods": {}}
         methods: tuple[tuple[str, Callable[[], Any]], ...] = (
             ("nrm_person_index", lambda: nrm_matcher(records, ring)),  # noqa: B023 - run now
@@ -252,7 +276,7 @@ def run(
         for name, method in methods:
             (labels, review), seconds, cpu_seconds = _timed(method)
             entry["methods"][name] = {
-                **score(labels, truth),
+                **score(labels, truth, hard),
                 "seconds": round(seconds, 2),
                 "records_per_second": round(size / seconds),
                 "cpu_seconds": round(cpu_seconds, 2),

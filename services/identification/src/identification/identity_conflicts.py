@@ -57,7 +57,8 @@ class BirthSpan:
             last_day = calendar.monthrange(last_year, birth.month)[1]
             return cls(date(first_year, birth.month, 1), date(last_year, birth.month, last_day))
         return cls(
-            _in_year(first_year, birth.month, birth.day), _in_year(last_year, birth.month, birth.day)
+            _in_year(first_year, birth.month, birth.day),
+            _in_year(last_year, birth.month, birth.day),
         )
 
 
@@ -103,33 +104,34 @@ def births_apart(first: BirthInfo, second: BirthInfo) -> bool:
     """Whether two births are years apart beyond a typing slip (or, for an apparent
     age, beyond its range and an officer's misjudgement)."""
     slack = ESTIMATE_SLACK_YEARS if first.tolerance or second.tolerance else 0
-    return _years_apart(first, second) > SLIP_YEARS + slack
+    if _years_apart(first, second) <= SLIP_YEARS + slack:
+        return False
+    return not _year_slip(first, second)
 
 
 def _years_apart(first: BirthInfo, second: BirthInfo) -> int:
     """Whole years between the nearest years of birth the two records allow (0 when
-    their ranges meet); a year one digit off another is a slip, not years apart."""
+    their ranges meet)."""
     a, b = first.years, second.years
-    gap = max(a.start, b.start) - min(a.stop, b.stop) + 1
-    if gap <= 0:
-        return 0
-    if first.tolerance == 0 and second.tolerance == 0 and _one_digit(first.year, second.year):
-        return 0
-    return gap
+    return max(0, max(a.start, b.start) - min(a.stop, b.stop) + 1)
 
 
-def _one_digit(first: int, second: int) -> bool:
-    # A year mistyped by one key: one digit wrong ("1985" / "1995"), or two neighbouring
-    # digits swapped ("1987" / "1978").
-    x, y = f"{first:04d}", f"{second:04d}"
+def _year_slip(first: BirthInfo, second: BirthInfo) -> bool:
+    """Whether a typist's slip explains the years: two neighbouring digits swapped
+    ("1987" / "1978"), or, in dates whose day and month agree, one digit mistyped
+    ("1985-03-09" / "1995-03-09"). Two dates of one decade differ in one digit too:
+    without the day and month to vouch for it, that is no slip."""
+    if first.tolerance or second.tolerance:
+        return False
+    x, y = f"{first.year:04d}", f"{second.year:04d}"
     wrong = [i for i in range(len(x)) if x[i] != y[i]]
-    if len(wrong) == 1:
-        return True
-    return (
-        len(wrong) == 2
-        and wrong[1] == wrong[0] + 1
-        and (x[wrong[0]], x[wrong[1]]) == (y[wrong[1]], y[wrong[0]])
-    )
+    if len(wrong) == 2 and wrong[1] == wrong[0] + 1:
+        return (x[wrong[0]], x[wrong[1]]) == (y[wrong[1]], y[wrong[0]])
+    same_day = first.day is not None and {(first.month, first.day)} & {
+        (second.month, second.day),
+        (second.day, second.month),
+    }
+    return len(wrong) == 1 and bool(same_day)
 
 
 def _years_before(day: date, years: int) -> date:

@@ -154,8 +154,12 @@ class MatchModel:
             Level.SIMILAR: (0.0028, 0.0097),
             Level.YEAR: (0.21, 0.006),
             Level.ESTIMATE: (0.12, 0.0157),
-            Level.DIFFERENT: (0.0083, 0.11),
-            Level.APART: (0.0005, 0.70),
+            Level.DIFFERENT: (0.0097, 0.205),
+            # Never seen for one person in the generated records (m 0): floored at the
+            # rate of slips the generator does not make (a wrong century, a form filled
+            # in for a relative). A pair this far apart also never links on its own
+            # (identity_conflicts).
+            Level.APART: (0.0005, 0.60),
         }
     )
     # A record's sex or nationality rarely differs for one person (a clerk's slip).
@@ -755,11 +759,15 @@ def _fits_cluster(
 
 def reviewable(comparison: Comparison, *, lower: float, upper: float) -> bool:
     """Whether a reviewer should see the pair: its evidence reaches the review
-    threshold, or only a conflict keeps it from the link (a child and an adult of one
-    name met together: a human looks, the matcher never links)."""
-    return comparison.total >= lower or (
-        bool(comparison.conflicts) and comparison.total_but_birth >= upper
-    )
+    threshold; or, the birth dates set aside, it would have been linked (births years
+    apart) or reviewed (a child and an adult of one name, met together: whether the
+    child was folded into an adult's record, or a birth date mistyped, a human says;
+    the matcher never links them)."""
+    if comparison.total >= lower:
+        return True
+    if Conflict.CHILD_ADULT in comparison.conflicts:
+        return comparison.total_but_birth >= lower
+    return bool(comparison.conflicts) and comparison.total_but_birth >= upper
 
 
 def decide(
@@ -785,7 +793,7 @@ def decide(
     for candidate in candidates:
         # A pair that cannot reach the review threshold changes no decision.
         comparison = compare_within_reach(
-            features, candidate.features, model, name_u=name_u, reach=lower, conflict_reach=upper
+            features, candidate.features, model, name_u=name_u, reach=lower, conflict_reach=lower
         )
         if comparison is None:
             continue
@@ -806,6 +814,17 @@ def decide(
         # Like one of the person's records, unlike another (or a child where another
         # record is an adult): a chain of namesakes would begin here. A reviewer decides.
         return MatchDecision(None, best, review=[linkable[0]])
+    if members is not None:
+        best_members = members(best_candidate.person_id)
+        apart = [
+            pair
+            for pair in linkable[1:]
+            if _persons_conflict(best_members, members(pair[0].person_id))
+        ]
+        if apart:
+            # The record fits two persons known to be two people (namesakes met
+            # together, a child and an adult of one name): which one, a human says.
+            return MatchDecision(None, best, review=[linkable[0], *apart][:MAX_REVIEW_PAIRS])
     merged = [
         pair
         for pair in linkable[1:]
@@ -813,6 +832,14 @@ def decide(
         and (members is None or _fits_cluster(features, members(pair[0].person_id), model))
     ]
     return MatchDecision(best_candidate.person_id, best, best_candidate.record_id, merged=merged)
+
+
+def _persons_conflict(first: Sequence[Candidate], second: Sequence[Candidate]) -> bool:
+    return any(
+        conflicts_between(a.features.birth, a.features.met, b.features.birth, b.features.met)
+        for a in first
+        for b in second
+    )
 
 
 def _rank(comparison: Comparison) -> float:

@@ -60,6 +60,7 @@ def evidence_of(comparison: Comparison) -> dict[str, Any]:
             name: {"level": str(level), "weight": round(comparison.weights[name], 3)}
             for name, level in comparison.levels.items()
         },
+        "conflicts": sorted(str(conflict) for conflict in comparison.conflicts),
     }
 
 

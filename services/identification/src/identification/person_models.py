@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from identification.identity_conflicts import Conflict
 from identification.legacy_import.mapping import Source
 from identification.matching import Level
 from identification.models import PersonPublic
@@ -35,6 +36,15 @@ class Evidence(BaseModel):
     total: float = Field(description="The sum of the weights (log2 odds of one person)")
     name_similarity: float
     fields: dict[str, FieldEvidence]
+    conflicts: list[Conflict] = Field(
+        default_factory=list,
+        description=(
+            "What keeps the two records apart whatever the weights: child_adult_conflict "
+            "(one record makes the person a child on a day the other makes them an adult), "
+            "birth_years_apart (births years apart, beyond a typing slip). A pair with a "
+            "conflict is never linked automatically"
+        ),
+    )
 
 
 class RecordRef(BaseModel):

@@ -14,7 +14,13 @@ weeks of each other, some months later; one person in eight is met again in a la
 episode (re-trafficked, or returning). And many are met in crowds, as the source report
 describes the raids and the mass deportations at Poipet: a third of the persons are part
 of a group of 5 to 60 met the same day in the same province, so that a close encounter
-date is weak evidence between the members of one group.
+date is weak evidence between the members of one group. A group holds families and
+namesakes: one member in four joining a group is the sibling of one already in it (the
+same family name, another given name, born a few years apart; now and then a twin,
+born the same day) or carries the very name of one (a common name, a cousin named after
+the same grandparent) with a birth date of their own, often a child beside an adult.
+These are the hard negatives: records alike in name, day, place and agency that are two
+people (``name_of`` and ``group_key`` tell the benchmark which they are).
 
 The name pools are sized so that a set of 100,000 records is not a crowd of namesakes,
 and skewed as real registers are: Khmer given names compounded of two syllables (some
@@ -29,7 +35,7 @@ from __future__ import annotations
 import csv
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -318,6 +324,15 @@ class SyntheticRecord:
     encounter_date: str
     exploitation_type: str
     exploitation_country_code: str
+    # For evaluation, like person_key: the group met together ("" for none) and the
+    # person whose name (the family name at least) this person carries: their own key,
+    # or the first of the relatives and namesakes met with them.
+    group_key: str = ""
+    name_of: str = ""
+
+
+# Columns only the evaluation reads, never written to an export.
+_TRUTH_COLUMNS = frozenset({"person_key", "group_key", "name_of"})
 
 
 @dataclass(frozen=True)
@@ -334,15 +349,17 @@ class _Person:
     province: str
     purpose: str
     exploited_in: str
+    name_of: str = ""
 
 
 @dataclass(frozen=True)
 class _Episode:
     """When and where a person was met: the day of the interception, raid or
-    deportation, and its province."""
+    deportation, and its province; a group's key when many were met at once."""
 
     met: date
     province: str
+    group: str = ""
 
 
 _FIRST_DAY = date(2019, 1, 1)
@@ -352,6 +369,11 @@ _IN_A_GROUP = 0.33
 _GROUP_SIZES = (5, 60)
 # One person in eight is met again in a later episode, half a year to three years on.
 _MET_AGAIN = 0.125
+# Of the persons joining a group with members, how many are a member's relative or
+# namesake, and of those: siblings (a tenth of them twins), the rest namesakes.
+_RELATIVE_IN_GROUP = 0.25
+_SIBLING = 0.5
+_TWIN = 0.1
 # How long after the episode each agency records the person (days, by share): the same
 # day (a joint operation), within the week (the referral to MOSVY), within the month
 # (an NGO's intake), months later (aftercare, a late registration).
@@ -367,20 +389,35 @@ class _Episodes:
         self.rng = rng
         self.group: _Episode | None = None
         self.group_left = 0
+        self.groups = 0
+        self.members: list[_Person] = []
 
     def first(self) -> _Episode:
         rng = self.rng
         if rng.random() >= _IN_A_GROUP:
             return self._alone()
         if self.group is None or self.group_left == 0:
-            self.group = self._alone()
+            self.groups += 1
+            alone = self._alone()
+            self.group = _Episode(alone.met, alone.province, f"G{self.groups:06d}")
             self.group_left = rng.randint(*_GROUP_SIZES)
+            self.members = []
         self.group_left -= 1
         return self.group
 
-    def of(self, person: _Person) -> list[_Episode]:
+    def joining(self, episode: _Episode, person: _Person) -> _Person:
+        """``person``, or, in a group, now and then a relative or namesake of a member
+        met with them; remembered as a member."""
+        if not episode.group:
+            return person
+        if self.members and self.rng.random() < _RELATIVE_IN_GROUP:
+            person = _relative(self.rng, person.key, self.rng.choice(self.members))
+        self.members.append(person)
+        return person
+
+    def of(self, person: _Person, first: _Episode | None = None) -> list[_Episode]:
         """The episodes a person is met in: one, or two (met again later)."""
-        episodes = [self.first()]
+        episodes = [first or self.first()]
         if self.rng.random() < _MET_AGAIN:
             later = episodes[0].met + timedelta(days=self.rng.randrange(180, 1095))
             # Within the years the set covers: every record dated in the past.
@@ -424,6 +461,41 @@ def _person(rng: random.Random, key: str) -> _Person:
         rng.choices(middles, weights=middle_shares)[0], born, rng.choice(_PROVINCES),
         purpose, _destination(rng, "VNM", purpose),
     )  # fmt: skip
+
+
+def _relative(rng: random.Random, key: str, member: _Person) -> _Person:
+    """Someone met with ``member``, in the same case: a sibling (the family name, another
+    given name, born a few years apart or, for a twin, the same day) or a namesake (the
+    whole name, a birth date of their own)."""
+    if rng.random() < _SIBLING:
+        born = member.birth_date
+        if rng.random() >= _TWIN:
+            born = _born_between(rng, born, rng.randint(1, 10) * rng.choice((-1, 1)))
+        other = _person(rng, key)
+        while other.given == member.given or other.nationality != member.nationality:
+            other = _person(rng, key)
+        return replace(
+            other,
+            family=member.family,
+            family_khmer=member.family_khmer,
+            middle=member.middle if member.nationality == "VNM" else other.middle,
+            birth_date=born,
+            province=member.province,
+            purpose=member.purpose,
+            exploited_in=member.exploited_in,
+            name_of=member.name_of or member.key,
+        )
+    stranger = _person(rng, key)
+    return replace(
+        member, key=key, birth_date=stranger.birth_date, name_of=member.name_of or member.key
+    )
+
+
+def _born_between(rng: random.Random, born: date, years: int) -> date:
+    # A sibling born ``years`` later (or earlier), on a day of their own, within the
+    # years the generator draws births from.
+    day = _in_year(born, born.year + years) + timedelta(days=rng.randrange(-150, 150))
+    return min(max(day, date(1975, 1, 1)), date(2012, 12, 31))
 
 
 def _destination(rng: random.Random, nationality: str, purpose: str) -> str:
@@ -546,8 +618,10 @@ def generate(count: int, *, seed: int) -> list[SyntheticRecord]:
     while len(records) < count:
         number += 1
         person = _person(rng, f"P{seed}-{number:07d}")
+        first = episodes.first()
+        person = episodes.joining(first, person)
         agencies = rng.sample(AGENCIES, _records_per_person(rng))
-        met_in = episodes.of(person)
+        met_in = episodes.of(person, first)
         for organisation, encounter_type in agencies:
             episode = rng.choice(met_in)
             met = _recorded_on(rng, episode)
@@ -574,13 +648,15 @@ def generate(count: int, *, seed: int) -> list[SyntheticRecord]:
                     exploitation_country_code=_as_recorded(
                         rng, person.exploited_in, _COUNTRIES, kept=0.7
                     ),
+                    group_key=met_in[0].group,
+                    name_of=person.name_of or person.key,
                 )
             )
     rng.shuffle(records)
     return records[:count]
 
 
-CANONICAL_COLUMNS = tuple(f.name for f in fields(SyntheticRecord) if f.name != "person_key")
+CANONICAL_COLUMNS = tuple(f.name for f in fields(SyntheticRecord) if f.name not in _TRUTH_COLUMNS)
 
 
 def write_csv(records: Sequence[SyntheticRecord], path: Path) -> Path:
@@ -590,8 +666,9 @@ def write_csv(records: Sequence[SyntheticRecord], path: Path) -> Path:
         writer = csv.DictWriter(handle, fieldnames=CANONICAL_COLUMNS)
         writer.writeheader()
         for record in records:
-            row = asdict(record)
-            del row["person_key"]
+            row = {
+                name: value for name, value in asdict(record).items() if name in CANONICAL_COLUMNS
+            }
             writer.writerow(row)
     return path
 
