@@ -137,9 +137,14 @@ class FakeBroker:
     settings: ServiceSettings
     producer: FakeProducer = field(default_factory=FakeProducer)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    # The causes the relay replaced the producer for (the fake keeps the same one).
+    recoveries: list[BaseException] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.connected.set()
+
+    async def recover(self, failed: FakeProducer, cause: BaseException) -> None:
+        self.recoveries.append(cause)
 
 
 # --- fixtures ----------------------------------------------------------------------------

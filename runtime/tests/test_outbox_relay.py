@@ -9,11 +9,15 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    MessageSizeTooLargeError,
+    OutOfOrderSequenceNumber,
+)
 
 from nrm_contracts import Actor
 from nrm_runtime.database import Database
-from nrm_runtime.relay import OutboxRelay, _published_in_key_order
+from nrm_runtime.relay import BatchNotPublished, OutboxRelay, _published_in_key_order
 
 CASE_A = "aaaaaaaa-0000-4000-8000-000000000001"
 CASE_B = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -127,10 +131,10 @@ async def test_a_failed_delivery_holds_back_its_key_from_the_failure_on(
     await commit_events(CASE_A, CASE_B, CASE_A, CASE_B)
     producer.delivery_failure = failing_key(CASE_A, KafkaConnectionError())
 
-    with pytest.raises(RuntimeError, match="2 of 4 events not published") as failure:
+    with pytest.raises(BatchNotPublished, match="2 of 4 events not published") as failure:
         await relay.publish_pending()
 
-    assert isinstance(failure.value.__cause__, KafkaConnectionError)
+    assert isinstance(failure.value.cause, KafkaConnectionError)
     assert unpublished_keys(await read_outbox()) == [CASE_A, CASE_A]
 
 
@@ -143,7 +147,7 @@ async def test_a_later_failure_of_a_key_keeps_its_earlier_events_published(
         KafkaConnectionError() if record.value == second_of_a.message_value else None
     )
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(BatchNotPublished):
         await relay.publish_pending()
 
     assert [row.published_at is None for row in await read_outbox()] == [False, False, True]
@@ -154,7 +158,7 @@ async def test_held_back_events_are_published_in_order_on_the_next_pass(
 ) -> None:
     first_a, _, second_a = await commit_events(CASE_A, CASE_B, CASE_A)
     producer.delivery_failure = failing_key(CASE_A, KafkaConnectionError())
-    with pytest.raises(RuntimeError):
+    with pytest.raises(BatchNotPublished):
         await relay.publish_pending()
     producer.delivery_failure = lambda _record: None
     producer.delivered.clear()
@@ -171,10 +175,54 @@ async def test_a_record_the_producer_refuses_holds_back_only_its_own_key(
     await commit_events(CASE_A, CASE_B, CASE_C)
     producer.refusal = failing_key(CASE_B, MessageSizeTooLargeError())
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(BatchNotPublished):
         await relay.publish_pending()
 
     assert unpublished_keys(await read_outbox()) == [CASE_B]
+
+
+async def test_a_failed_delivery_hands_the_producer_for_recovery_with_its_real_cause(
+    relay, broker, producer, commit_events
+) -> None:
+    await commit_events(CASE_A, CASE_A, CASE_B)
+    spoiled = OutOfOrderSequenceNumber()
+    producer.delivery_failure = failing_key(CASE_A, spoiled)
+
+    with pytest.raises(BatchNotPublished) as failure:
+        await relay.publish_pending()
+
+    assert failure.value.cause is spoiled
+    assert broker.recoveries == [spoiled]
+
+
+async def test_a_record_too_large_for_any_producer_keeps_the_producer(
+    relay, broker, producer, commit_events
+) -> None:
+    await commit_events(CASE_A, CASE_B)
+    producer.delivery_failure = failing_key(CASE_B, MessageSizeTooLargeError())
+
+    with pytest.raises(BatchNotPublished):
+        await relay.publish_pending()
+
+    assert broker.recoveries == []
+
+
+async def test_the_outbox_is_moving_while_the_relay_publishes_or_nothing_is_old(
+    database, broker, metrics, producer, commit_events
+) -> None:
+    relay = OutboxRelay(database, broker, metrics, stuck_after=timedelta(seconds=0.2))
+    await commit_events(CASE_A)
+    assert await relay.is_moving()  # the relay has just started
+
+    producer.delivery_failure = failing_key(CASE_A, KafkaConnectionError())
+    await asyncio.sleep(0.3)
+    with pytest.raises(BatchNotPublished):
+        await relay.publish_pending()
+    assert not await relay.is_moving()  # old, and no pass succeeded for as long
+
+    producer.delivery_failure = lambda _record: None
+    assert await relay.publish_pending() == 1
+    assert await relay.is_moving()
 
 
 KEY_ORDER_CASES = [

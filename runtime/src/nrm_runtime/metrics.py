@@ -38,6 +38,12 @@ class ServiceMetrics:
             "Unpublished events the relay saw at its last pass",
             registry=self.registry,
         )
+        self.producer_recoveries = Counter(
+            "nrm_kafka_producer_recoveries_total",
+            "Kafka producers stopped and recreated after a failed delivery",
+            ["client"],
+            registry=self.registry,
+        )
         self.events_consumed = Counter(
             "nrm_consumer_events_total",
             "Consumed events by outcome (processed, duplicate, ignored, dead_lettered)",

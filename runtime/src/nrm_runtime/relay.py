@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 from sqlalchemy import Row, delete, select, text, update
 
-from nrm_runtime.broker import Broker
+from nrm_runtime.broker import Broker, spoils_the_producer
 from nrm_runtime.database import Database
 from nrm_runtime.metrics import ServiceMetrics
 from nrm_runtime.tables import outbox_table, utc_now
@@ -30,6 +31,16 @@ FAILURE_BACKOFF_MAX_SECONDS = 5.0
 PURGE_INTERVAL_SECONDS = 3600.0
 # The advisory lock the relays of one service's database take turns on (any constant).
 RELAY_LOCK = 0x6E726D5F72656C61  # "nrm_rela"
+
+
+class BatchNotPublished(Exception):
+    """Some events of a batch were not published; ``cause`` is the first real failure."""
+
+    def __init__(self, failures: int, batch: int, cause: BaseException) -> None:
+        super().__init__(f"{failures} of {batch} events not published")
+        self.failures = failures
+        self.batch = batch
+        self.cause = cause
 
 
 class OutboxRelay:
@@ -44,6 +55,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         retention: timedelta = timedelta(days=7),
+        stuck_after: timedelta = timedelta(seconds=60),
     ) -> None:
         self.database = database
         self.broker = broker
@@ -51,7 +63,11 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.retention = retention
+        self.stuck_after = stuck_after
         self._next_purge = 0.0
+        # When the relay last did its work (published, found nothing, or left it to
+        # another replica): what "the outbox is moving" means for /readyz.
+        self._last_progress = time.monotonic()
         self._wake = asyncio.Event()
         database.on_commit_of_events(self.wake)
 
@@ -67,9 +83,27 @@ class OutboxRelay:
             try:
                 published = await self.publish_pending()
                 backoff = 0.1
-            except Exception:
+            except BatchNotPublished as failed:
                 self.metrics.publish_failures.inc()
-                log.warning("outbox publish failed; events stay in the outbox", exc_info=True)
+                log.warning(
+                    "outbox publish failed; events stay in the outbox",
+                    extra={
+                        "error": type(failed.cause).__name__,
+                        "failed": failed.failures,
+                        "batch": failed.batch,
+                    },
+                    exc_info=failed.cause,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, FAILURE_BACKOFF_MAX_SECONDS)
+                continue
+            except Exception as failed:
+                self.metrics.publish_failures.inc()
+                log.warning(
+                    "outbox publish failed; events stay in the outbox",
+                    extra={"error": type(failed).__name__},
+                    exc_info=True,
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, FAILURE_BACKOFF_MAX_SECONDS)
                 continue
@@ -112,7 +146,25 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; return how many were published."""
         async with self._relay_turn() as ours:
-            return await self._publish_batch() if ours else 0
+            published = await self._publish_batch() if ours else 0
+        # Reached only without a failure: the outbox moves (or is another replica's).
+        self._last_progress = time.monotonic()
+        return published
+
+    async def is_moving(self) -> bool:
+        """False while an event older than ``stuck_after`` waits and the relay has not
+        done its work for as long: the outbox is stuck, whatever the broker says."""
+        if time.monotonic() - self._last_progress < self.stuck_after.total_seconds():
+            return True
+        table = outbox_table
+        async with self.database.engine.connect() as connection:
+            oldest = await connection.scalar(
+                select(table.c.created_at)
+                .where(table.c.published_at.is_(None))
+                .order_by(table.c.sequence)
+                .limit(1)
+            )
+        return oldest is None or utc_now() - oldest < self.stuck_after
 
     @contextlib.asynccontextmanager
     async def _relay_turn(self) -> AsyncIterator[bool]:
@@ -144,7 +196,11 @@ class OutboxRelay:
         self.metrics.outbox_backlog.set(len(rows))
         if not rows:
             return 0
-        deliveries = await self._send_all(rows)
+        # One producer for the whole batch, held until every delivery landed: a new one
+        # (see Broker.recover) must never send a key's event while an earlier one of it
+        # may still be in flight on the old.
+        producer = self.broker.producer
+        deliveries = await self._send_all(producer, rows)
         outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
         published = _published_in_key_order(rows, outcomes)
         if published:
@@ -153,8 +209,11 @@ class OutboxRelay:
                 self.metrics.events_published.labels(topic=row.topic).inc()
         failures = len(rows) - len(published)
         if failures:
-            first_error = next(o for o in outcomes if isinstance(o, BaseException))
-            raise RuntimeError(f"{failures} of {len(rows)} events not published") from first_error
+            errors = [o for o in outcomes if isinstance(o, BaseException)]
+            cause = next((e for e in errors if not isinstance(e, HeldBack)), errors[0])
+            if any(spoils_the_producer(e) for e in errors if not isinstance(e, HeldBack)):
+                await self.broker.recover(producer, cause)
+            raise BatchNotPublished(failures, len(rows), cause)
         return len(published)
 
     async def _unpublished_batch(self) -> Sequence[Row[Any]]:
@@ -168,7 +227,7 @@ class OutboxRelay:
             )
             return result.all()
 
-    async def _send_all(self, rows: Sequence[Row[Any]]) -> list[asyncio.Future[Any]]:
+    async def _send_all(self, producer: Any, rows: Sequence[Row[Any]]) -> list[asyncio.Future[Any]]:
         """Hand every row to the producer; a refused row holds back the rest of its key.
 
         The producer refuses some records outright (too large, metadata timeout): that
@@ -178,18 +237,18 @@ class OutboxRelay:
         deliveries: list[asyncio.Future[Any]] = []
         for row in rows:
             if row.message_key in refused_keys:
-                deliveries.append(_failed(RuntimeError("an earlier event of its key was refused")))
+                deliveries.append(_failed(HeldBack()))
                 continue
             try:
-                deliveries.append(await self._send(row))
+                deliveries.append(await self._send(producer, row))
             except Exception as refused:  # noqa: BLE001 - recorded as this row's outcome
                 refused_keys.add(row.message_key)
                 deliveries.append(_failed(refused))
         return deliveries
 
-    async def _send(self, row: Row[Any]) -> asyncio.Future[Any]:
+    async def _send(self, producer: Any, row: Row[Any]) -> asyncio.Future[Any]:
         with span_from_traceparent(f"publish {row.event_type}", row.traceparent, SpanKind.PRODUCER):
-            delivery: asyncio.Future[Any] = await self.broker.producer.send(
+            delivery: asyncio.Future[Any] = await producer.send(
                 self.broker.settings.topic(row.topic),
                 value=row.message_value,
                 key=row.message_key.encode(),
@@ -208,6 +267,13 @@ class OutboxRelay:
                 .where(outbox_table.c.sequence.in_(sequences))
                 .values(published_at=utc_now())
             )
+
+
+class HeldBack(Exception):
+    """Not sent: an earlier event of its key was refused (never the cause of a failure)."""
+
+    def __init__(self) -> None:
+        super().__init__("an earlier event of its key was refused")
 
 
 def _failed(error: BaseException) -> asyncio.Future[Any]:

@@ -62,7 +62,23 @@ class ServiceSettings(BaseSettings):
     database_url: str = ""
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_partitions: int = Field(default=3, ge=1)
-    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_replication_factor: int | None = Field(
+        default=None,
+        ge=1,
+        description="Replicas of the topics the service creates; unset: min(3, brokers in "
+        "the cluster), with min.insync.replicas 2 from 3 brokers.",
+    )
+    kafka_allow_low_replication: bool = Field(
+        default=False,
+        description="Production only: accept topics with fewer than 3 replicas (a "
+        "single-broker install). Logged at CRITICAL on every start.",
+    )
+    kafka_request_timeout_ms: int = Field(
+        default=15_000,
+        ge=1_000,
+        description="How long the producer waits for a record's acknowledgement before it "
+        "fails it (the record then stays in its table and is sent again).",
+    )
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     kafka_topic_prefix: str = Field(
         default="",
@@ -122,6 +138,12 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_retention_hours: float = Field(default=168.0, gt=0)
+    outbox_stuck_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="/readyz fails while the outbox holds an event older than this and the "
+        "relay has published nothing for as long.",
+    )
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, gt=0)
     consumer_stall_seconds: float = Field(default=60.0, gt=0)
