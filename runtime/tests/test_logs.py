@@ -10,7 +10,13 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from nrm_runtime.logs import REDACTED, JsonFormatter, ScrubPersonalData, configure_logging
+from nrm_runtime.logs import (
+    REDACTED,
+    JsonFormatter,
+    RateLimitBrokerClient,
+    ScrubPersonalData,
+    configure_logging,
+)
 
 
 @pytest.fixture
@@ -168,3 +174,35 @@ def test_configure_logging_scrubs_and_formats_everything_reaching_the_root(
         REDACTED,
     )
     assert root_logging.level == logging.DEBUG
+
+
+def test_broker_client_warnings_reach_the_log_at_warning(root_logging) -> None:
+    configure_logging("referral", "INFO")
+    [handler] = root_logging.handlers
+    buffer = io.StringIO()
+    handler.setStream(buffer)
+
+    logging.getLogger("aiokafka.producer.sender").warning("OutOfOrderSequenceNumber")
+    logging.getLogger("aiokafka.conn").info("connecting")
+
+    [entry] = entries(buffer)
+    assert (entry["level"], entry["logger"]) == ("WARNING", "aiokafka.producer.sender")
+
+
+def test_a_repeated_broker_client_message_is_let_through_once_per_interval() -> None:
+    now = [0.0]
+    limit = RateLimitBrokerClient(interval=30.0, clock=lambda: now[0])
+
+    def passes(name: str, message: str) -> bool:
+        return limit.filter(logging.makeLogRecord({"name": name, "msg": message, "levelno": 30}))
+
+    assert passes("aiokafka.conn", "Unable to connect to %s")
+    assert not passes("aiokafka.conn", "Unable to connect to %s")
+    assert passes("aiokafka.conn", "Connection lost")  # another kind of message
+    assert passes("nrm_runtime.relay", "x") and passes("nrm_runtime.relay", "x")
+    now[0] = 31.0
+    record = logging.makeLogRecord(
+        {"name": "aiokafka.conn", "msg": "Unable to connect to %s", "levelno": 30}
+    )
+    assert limit.filter(record)
+    assert record.held_back == 1

@@ -80,7 +80,8 @@ def test_the_service_is_not_ready_while_the_broker_is_unreachable(service_app) -
     assert response.status_code == 503
     assert response.json() == {
         "status": "unavailable",
-        "checks": {"database": True, "broker": False, "consumers": False},
+        "checks": {"database": True, "broker": False, "consumers": False, "outbox": True},
+        "details": {},
     }
 
 
@@ -138,6 +139,7 @@ def test_readiness_is_503_when_any_check_fails(checks, status, body) -> None:
     assert response.json() == {
         "status": body,
         "checks": {name: check is up for name, check in checks.items()},
+        "details": {},
     }
 
 

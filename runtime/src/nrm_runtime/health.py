@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -10,21 +11,33 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 Check = Callable[[], Awaitable[bool]]
+Details = Callable[[], dict[str, Any]]
 
 
 class HealthReport(BaseModel):
     status: str
     checks: dict[str, bool]
+    # What an operator should know even when every check passes (e.g. weak topics).
+    details: dict[str, Any] = {}
 
 
-def health_router(*, liveness: dict[str, Check], readiness: dict[str, Check]) -> APIRouter:
+def health_router(
+    *,
+    liveness: dict[str, Check],
+    readiness: dict[str, Check],
+    readiness_details: Details | None = None,
+) -> APIRouter:
     """Routes that need no token: probes and scrapers have none."""
     router = APIRouter(tags=["operations"])
 
-    async def _report(checks: dict[str, Check]) -> JSONResponse:
+    async def _report(checks: dict[str, Check], details: Details | None = None) -> JSONResponse:
         results = {name: await check() for name, check in checks.items()}
         healthy = all(results.values())
-        report = HealthReport(status="ok" if healthy else "unavailable", checks=results)
+        report = HealthReport(
+            status="ok" if healthy else "unavailable",
+            checks=results,
+            details=details() if details else {},
+        )
         return JSONResponse(report.model_dump(), status_code=200 if healthy else 503)
 
     @router.get("/healthz", response_model=HealthReport, responses={503: {"model": HealthReport}})
@@ -34,8 +47,9 @@ def health_router(*, liveness: dict[str, Check], readiness: dict[str, Check]) ->
 
     @router.get("/readyz", response_model=HealthReport, responses={503: {"model": HealthReport}})
     async def readyz() -> JSONResponse:
-        """The service can do its work: database and broker reachable, consumers running."""
-        return await _report(readiness)
+        """The service can do its work: database and broker reachable, consumers running,
+        the outbox moving."""
+        return await _report(readiness, readiness_details)
 
     @router.get(
         "/metrics",

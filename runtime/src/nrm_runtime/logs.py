@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,6 +70,46 @@ def _scrubbed(value: Any) -> Any:
     return value
 
 
+BROKER_CLIENT_LOGGER = "aiokafka"
+BROKER_CLIENT_LOG_INTERVAL_SECONDS = 30.0
+
+
+class RateLimitBrokerClient(logging.Filter):
+    """At most one record per ``interval`` of each aiokafka message, with the count of
+    those held back since.
+
+    During an outage aiokafka logs every failed connection, several a second; silenced
+    altogether it hid why a producer stopped delivering (the sequence errors of an
+    idempotent producer). The first of each kind is kept, then one per interval.
+    """
+
+    def __init__(
+        self,
+        interval: float = BROKER_CLIENT_LOG_INTERVAL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.interval = interval
+        self._clock = clock
+        self._last: dict[tuple[str, str], float] = {}
+        self._held_back: dict[tuple[str, str], int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(BROKER_CLIENT_LOGGER) or record.levelno >= logging.CRITICAL:
+            return True
+        kind = (record.name, str(record.msg))
+        now = self._clock()
+        last = self._last.get(kind)
+        if last is not None and now - last < self.interval:
+            self._held_back[kind] = self._held_back.get(kind, 0) + 1
+            return False
+        self._last[kind] = now
+        held_back = self._held_back.pop(kind, 0)
+        if held_back:
+            record.held_back = held_back
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, trace id, extras."""
 
@@ -101,12 +143,15 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     handler.addFilter(ScrubPersonalData())
+    handler.addFilter(RateLimitBrokerClient())
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
-    # aiokafka logs every failed connection attempt at ERROR; the runtime reports the
-    # broker's state itself (warnings, /readyz), so only aiokafka's worst is kept.
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL if level != "DEBUG" else logging.DEBUG)
+    # aiokafka's own warnings and errors say what the broker answered (they name the
+    # real cause of a stuck producer); rate-limited by the handler, never silenced.
+    logging.getLogger(BROKER_CLIENT_LOGGER).setLevel(
+        logging.WARNING if level != "DEBUG" else logging.DEBUG
+    )
     # Alembic narrates every migration step at INFO; a start-up needs none of it.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # uvicorn's access log quotes the path, and paths hold ids only; keep it but as JSON.

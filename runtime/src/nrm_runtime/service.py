@@ -34,13 +34,15 @@ from nrm_runtime.metrics import ServiceMetrics
 from nrm_runtime.organisations import OrganisationRegistry
 from nrm_runtime.relay import OutboxRelay
 from nrm_runtime.schema import MigrationHistory, runtime_history
-from nrm_runtime.settings import ServiceSettings
+from nrm_runtime.settings import Environment, ServiceSettings
 from nrm_runtime.shutdown import cancel_and_wait
 from nrm_runtime.tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
 
 UNTRACED_PATHS = "healthz,readyz,metrics"
+# How long a production start waits for the cluster to say whether its topics are durable.
+DURABILITY_CHECK_SECONDS = 10.0
 
 DatabaseTask = Callable[[Database], Coroutine[Any, Any, None]]
 """A service's own start-up step or background task; it receives the service's database."""
@@ -81,7 +83,7 @@ class ServiceRuntime:
         topics = [str(definition.owned_topic)]
         for subscription in definition.subscriptions:
             topics += [*subscription.topics, *subscription.dead_letter_topics()]
-        self.broker = Broker(settings, [settings.topic(name) for name in topics])
+        self.broker = Broker(settings, [settings.topic(name) for name in topics], self.metrics)
         self.relay = OutboxRelay(
             self.database,
             self.broker,
@@ -89,6 +91,7 @@ class ServiceRuntime:
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
             retention=timedelta(hours=settings.outbox_retention_hours),
+            stuck_after=timedelta(seconds=settings.outbox_stuck_seconds),
         )
         self.consumers = [
             EventConsumer(subscription, settings, self.database, self.broker, self.metrics)
@@ -109,6 +112,10 @@ class ServiceRuntime:
         await self.database.migrate(self.migration_histories)
         for step in self._on_start:
             await step(self.database)
+        if self.settings.environment is Environment.PRODUCTION:
+            # Refuse to start on topics that keep too few copies, when the cluster can
+            # tell; one that cannot yet is checked by the connecting task.
+            await self.broker.check_durability(DURABILITY_CHECK_SECONDS)
         # The connecting task ends once connected; the workers run for the process's life.
         self._connecting = asyncio.create_task(self.broker.connect(), name="kafka-connect")
         self._workers = [
@@ -148,6 +155,22 @@ class ServiceRuntime:
 
     async def broker_ready(self) -> bool:
         return await self.broker.is_reachable()
+
+    async def outbox_ready(self) -> bool:
+        try:
+            return await self.relay.is_moving()
+        except Exception:  # noqa: BLE001 - the database check reports an unreachable one
+            return False
+
+    def readiness_details(self) -> dict[str, Any]:
+        details: dict[str, Any] = {}
+        if self.broker.shortfalls:
+            details["topics_below_durability"] = {
+                shortfall.topic: shortfall.describe() for shortfall in self.broker.shortfalls
+            }
+        if self.broker.refusal:
+            details["kafka_refused"] = self.broker.refusal
+        return details
 
     async def consumers_ready(self) -> bool:
         return self._workers_alive() and all(consumer.running for consumer in self.consumers)
@@ -197,7 +220,9 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                 "database": runtime.database_ready,
                 "broker": runtime.broker_ready,
                 "consumers": runtime.consumers_ready,
+                "outbox": runtime.outbox_ready,
             },
+            readiness_details=runtime.readiness_details,
         )
     )
     for router in definition.routers:
