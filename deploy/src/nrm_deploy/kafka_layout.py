@@ -8,8 +8,8 @@ are asked for, the same client and controller ports.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
+import random
 import socket
 import uuid
 from dataclasses import asdict, dataclass
@@ -20,18 +20,37 @@ from nrm_deploy.kafka_jars import KafkaLauncherError
 LAYOUT_FILE = "cluster.json"
 
 
+# Below the kernel's ephemeral range (32768-60999 here): the kernel never gives one of
+# these to a client socket, so a server stopped on one can start on it again. A port the
+# kernel picked (bind to port 0) can be taken by an outgoing connection meanwhile, and the
+# restarted broker fails with "Address already in use".
+SERVER_PORTS = range(20_000, 32_000)
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
+    """A TCP port on 127.0.0.1 that is free right now, below the ephemeral range."""
     return free_ports(1)[0]
 
 
 def free_ports(count: int) -> list[int]:
-    """``count`` distinct free ports (all sockets held open together so none repeats)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
+    """``count`` distinct free ports below the ephemeral range, from a random place in it
+    (so that concurrent test runs rarely try the same ones)."""
+    start = random.randrange(len(SERVER_PORTS))
+    chosen: list[int] = []
+    for step in range(len(SERVER_PORTS)):
+        port = SERVER_PORTS[(start + step) % len(SERVER_PORTS)]
+        if _nobody_listens(port) and port_is_free(port):
+            chosen.append(port)
+            if len(chosen) == count:
+                return chosen
+    raise KafkaLauncherError(f"no {count} free ports in {SERVER_PORTS}")
+
+
+def _nobody_listens(port: int) -> bool:
+    """SO_REUSEADDR binds can share a port on some systems; a connect tells for sure."""
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 def port_is_free(port: int) -> bool:

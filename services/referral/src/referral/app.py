@@ -73,4 +73,5 @@ def create_app(settings: ReferralSettings | None = None, clock: Clock | None = N
     )
     app.state.referral = context
     app.state.delivery_worker = worker
+    worker.count_recoveries_in(app.state.metrics)
     return app

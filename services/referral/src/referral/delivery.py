@@ -28,11 +28,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
-from aiokafka import AIOKafkaProducer
 from sqlmodel import col, select
 
-from nrm_runtime.broker import Broker, kafka_client_options, stop_producer
+from nrm_runtime.broker import Broker, spoils_the_producer
 from nrm_runtime.database import Database, UnitOfWork
+from nrm_runtime.metrics import ServiceMetrics
 from nrm_runtime.shutdown import bounded_step, cancel_and_wait
 from referral.context import ReferralContext
 from referral.privacy import note_notice
@@ -119,12 +119,17 @@ async def enqueue_notices(
 
 
 class ProviderTopics:
-    """Publishes notices on the per-provider topics, creating each topic on first use."""
+    """Publishes notices on the per-provider topics, creating each topic on first use.
+
+    Its own idempotent producer, replaced when a delivery fails (see
+    :meth:`nrm_runtime.broker.Broker.recover`): after an outage longer than the
+    delivery timeout the old one would fail every notice for ever.
+    """
 
     def __init__(self, context: ReferralContext) -> None:
         self._context = context
-        self._broker = Broker(context.settings, [])
-        self._producer: AIOKafkaProducer | None = None
+        settings = context.settings
+        self.broker = Broker(settings, [], client_id=f"{settings.service_name}-providers")
         self._known: set[str] = set()
         self._lock = asyncio.Lock()
 
@@ -132,40 +137,32 @@ class ProviderTopics:
         topic = provider_topic(self._context, delivery.organisation_id)
         async with self._lock:
             if topic not in self._known:
-                await self._broker.ensure_topics([topic])
+                await self.broker.ensure_topics([topic])
                 self._known.add(topic)
-            if self._producer is None:
-                producer = AIOKafkaProducer(
-                    bootstrap_servers=self._context.settings.kafka_bootstrap_servers,
-                    client_id=f"{self._context.settings.service_name}-providers",
-                    enable_idempotence=True,
-                    acks="all",
-                    request_timeout_ms=10_000,
-                    **kafka_client_options(self._context.settings),
-                )
-                try:
-                    await producer.start()
-                except BaseException:
-                    # Cancelled mid-start too: a half-started producer keeps tasks running.
-                    await stop_producer(producer, self._context.settings.shutdown_grace_seconds)
-                    raise
-                self._producer = producer
-        await self._producer.send_and_wait(
-            topic,
-            value=delivery.body.encode(),
-            key=str(delivery.referral_id).encode(),
-            headers=[
-                ("content-type", b"application/json"),
-                ("delivery-id", str(delivery.id).encode()),
-            ],
-        )
+            # Connected at first use, and again after a recovery an attempt's timeout cut.
+            await self.broker.connect()
+            producer = self.broker.producer
+        try:
+            await producer.send_and_wait(
+                topic,
+                value=delivery.body.encode(),
+                key=str(delivery.referral_id).encode(),
+                headers=[
+                    ("content-type", b"application/json"),
+                    ("delivery-id", str(delivery.id).encode()),
+                ],
+            )
+        except Exception as failed:
+            if spoils_the_producer(failed):
+                await self.broker.recover(producer, failed)
+            raise
 
     async def close(self, grace_seconds: float) -> None:
         """Stop the producer within ``grace_seconds``: notices it has not had acknowledged
         stay due in the delivery table."""
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            await stop_producer(producer, grace_seconds)
+        await bounded_step(
+            self.broker.close(), what="close the provider topics", grace_seconds=grace_seconds
+        )
 
 
 class DeliveryWorker:
@@ -176,6 +173,10 @@ class DeliveryWorker:
         self._client = client
         self._topics = ProviderTopics(context)
         self._in_flight: dict[UUID, asyncio.Task[None]] = {}
+
+    def count_recoveries_in(self, metrics: ServiceMetrics) -> None:
+        """Count the provider producer's recoveries in the service's metrics."""
+        self._topics.broker.metrics = metrics
 
     @property
     def attempts_under_way(self) -> list[asyncio.Task[None]]:
