@@ -12,10 +12,11 @@ KAFKA_STAMP := .cache/kafka/.fetched
 ASYNCAPI_STAMP := .tools/.asyncapi-parser
 DEV_KEYS := var/keys/dev-jwks.json var/keys/field-keys.json
 POSTGRES_STAMP := .cache/.postgres-server
+HAPROXY_STAMP := .cache/.haproxy
 
-.PHONY: setup run run-secure test lint format contracts clean bench
+.PHONY: setup run run-cluster run-secure test test-postgresql chaos lint format contracts clean bench
 
-setup: $(SETUP_STAMP) $(KAFKA_STAMP) $(ASYNCAPI_STAMP) $(DEV_KEYS) $(POSTGRES_STAMP)
+setup: $(SETUP_STAMP) $(KAFKA_STAMP) $(ASYNCAPI_STAMP) $(DEV_KEYS) $(POSTGRES_STAMP) $(HAPROXY_STAMP)
 
 $(SETUP_STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"' \
@@ -47,11 +48,25 @@ $(POSTGRES_STAMP): $(SETUP_STAMP)
 	       else echo "PostgreSQL server not found: install it (Debian: sudo apt-get install postgresql)"; exit 1; fi; }
 	mkdir -p $(dir $@) && touch $@
 
+# The cluster topology (nrm-stack --topology cluster, the chaos suite) puts HAProxy in
+# front of each service's two replicas.
+$(HAPROXY_STAMP): $(SETUP_STAMP)
+	@$(BIN)/python -c 'from nrm_deploy.load_balancer import haproxy_binary; haproxy_binary()' 2>/dev/null \
+	  || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
+	       else echo "HAProxy not found: install it (Debian: sudo apt-get install haproxy)"; exit 1; fi; }
+	mkdir -p $(dir $@) && touch $@
+
 $(DEV_KEYS) &: $(SETUP_STAMP)
 	$(BIN)/nrm keys init
 
 run: setup
 	$(BIN)/nrm-stack
+
+# The production-like topology: 3 brokers (RF 3, min ISR 2), PostgreSQL, two replicas of
+# every service behind HAProxy (data in var/cluster, thrown away at the next start).
+run-cluster: setup
+	$(BIN)/nrm-stack --topology cluster
 
 # The same stack on the secure broker: TLS, one SCRAM principal per service, ACLs
 # generated from the services' code (broker data in var/kafka-secure).
@@ -60,6 +75,13 @@ run-secure: setup
 
 test: setup
 	$(BIN)/pytest
+
+# The chaos suite's full profile against the cluster topology (about 35 minutes): 20
+# leader kills, all brokers down 60 s and 5 min, every replica and two whole services
+# killed, PostgreSQL stopped 30 s, duplicates, a rebalance. Report in var/chaos/.
+# (make test runs the short ci profile: tests/test_chaos.py.)
+chaos: setup
+	$(BIN)/nrm-chaos --profile full
 
 lint: setup
 	$(BIN)/ruff check .

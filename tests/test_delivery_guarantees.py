@@ -16,10 +16,14 @@ from nrm_contracts.events.identification import AgeBand, ConsentBasis, Sex, Vict
 from nrm_deploy.testing import (
     bearer,
     eventually,
+    on_both_engines,
     produce_records,
     read_topic,
     screening_form,
 )
+
+# Every test here on SQLite and on PostgreSQL (production's database).
+pytestmark = on_both_engines
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

@@ -9,7 +9,10 @@ from typing import Any
 import httpx
 
 from nrm_contracts import Envelope, Topic
-from nrm_deploy.testing import bearer, eventually, read_topic, screening_form
+from nrm_deploy.testing import bearer, eventually, on_both_engines, read_topic, screening_form
+
+# Every test here on SQLite and on PostgreSQL (production's database).
+pytestmark = on_both_engines
 
 GUARDIAN_CONSENT = [{"purpose": "referral", "given": True, "basis": "guardian"}]
 SVAY_PAK = {

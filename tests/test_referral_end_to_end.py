@@ -16,9 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
-from nrm_deploy.testing import bearer, eventually, read_topic, screening_form
+from nrm_deploy.testing import bearer, eventually, on_both_engines, read_topic, screening_form
 from nrm_runtime.field_crypto import create_key_file
 from referral.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+
+# Every test here on SQLite and on PostgreSQL (production's database).
+pytestmark = on_both_engines
 
 CONSENT = [{"purpose": "referral", "given": True, "basis": "guardian"}]
 

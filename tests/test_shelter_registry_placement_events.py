@@ -14,8 +14,11 @@ import httpx
 
 from nrm_contracts import Actor, Envelope, Topic, dead_letter_topic
 from nrm_contracts.events.referral import PlacementStarted
-from nrm_deploy.testing import bearer, eventually, produce_records, read_topic
+from nrm_deploy.testing import bearer, eventually, on_both_engines, produce_records, read_topic
 from shelter_registry.reference.loader import reference_facility_id
+
+# Every test here on SQLite and on PostgreSQL (production's database).
+pytestmark = on_both_engines
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 KDEI_PP = str(reference_facility_id("kdei-pp-women"))  # 12 of 18 occupied

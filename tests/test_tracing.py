@@ -17,7 +17,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from nrm_deploy.testing import bearer, eventually, screening_form
+from nrm_deploy.testing import bearer, eventually, on_both_engines, screening_form
+
+# Every test here on SQLite and on PostgreSQL (production's database).
+pytestmark = on_both_engines
 
 
 class Span:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import httpx
 
-from nrm_deploy.testing import bearer, eventually, screening_form
+from nrm_deploy.testing import bearer, eventually, on_both_engines, screening_form
+
+# Every test here on SQLite and on PostgreSQL (production's database).
+pytestmark = on_both_engines
 
 
 def referral_cases(referral_url: str, token: str) -> list[dict[str, object]]:

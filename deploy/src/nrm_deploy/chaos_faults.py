@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from nrm_deploy.catalogue import SERVICES
 from nrm_deploy.chaos_cases import processed_identification_events
-from nrm_deploy.chaos_kafka import leader_of, wait_full_isr, wait_leader_moved
+from nrm_deploy.chaos_kafka import leader_of, partitions, wait_full_isr, wait_leader_moved
 from nrm_deploy.chaos_load import Load
 from nrm_deploy.topology import ClusterTopology, Replica
 
@@ -214,13 +214,11 @@ async def _last_records(bootstrap: str, topic: str, count: int) -> list[Any]:
     """Up to ``count`` records from the ends of ``topic``'s partitions."""
     from aiokafka import TopicPartition
 
+    numbers = [p["partition"] for p in await partitions(bootstrap, [topic])]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        if not parts:
-            await consumer.topics()
-            parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        parts = [TopicPartition(topic, number) for number in numbers]
         consumer.assign(parts)
         ends = await consumer.end_offsets(parts)
         each = max(1, count // max(1, len(parts)))

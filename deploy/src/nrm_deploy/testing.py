@@ -135,6 +135,33 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         cluster.stop()
 
 
+@pytest.fixture(scope="module")
+def restartable_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """A broker of the test module's own, for tests that stop and start it (outages).
+
+    Its ports are below the ephemeral range (see ``free_ports``), so it starts again on
+    the same port however many client sockets opened meanwhile. A test that stops it
+    starts it again before it ends.
+    """
+    cluster = KafkaCluster(tmp_path_factory.mktemp("outage-kafka"), nodes=1, heap_mb=256)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def kafka_trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """Three brokers, for what a cluster changes (replication, min ISR)."""
+    cluster = KafkaCluster(tmp_path_factory.mktemp("kafka-trio"), nodes=3, heap_mb=256)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
 def silent_broker() -> Iterator[str]:
     """``host:port`` of a socket that accepts connections (the kernel completes them into
@@ -181,10 +208,16 @@ def topic_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}."
 
 
+# Both engines, for a module's ``pytestmark = on_both_engines``.
+DATABASE_KINDS = ["sqlite", "postgresql"]
+on_both_engines = pytest.mark.parametrize("database_kind", DATABASE_KINDS)
+
+
 @pytest.fixture
 def database_kind() -> str:
     """The database the services of a test run on; parametrize it to run on both:
-    ``@pytest.mark.parametrize("database_kind", ["sqlite", "postgresql"])``."""
+    ``@pytest.mark.parametrize("database_kind", ["sqlite", "postgresql"])`` (or a
+    module's ``pytestmark = on_both_engines``)."""
     return "sqlite"
 
 
@@ -199,6 +232,9 @@ def start_service(
 ) -> Iterator[Callable[..., ServiceProcess]]:
     """Start a service process; all are stopped at the end of the test."""
     started: list[ServiceProcess] = []
+    # A service started again in the same test finds its database again, as it finds
+    # its SQLite file in its work directory.
+    databases: dict[str, str] = {}
 
     def _start(name: str, wait_for: str = "/healthz", **settings: str) -> ServiceProcess:
         values = {
@@ -211,7 +247,10 @@ def start_service(
             **{key.upper(): value for key, value in settings.items()},
         }
         if database_kind == "postgresql" and "DATABASE_URL" not in values:
-            values["DATABASE_URL"] = request.getfixturevalue("postgres_server").create_database()
+            if name not in databases:
+                server = request.getfixturevalue("postgres_server")
+                databases[name] = server.create_database()
+            values["DATABASE_URL"] = databases[name]
         service = ServiceProcess(SERVICES[name], tmp_path / name, values)
         started.append(service)
         return service.start(wait_for)

@@ -48,8 +48,8 @@ STOP_TIMEOUT_SECONDS = 15.0
 class TopologyPorts:
     """Every port of the topology, all fixed and below the ephemeral range.
 
-    ``base``+i: service i's load balancer (what clients call); ``replica_base``+10i+r:
-    its replica r; ``broker_base``+n: broker n (controller ``controller_base``+n).
+    ``base``+i: service i's load balancer (what clients call); ``replica_base``+10i+r-1:
+    its replica r (1-based); ``broker_base``+n: broker n (controller ``controller_base``+n).
     """
 
     base: int = 8001
