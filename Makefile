@@ -14,7 +14,7 @@ DEV_KEYS := var/keys/dev-jwks.json var/keys/field-keys.json
 POSTGRES_STAMP := .cache/.postgres-server
 HAPROXY_STAMP := .cache/.haproxy
 
-.PHONY: setup run run-cluster run-secure test test-postgresql chaos lint format contracts clean bench
+.PHONY: setup run run-cluster run-secure test chaos lint format contracts clean bench
 
 setup: $(SETUP_STAMP) $(KAFKA_STAMP) $(ASYNCAPI_STAMP) $(DEV_KEYS) $(POSTGRES_STAMP) $(HAPROXY_STAMP)
 
