@@ -83,12 +83,11 @@ async def topic_shortfalls(
     """The ``topics`` whose replication factor or min ISR is below ``durability``."""
     if not topics:
         return []
+    # A topic another service has just created may show no partitions yet: not judged.
     factors = {
-        str(described["topic"]): min(
-            (len(partition["replicas"]) for partition in described["partitions"]), default=0
-        )
+        str(described["topic"]): min(len(p["replicas"]) for p in described["partitions"])
         for described in await admin.describe_topics(topics)
-        if not described.get("error_code")
+        if not described.get("error_code") and described["partitions"]
     }
     resources = [ConfigResource(ConfigResourceType.TOPIC, topic) for topic in factors]
     min_insync = _min_insync_by_topic(await admin.describe_configs(resources))

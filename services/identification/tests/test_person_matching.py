@@ -83,7 +83,7 @@ def test_a_namesake_born_another_year_is_never_linked_automatically() -> None:
         (BirthInfo(2004, 3, 9), BirthInfo(2005, 4, 10), Level.DIFFERENT),  # three slips
         (BirthInfo(2004, 3, 9), BirthInfo(1998, 3, 9), Level.APART),  # six years
         (BirthInfo(2009, 3, 9), BirthInfo(2011, 7, 1), Level.APART),  # two years
-        (BirthInfo(2004, 3, 9), BirthInfo(2006, 7, 1), Level.DIFFERENT),  # a digit off
+        (BirthInfo(2004, 3, 9), BirthInfo(2006, 7, 1), Level.APART),  # a digit, another day
         (BirthInfo(2004, 3, 9), BirthInfo(2005, 7, 1), Level.DIFFERENT),  # a year
         (BirthInfo(2004, 3, 9), BirthInfo(2004), Level.YEAR),  # year only
         (BirthInfo(2004), BirthInfo(2005), Level.DIFFERENT),  # two years, both known

@@ -140,20 +140,20 @@ class MatchModel:
     # --estimate) and rounded; a real index should re-estimate them from its own pairs.
     name: FieldWeights = FieldWeights(
         {
-            Level.EXACT: (0.68, 0.00008),
-            Level.CLOSE: (0.17, 0.00011),
-            Level.SIMILAR: (0.095, 0.00065),
-            Level.WEAK: (0.03, 0.0025),
-            Level.DIFFERENT: (0.025, 0.997),
+            Level.EXACT: (0.67, 0.000055),
+            Level.CLOSE: (0.23, 0.00023),
+            Level.SIMILAR: (0.074, 0.0011),
+            Level.WEAK: (0.019, 0.0084),
+            Level.DIFFERENT: (0.006, 0.990),
         }
     )
     birth: FieldWeights = FieldWeights(
         {
-            Level.EXACT: (0.40, 0.000028),
-            Level.CLOSE: (0.10, 0.0009),
-            Level.SIMILAR: (0.0028, 0.0097),
-            Level.YEAR: (0.21, 0.006),
-            Level.ESTIMATE: (0.12, 0.0157),
+            Level.EXACT: (0.38, 0.00004),
+            Level.CLOSE: (0.097, 0.00089),
+            Level.SIMILAR: (0.0036, 0.0093),
+            Level.YEAR: (0.22, 0.0063),
+            Level.ESTIMATE: (0.12, 0.0162),
             Level.DIFFERENT: (0.0097, 0.205),
             # Never seen for one person in the generated records (m 0): floored at the
             # rate of slips the generator does not make (a wrong century, a form filled
@@ -178,11 +178,11 @@ class MatchModel:
     # or further apart (another episode: met again).
     met: FieldWeights = FieldWeights(
         {
-            Level.EXACT: (0.126, 0.00086),
-            Level.CLOSE: (0.254, 0.0068),
-            Level.SIMILAR: (0.321, 0.047),
-            Level.WEAK: (0.267, 0.28),
-            Level.DIFFERENT: (0.032, 0.665),
+            Level.EXACT: (0.133, 0.00073),
+            Level.CLOSE: (0.243, 0.0067),
+            Level.SIMILAR: (0.325, 0.0488),
+            Level.WEAK: (0.263, 0.278),
+            Level.DIFFERENT: (0.036, 0.666),
             # Shared by every member of a group met together: no evidence either way.
             Level.SAME_ENCOUNTER: (1.0, 1.0),
         }
