@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from identification.field_keys import digest_for
+from identification.identity_conflicts import conflicts_between
 from identification.legacy_import.samples import sample_features
 from identification.matching import Comparison, blocking_keys, compare, probing_keys
 from identification.person_index import PersonIndex
@@ -80,6 +81,25 @@ def hard_negatives(records: Sequence[SyntheticRecord]) -> set[tuple[int, int]]:
         for i, first in enumerate(members)
         for second in members[i + 1 :]
         if records[first].person_key != records[second].person_key
+    }
+
+
+def hard_negatives_linked_by_evidence(
+    labels: Sequence[str], records: Sequence[SyntheticRecord], hard: AbstractSet[tuple[int, int]]
+) -> dict[str, int]:
+    """The linked hard negatives split by what their birth dates say: a conflict (a child
+    and an adult, births years apart), which the index promises never to link, or
+    nothing that tells the two apart (a birth missing, estimates that overlap, dates a
+    slip apart): namesakes no field distinguishes, which only a reviewer can."""
+    linked = _pairs_of_clusters(labels) & hard
+    features = {i: sample_features(records[i]) for pair in linked for i in pair}
+    in_conflict = sum(
+        bool(conflicts_between(a.birth, a.met, b.birth, b.met))
+        for a, b in ((features[first], features[second]) for first, second in linked)
+    )
+    return {
+        "with_a_birth_conflict": in_conflict,
+        "births_alike_or_unknown": len(linked) - in_conflict,
     }
 
 
@@ -277,6 +297,11 @@ def run(
             (labels, review), seconds, cpu_seconds = _timed(method)
             entry["methods"][name] = {
                 **score(labels, truth, hard),
+                "hard_negatives_linked_by_evidence": hard_negatives_linked_by_evidence(
+                    labels,
+                    records,
+                    hard,
+                ),
                 "seconds": round(seconds, 2),
                 "records_per_second": round(size / seconds),
                 "cpu_seconds": round(cpu_seconds, 2),
