@@ -87,9 +87,7 @@ def mark_plain_strings(schema: dict[str, Any]) -> None:
 def _mark(schema: Any) -> None:
     if not isinstance(schema, dict) or "$ref" in schema:
         return
-    if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(
-        schema
-    ):
+    if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(schema):
         schema["pattern"] = NO_CONTROL_PATTERN
     for key in ("anyOf", "oneOf", "allOf"):
         for option in schema.get(key, ()):
