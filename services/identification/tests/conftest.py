@@ -22,6 +22,7 @@ from identification.settings import IdentificationSettings
 from nrm_contracts import Envelope
 from nrm_deploy.testing import bearer
 from nrm_runtime.cli import main as nrm
+from nrm_runtime.fake_clock import FakeClock
 from nrm_runtime.field_crypto import create_key_file
 
 UNUSED_BROKER = "127.0.0.1:1"
@@ -30,20 +31,6 @@ UNUSED_BROKER = "127.0.0.1:1"
 @pytest.fixture
 def identification_db(tmp_path: Path) -> Path:
     return tmp_path / "identification.db"
-
-
-class FakeClock:
-    """The service's clock in tests: it stands still until moved."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set_cambodian_day(self, day: str) -> None:
-        """Move to 10:00 in Cambodia on ``day`` (YYYY-MM-DD)."""
-        self.now = datetime.fromisoformat(f"{day}T03:00:00+00:00")
 
 
 @pytest.fixture

@@ -1,22 +1,20 @@
-"""Working days skip weekends and the Cambodian public holidays; the shipped reference
-data covers the 25 provinces and the holidays of 2026 and 2027."""
+"""The preliminary decision falls due in Cambodian working days, counted with the
+runtime's calendar (weekends and the public holidays); the service does not start in a
+year that calendar does not cover. The shipped reference data covers the 25 provinces."""
 
 from __future__ import annotations
 
-import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from fastapi.testclient import TestClient
 
-from identification.reference import (
-    DEFAULT_HOLIDAYS_FILE,
-    is_province_code,
-    load_public_holidays,
-    province_names,
-)
-from identification.working_days import WorkingCalendar
-
-HOLIDAYS = WorkingCalendar(load_public_holidays(DEFAULT_HOLIDAYS_FILE))
+from identification.app import create_app
+from identification.deadlines import DeadlinePolicy
+from identification.reference import is_province_code, province_names
+from identification.settings import IdentificationSettings
+from nrm_runtime.fake_clock import FakeClock
+from nrm_runtime.working_days import CalendarNotCovered, cambodian_calendar
 
 
 @pytest.mark.parametrize(
@@ -32,28 +30,20 @@ HOLIDAYS = WorkingCalendar(load_public_holidays(DEFAULT_HOLIDAYS_FILE))
     ],
 )
 def test_working_days_skip_weekends_and_public_holidays(start, count, due) -> None:
-    assert HOLIDAYS.add_working_days(date.fromisoformat(start), count) == date.fromisoformat(due)
+    policy = DeadlinePolicy(calendar=cambodian_calendar(), preliminary_working_days=count)
+
+    assert policy.preliminary_due(date.fromisoformat(start)) == date.fromisoformat(due)
 
 
-def test_without_holidays_only_weekends_are_skipped() -> None:
-    assert WorkingCalendar().add_working_days(date(2026, 4, 10), 5) == date(2026, 4, 17)
+def test_the_service_does_not_start_in_a_year_without_holidays(
+    identification_settings: IdentificationSettings,
+) -> None:
+    last_year = cambodian_calendar().last_year
+    later = FakeClock(datetime(last_year + 1, 3, 1, 3, 0, tzinfo=UTC))
+    app = create_app(identification_settings, clock=later)
 
-
-def test_a_holiday_list_is_read_from_the_configured_file(tmp_path) -> None:
-    path = tmp_path / "holidays.json"
-    path.write_text(json.dumps({"holidays": {"2026-03-03": "a day of mourning"}}))
-
-    calendar = WorkingCalendar(load_public_holidays(path))
-
-    assert calendar.add_working_days(date(2026, 3, 2), 1) == date(2026, 3, 4)
-
-
-@pytest.mark.parametrize("year", [2026, 2027])
-def test_the_shipped_holidays_cover_each_year(year) -> None:
-    days = [day for day in load_public_holidays(DEFAULT_HOLIDAYS_FILE) if day.year == year]
-
-    assert len(days) >= 20
-    assert {date(year, 1, 1), date(year, 4, 14), date(year, 11, 9)} <= set(days)
+    with pytest.raises(CalendarNotCovered), TestClient(app):
+        pass
 
 
 def test_the_25_provinces_are_shipped_with_their_codes() -> None:

@@ -12,8 +12,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from nrm_contracts import Envelope
 from nrm_deploy.testing import bearer
+from nrm_runtime.fake_clock import FakeClock
 from nrm_runtime.field_crypto import KeyRing
 from repatriation.app import create_app
 from repatriation.settings import CounterpartLink, RepatriationSettings
@@ -33,22 +33,6 @@ UNUSED_BROKER = "127.0.0.1:1"
 SECRETS = {"VNM": "test-secret-vnm", "THA": "test-secret-tha", "LAO": "test-secret-lao"}
 # A Monday in Cambodia (09:00 local), with no holiday in the following weeks.
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
-
-
-@dataclass
-class FakeClock:
-    """Now, moved by the test."""
-
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-    def today(self) -> date:
-        return (self.now + timedelta(hours=7)).date()
 
 
 def counterparts() -> dict[str, CounterpartLink]:
@@ -65,7 +49,7 @@ def repatriation_db(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

@@ -1,14 +1,26 @@
-"""Working days: Monday to Friday, minus Cambodian public holidays, in Cambodian time."""
+"""A step's due day: Cambodian working days (Monday to Friday, minus the public holidays
+of the runtime's calendar), counted from the day in Cambodia it was allowed; the service
+does not start in a year that calendar does not cover."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
 import pytest
+from fastapi.testclient import TestClient
 
-from repatriation.workdays import WorkingCalendar
+from nrm_runtime.fake_clock import FakeClock
+from nrm_runtime.working_days import CalendarNotCovered, cambodian_calendar
+from repatriation.app import create_app
+from repatriation.deadlines import step_due_on, step_overdue
+from repatriation.settings import RepatriationSettings
 
-CALENDAR = WorkingCalendar(frozenset({date(2026, 4, 14), date(2026, 4, 15), date(2026, 4, 16)}))
+CALENDAR = cambodian_calendar()
+
+
+def allowed(day: date) -> datetime:
+    """09:00 in Cambodia on ``day``."""
+    return datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -19,28 +31,32 @@ CALENDAR = WorkingCalendar(frozenset({date(2026, 4, 14), date(2026, 4, 15), date
         (date(2026, 3, 7), 1, date(2026, 3, 9)),  # Saturday + 1 → Monday
         (date(2026, 4, 13), 1, date(2026, 4, 17)),  # Khmer New Year does not count
         (date(2026, 3, 2), 10, date(2026, 3, 16)),
+        (date(2026, 11, 6), 1, date(2026, 11, 10)),  # Independence Day
     ],
 )
 def test_due_dates_count_working_days_only(start: date, days: int, due: date) -> None:
-    assert CALENDAR.add_working_days(start, days) == due
+    assert step_due_on(CALENDAR, allowed(start), days) == due
 
 
 def test_the_day_is_the_day_in_cambodia() -> None:
     # 18:00 UTC on Friday is 01:00 on Saturday in Phnom Penh.
     allowed_at = datetime(2026, 3, 6, 18, 0, tzinfo=UTC)
 
-    assert CALENDAR.due_on(allowed_at, 1) == date(2026, 3, 9)
+    assert step_due_on(CALENDAR, allowed_at, 1) == date(2026, 3, 9)
 
 
-def test_a_deadline_is_missed_once_its_due_day_has_ended_in_cambodia() -> None:
+def test_the_service_does_not_start_in_a_year_without_holidays(
+    settings: RepatriationSettings,
+) -> None:
+    later = FakeClock(datetime(CALENDAR.last_year + 1, 3, 1, 2, 0, tzinfo=UTC))
+    app = create_app(settings, clock=later)
+
+    with pytest.raises(CalendarNotCovered), TestClient(app):
+        pass
+
+
+def test_a_step_is_overdue_once_its_due_day_has_ended_in_cambodia() -> None:
     due = date(2026, 3, 5)
 
-    assert not CALENDAR.is_overdue(due, datetime(2026, 3, 5, 16, 59, tzinfo=UTC))
-    assert CALENDAR.is_overdue(due, datetime(2026, 3, 5, 17, 0, tzinfo=UTC))
-
-
-def test_the_reference_holidays_load() -> None:
-    calendar = WorkingCalendar.load()
-
-    assert date(2026, 4, 14) in calendar.holidays
-    assert not calendar.is_working_day(date(2026, 11, 9))
+    assert not step_overdue(due, datetime(2026, 3, 5, 16, 59, tzinfo=UTC))
+    assert step_overdue(due, datetime(2026, 3, 5, 17, 0, tzinfo=UTC))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from nrm_contracts import Actor, Envelope, EventPayload
 from nrm_deploy.testing import bearer
 from nrm_runtime.database import Database
+from nrm_runtime.fake_clock import FakeClock
 from shelter_registry.app import create_app, sweep_once
 from shelter_registry.handlers import placement_handlers
 from shelter_registry.reference.loader import reference_facility_id
@@ -28,19 +29,6 @@ from shelter_registry.settings import ShelterRegistrySettings
 
 UNUSED_BROKER = "127.0.0.1:1"
 REFERRAL_SERVICE = Actor("mosvy", "case_manager")
-
-
-class FakeClock:
-    """Time that moves only when the test says so."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

@@ -8,22 +8,21 @@ from fastapi import FastAPI
 
 from identification.api import router as screening_router
 from identification.case_api import router as case_router
-from identification.clock import Clock, system_clock
 from identification.context import IdentificationContext
 from identification.deadline_watcher import watch_deadlines
 from identification.deadlines import DeadlinePolicy
 from identification.pending_linker import watch_pending
 from identification.persons_api import router as persons_router
-from identification.reference import load_public_holidays
 from identification.settings import IdentificationSettings
 from identification.statistics_api import router as statistics_router
 from identification.store import tables
-from identification.working_days import WorkingCalendar
 from nrm_contracts import Topic
 from nrm_runtime.audit import SystemActor, audit_router
+from nrm_runtime.clock import Clock, system_clock, today_in_cambodia
 from nrm_runtime.database import Database
 from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.service import ServiceDefinition, create_service_app
+from nrm_runtime.working_days import cambodian_calendar, check_covers_this_year
 
 
 def create_app(
@@ -34,12 +33,16 @@ def create_app(
     if settings.field_keys_file is None:
         raise ValueError("identification seals personal data: set IDENTIFICATION_FIELD_KEYS_FILE")
     keys = KeyRing.load(settings.field_keys_file)
+    calendar = cambodian_calendar()
     policy = DeadlinePolicy(
-        calendar=WorkingCalendar(load_public_holidays(settings.public_holidays_file)),
+        calendar=calendar,
         preliminary_working_days=settings.preliminary_decision_working_days,
         final_days=settings.final_decision_days,
         recovery_days=settings.recovery_period_days,
     )
+
+    async def calendar_covers_this_year(_: Database) -> None:
+        check_covers_this_year(calendar, today_in_cambodia(clock))
 
     async def deadline_watcher(database: Database) -> None:
         await watch_deadlines(database, clock, settings.deadline_watch_seconds)
@@ -66,6 +69,7 @@ def create_app(
                 statistics_router,
                 audit_router(),
             ],
+            on_start=[calendar_covers_this_year],
             background=[deadline_watcher, pending_linker],
         )
     )

@@ -28,7 +28,6 @@ from identification.case_models import (
     NonPunishmentAnswer,
     NonPunishmentCheck,
 )
-from identification.clock import today_in_cambodia
 from identification.consenting import record_consent
 from identification.context import ContextDep
 from identification.deciding import record_decision
@@ -38,6 +37,7 @@ from identification.store import IdentificationCase
 from nrm_contracts.events.identification import DecisionStage
 from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal, Role, require_roles
+from nrm_runtime.clock import today_in_cambodia
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep
 

@@ -9,7 +9,6 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 
 from identification.case_models import ConsentCreate, ConsentPublic
-from identification.clock import Clock, today_in_cambodia
 from identification.models import basis_problem
 from identification.queries import consent_public, consents_of, in_force, screenings_of
 from identification.store import ConsentRecord, IdentificationCase
@@ -17,6 +16,7 @@ from identification.usecases import consent_changed
 from nrm_contracts.events.identification import ConsentStatus
 from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal
+from nrm_runtime.clock import Clock, today_in_cambodia
 from nrm_runtime.database import Database
 from nrm_runtime.errors import NotFound, ProblemError
 

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from identification.clock import Clock
 from identification.deadlines import DeadlinePolicy
 from identification.settings import IdentificationSettings
+from nrm_runtime.clock import Clock
 from nrm_runtime.field_crypto import KeyRing
 
 

@@ -13,9 +13,9 @@ from sqlalchemy import exists
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from identification.clock import Clock, today_in_cambodia
 from identification.store import IdentificationCase, OverdueNotice
 from nrm_contracts.events.identification import DeadlineKind, DecisionOverdue
+from nrm_runtime.clock import Clock, today_in_cambodia
 from nrm_runtime.database import Database
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from identification.working_days import WorkingCalendar
 from nrm_contracts.events.identification import DeadlineKind
+from nrm_runtime.working_days import WorkingCalendar
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 
 from identification import decisions
 from identification.case_models import DecisionCreate, DecisionPublic
-from identification.clock import Clock, today_in_cambodia
 from identification.deadlines import DeadlinePolicy
 from identification.decisions import (
     CaseState,
@@ -40,6 +39,7 @@ from nrm_contracts.events.identification import (
 )
 from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal
+from nrm_runtime.clock import Clock, today_in_cambodia
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.errors import NotFound, ProblemError
 from nrm_runtime.field_crypto import KeyRing

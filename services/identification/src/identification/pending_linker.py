@@ -27,7 +27,6 @@ from identification.arrival_lock import (
     share_person_index,
     try_share_person_index,
 )
-from identification.clock import Clock
 from identification.field_keys import digest_for
 from identification.matching import PersonFeatures
 from identification.person_keys import record_keys
@@ -35,6 +34,7 @@ from identification.person_linking import MATCHER, features_of_screening, link_o
 from identification.sealing import open_person
 from identification.store import Screening
 from nrm_runtime.audit import AuditAction, SystemActor, record_system_access
+from nrm_runtime.clock import Clock
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.field_crypto import KeyRing
 

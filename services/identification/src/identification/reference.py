@@ -1,4 +1,5 @@
-"""Reference data shipped with the service: Cambodian province codes, public holidays.
+"""Reference data shipped with the service: the Cambodian province codes (the public
+holidays are the runtime's: :mod:`nrm_runtime.working_days`).
 
 Read from the package's data files when first asked for (never at import time).
 """
@@ -6,12 +7,10 @@ Read from the package's data files when first asked for (never at import time).
 from __future__ import annotations
 
 import json
-from datetime import date
 from functools import cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data"
-DEFAULT_HOLIDAYS_FILE = DATA_DIR / "public_holidays.json"
 
 
 @cache
@@ -24,9 +23,3 @@ def province_names() -> dict[str, str]:
 
 def is_province_code(code: str) -> bool:
     return code in province_names()
-
-
-def load_public_holidays(path: Path) -> frozenset[date]:
-    """The public holidays listed in ``path`` (``{"holidays": {"YYYY-MM-DD": name}}``)."""
-    document = json.loads(path.read_text(encoding="utf-8"))
-    return frozenset(date.fromisoformat(day) for day in document["holidays"])

@@ -1,11 +1,8 @@
 """Identification settings: environment variables prefixed ``IDENTIFICATION_``."""
 
-from pathlib import Path
-
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from identification.reference import DEFAULT_HOLIDAYS_FILE
 from nrm_runtime.settings import ServiceSettings
 
 
@@ -22,9 +19,6 @@ class IdentificationSettings(ServiceSettings):
     preliminary_decision_working_days: int = Field(default=5, ge=1)
     final_decision_days: int = Field(default=45, ge=1)
     recovery_period_days: int = Field(default=30, ge=30)
-    public_holidays_file: Path = Field(
-        default=DEFAULT_HOLIDAYS_FILE, description="JSON list of Cambodian public holidays"
-    )
     deadline_watch_seconds: float = Field(default=60.0, gt=0)
     pending_link_seconds: float = Field(
         default=2.0,
@@ -35,4 +29,9 @@ class IdentificationSettings(ServiceSettings):
         default=5,
         ge=1,
         description="Statistics cells with fewer persons or records than this are suppressed",
+    )
+    proceedings_legal_bases: tuple[str, ...] = Field(
+        default=("court_order", "investigating_judge_warrant"),
+        description="Legal bases MOSVY accepts, instead of the person's consent, for "
+        "linking a case to a criminal case's proceedings record (codes)",
     )

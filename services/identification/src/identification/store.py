@@ -318,6 +318,9 @@ class LegacyRecord(IdentificationTable, table=True):
     run_id: UUID = Field(foreign_key="legacy_import_run.id", index=True)
 
 
+# The proceedings records' tables are this metadata's too (their own module).
+from identification.proceedings import store as _proceedings_store  # noqa: E402, F401
+
 tables = IdentificationTable.metadata
 
 SEALED_FIELDS = [

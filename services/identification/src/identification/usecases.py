@@ -14,7 +14,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from identification import domain
 from identification.assessment import AgeBasis, ScreeningAnswers, assess
-from identification.clock import Clock
 from identification.deadlines import DeadlinePolicy
 from identification.decisions import CaseStatus
 from identification.models import (
@@ -57,6 +56,7 @@ from nrm_contracts.events.identification import (
 )
 from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal
+from nrm_runtime.clock import Clock
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.errors import NotFound, ProblemError
 from nrm_runtime.field_crypto import KeyRing

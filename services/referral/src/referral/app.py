@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from nrm_contracts import Topic
 from nrm_runtime.audit import audit_router
+from nrm_runtime.clock import Clock
 from nrm_runtime.consumer import Subscription
 from nrm_runtime.database import Database
 from nrm_runtime.service import ServiceDefinition, create_service_app
@@ -18,7 +19,7 @@ from referral.api import router as cases_router
 from referral.api_needs import router as needs_router
 from referral.api_providers import router as providers_router
 from referral.api_referrals import router as referrals_router
-from referral.context import Clock, ReferralContext
+from referral.context import ReferralContext
 from referral.delivery import DeliveryWorker
 from referral.handlers import HANDLERS, reception_handlers
 from referral.referrals import expire_overdue

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from nrm_contracts.events.repatriation import CaseOrigin, ClosureOutcome, Direction
 from nrm_runtime.audit import AuditAction
 from nrm_runtime.auth import OrganisationType, Principal, Role
+from nrm_runtime.clock import cambodian_date
 from nrm_runtime.database import UnitOfWork
 from nrm_runtime.errors import ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep, RequestModel, encode_cursor
@@ -32,7 +33,6 @@ from repatriation.models import (
 from repatriation.privacy import audit, audit_disclosures
 from repatriation.sop import HOME_COUNTRY
 from repatriation.store import CaseStatus, ClockState, StepClock, open_case_for_identification
-from repatriation.workdays import local_date
 
 router = APIRouter(tags=["repatriation cases"])
 
@@ -79,7 +79,7 @@ async def open_outbound_case(
         form.counterpart_country,
         Direction.OUTBOUND,
         form.sop_version,
-        local_date(context.clock()),
+        cambodian_date(context.clock()),
     )
     case = opening.new_case(
         context,

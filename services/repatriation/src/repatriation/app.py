@@ -10,9 +10,12 @@ from fastapi import FastAPI
 
 from nrm_contracts import Topic
 from nrm_runtime.audit import audit_router
+from nrm_runtime.clock import Clock, today_in_cambodia
+from nrm_runtime.database import Database
 from nrm_runtime.service import ServiceDefinition, create_service_app
+from nrm_runtime.working_days import check_covers_this_year
 from repatriation.api import router as officer_router
-from repatriation.context import Clock, Repatriation
+from repatriation.context import Repatriation
 from repatriation.deadlines import run_deadline_sweeps
 from repatriation.liaison_api import router as liaison_router
 from repatriation.outbound import OutboundDispatcher
@@ -34,6 +37,10 @@ def create_app(
     settings = settings or RepatriationSettings()
     context = Repatriation.load(settings, clock)
     dispatcher = OutboundDispatcher(context, liaison_transport)
+
+    async def calendar_covers_this_year(_: Database) -> None:
+        check_covers_this_year(context.calendar, today_in_cambodia(context.clock))
+
     app = create_service_app(
         ServiceDefinition(
             title="NRM repatriation",
@@ -44,6 +51,7 @@ def create_app(
             migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.REPATRIATION,
             routers=[officer_router, liaison_router, audit_router()],
+            on_start=[calendar_covers_this_year],
             background=[dispatcher.run, partial(run_deadline_sweeps, context)],
         )
     )

@@ -21,6 +21,7 @@ from nrm_contracts.events.repatriation import (
     RepatriationClosed,
     StepCompleted,
 )
+from nrm_runtime.clock import cambodian_date
 from nrm_runtime.database import UnitOfWork
 from nrm_runtime.errors import ProblemError
 from repatriation import domain
@@ -41,7 +42,6 @@ from repatriation.store import (
     running_clocks,
     steps_of,
 )
-from repatriation.workdays import local_date
 
 
 async def facts_of(uow: UnitOfWork, case: RepatriationCase) -> domain.CaseFacts:
@@ -72,7 +72,12 @@ async def complete_step(
     facts = await facts_of(uow, case)
     try:
         step = domain.check_step(
-            template, procedure, facts, submission, acting_country=country, today=local_date(now)
+            template,
+            procedure,
+            facts,
+            submission,
+            acting_country=country,
+            today=cambodian_date(now),
         )
     except StepRefused as refused:
         raise ProblemError(refused.status, refused.code, refused.message, refused.field) from None
@@ -201,7 +206,7 @@ def _record_handover(uow: UnitOfWork, case: RepatriationCase, step: Step, now: d
             HandoverCompleted(
                 **common,
                 identification_case_id=case.identification_case_id,
-                handed_over_on=local_date(now),
+                handed_over_on=cambodian_date(now),
                 border_point=case.border_point or "unspecified",
                 sex=Sex(case.sex),
                 is_child=case.is_child,

@@ -7,21 +7,16 @@ can move time (deadlines are clocks in working days).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from nrm_runtime.clock import Clock, system_clock
 from nrm_runtime.field_crypto import KeyRing
-from nrm_runtime.tables import utc_now
+from nrm_runtime.working_days import WorkingCalendar, cambodian_calendar
 from repatriation.settings import RepatriationSettings
 from repatriation.sop import SopLibrary
-from repatriation.workdays import WorkingCalendar
-
-Clock = Callable[[], datetime]
-"""Now, as an aware UTC datetime."""
 
 
 @dataclass(frozen=True)
@@ -30,20 +25,21 @@ class Repatriation:
     library: SopLibrary
     calendar: WorkingCalendar
     keys: KeyRing
-    clock: Clock = field(default=utc_now)
+    clock: Clock = field(default=system_clock)
 
     @classmethod
     def load(cls, settings: RepatriationSettings, clock: Clock | None = None) -> Repatriation:
-        """Read the SOP templates, the holidays and the field encryption keys; refuses an
-        invalid template file and a service without keys (it holds the person's names)."""
+        """Read the SOP templates, the Cambodian working-day calendar and the field
+        encryption keys; refuses an invalid template file and a service without keys (it
+        holds the person's names)."""
         if settings.field_keys_file is None:
             raise ValueError("repatriation seals personal data: set REPATRIATION_FIELD_KEYS_FILE")
         return cls(
             settings=settings,
             library=SopLibrary.load(settings.sop_directories),
-            calendar=WorkingCalendar.load(settings.holidays_file),
+            calendar=cambodian_calendar(),
             keys=KeyRing.load(settings.field_keys_file),
-            clock=clock or utc_now,
+            clock=clock or system_clock,
         )
 
 

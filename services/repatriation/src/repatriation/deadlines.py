@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import update
 from sqlmodel import col, select
 
 from nrm_contracts.events.repatriation import DeadlineMissed, Direction
 from nrm_runtime.audit import SystemActor
+from nrm_runtime.clock import cambodian_date
 from nrm_runtime.database import Database, UnitOfWork
+from nrm_runtime.working_days import WorkingCalendar
 from repatriation import domain
 from repatriation.context import Repatriation
 from repatriation.messages import queue_message
 from repatriation.privacy import audit_system_disclosures
 from repatriation.sop import HOME_COUNTRY, Procedure
 from repatriation.store import ClockState, RepatriationCase, StepClock
-from repatriation.workdays import local_date
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ REMINDER_PURPOSE = "deadline_reminder"
 async def sweep_deadlines(context: Repatriation, database: Database) -> int:
     """Escalate every clock that ran out; returns how many."""
     now = context.clock()
-    today = local_date(now)
+    today = cambodian_date(now)
     async with database.session() as session:
         result = await session.exec(
             select(StepClock.id).where(
@@ -111,6 +112,19 @@ async def run_deadline_sweeps(context: Repatriation, database: Database) -> None
         await asyncio.sleep(context.settings.deadline_sweep_seconds)
 
 
+def step_due_on(calendar: WorkingCalendar, allowed_at: datetime, working_days: int) -> date:
+    """The due day of a step allowed at ``allowed_at`` with ``working_days`` to act: a
+    step allowed on Friday afternoon with three working days is due on Wednesday (the
+    day it was allowed, in Cambodia, does not count). Cambodian working days only: the
+    agreements set the deadlines in the sending country's calendar, and MOSVY escalates."""
+    return calendar.add_working_days(cambodian_date(allowed_at), working_days)
+
+
+def step_overdue(due_on: date, now: datetime) -> bool:
+    """Missed once the due day has ended in Cambodia (the sweep's rule)."""
+    return cambodian_date(now) > due_on
+
+
 def start_clocks(
     context: Repatriation,
     uow: UnitOfWork,
@@ -137,6 +151,6 @@ def start_clocks(
                 acting_country=step.acting_country,
                 working_days=step.deadline_working_days,
                 started_at=now,
-                due_on=context.calendar.due_on(now, step.deadline_working_days),
+                due_on=step_due_on(context.calendar, now, step.deadline_working_days),
             )
         )

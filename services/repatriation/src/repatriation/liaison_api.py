@@ -19,6 +19,7 @@ from fastapi import APIRouter, Header, Response, status
 from nrm_contracts.events.repatriation import CaseOrigin, Direction
 from nrm_runtime.audit import AuditAction
 from nrm_runtime.auth import OrganisationType, Role
+from nrm_runtime.clock import cambodian_date
 from nrm_runtime.database import UnitOfWork
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep
@@ -38,7 +39,6 @@ from repatriation.models import (
 from repatriation.privacy import audit
 from repatriation.signing import IDEMPOTENCY_HEADER
 from repatriation.store import RepatriationCase, open_case_with_reference
-from repatriation.workdays import local_date
 
 router = APIRouter(prefix="/liaison", tags=["liaison (counterpart agencies)"])
 
@@ -84,7 +84,7 @@ async def notify_inbound_case(
             caller.country,
             Direction.INBOUND,
             notification.sop_version,
-            local_date(context.clock()),
+            cambodian_date(context.clock()),
         )
         if await open_case_with_reference(
             uow.session, caller.country, notification.counterpart_reference

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from nrm_contracts.events.identification import Sex
 from nrm_contracts.events.repatriation import CaseOrigin, Direction, RepatriationProposed
+from nrm_runtime.clock import cambodian_date
 from nrm_runtime.database import UnitOfWork
 from nrm_runtime.errors import ProblemError
 from repatriation import domain
@@ -18,7 +19,6 @@ from repatriation.models import ConsentIn, PersonIn
 from repatriation.privacy import seal_person
 from repatriation.sop import Procedure, SopStatus, SopTemplate
 from repatriation.store import RepatriationCase
-from repatriation.workdays import local_date
 
 
 def choose_template(
@@ -104,7 +104,7 @@ def new_case(
 ) -> RepatriationCase:
     """A case, not yet stored; 422 without a valid consent to return."""
     now = context.clock()
-    child = is_child(person, local_date(now))
+    child = is_child(person, cambodian_date(now))
     _check_consent(consent, child)
     case = RepatriationCase(
         direction=direction,

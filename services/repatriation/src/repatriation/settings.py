@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from nrm_runtime.settings import Environment, ServiceSettings
-from repatriation.workdays import DEFAULT_HOLIDAYS_FILE
 
 DEV_SECRET_PREFIX = "dev-only-"
 
@@ -74,7 +73,6 @@ class RepatriationSettings(ServiceSettings):
     sop_directories: tuple[Path, ...] = Field(
         default=(), description="Template directories read besides the built-in templates."
     )
-    holidays_file: Path = DEFAULT_HOLIDAYS_FILE
 
     signature_tolerance_seconds: int = Field(default=300, ge=1)
     liaison_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -17,6 +17,7 @@ from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.http import Page, PageQuery, encode_cursor
 from repatriation import domain
 from repatriation.context import Repatriation
+from repatriation.deadlines import step_overdue
 from repatriation.domain import ConsentBasis, ConsentStatus
 from repatriation.models import (
     AllowedStep,
@@ -96,8 +97,7 @@ async def case_view(
                     required_documents=list(step.required_documents),
                     required_details=[detail.value for detail in step.required_details],
                     due_on=running.due_on if running else None,
-                    overdue=running is not None
-                    and context.calendar.is_overdue(running.due_on, now),
+                    overdue=running is not None and step_overdue(running.due_on, now),
                 )
             )
     return CasePublic(

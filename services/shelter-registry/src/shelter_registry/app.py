@@ -9,15 +9,14 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from nrm_contracts import Actor, Topic
+from nrm_runtime.clock import Clock, system_clock
 from nrm_runtime.consumer import Subscription
 from nrm_runtime.database import Database
 from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.service import DatabaseTask, ServiceDefinition, create_service_app
-from nrm_runtime.tables import utc_now
 from shelter_registry.api import router
 from shelter_registry.api_beds import router as beds_router
 from shelter_registry.contacts import load_keys, seal_clear_contacts
-from shelter_registry.dependencies import Clock
 from shelter_registry.handlers import placement_handlers
 from shelter_registry.reference.loader import load_reference_data
 from shelter_registry.reservations import expire_due
@@ -74,7 +73,9 @@ async def sweep_once(database: Database, clock: Clock) -> int:
     return expired
 
 
-def create_app(settings: ShelterRegistrySettings | None = None, clock: Clock = utc_now) -> FastAPI:
+def create_app(
+    settings: ShelterRegistrySettings | None = None, clock: Clock = system_clock
+) -> FastAPI:
     """The service; ``clock`` tells the time of reservations and changes (tests fake it)."""
     settings = settings or ShelterRegistrySettings()
     keys = load_keys(settings.field_keys_file)

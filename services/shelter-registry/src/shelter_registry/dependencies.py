@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from nrm_runtime.auth import Principal, Role, require_roles
+from nrm_runtime.clock import Clock
 from nrm_runtime.policy import Objects, policy
 from shelter_registry.settings import ShelterRegistrySettings
-
-Clock = Callable[[], datetime]
 
 
 def _settings(request: Request) -> ShelterRegistrySettings:

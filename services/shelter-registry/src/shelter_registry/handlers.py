@@ -12,16 +12,12 @@ unknown) is not an error to retry or dead-letter: the refusal is kept on the pla
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from nrm_contracts.events.referral import PlacementEnded, PlacementStarted
 from nrm_contracts.events.shelter_registry import PlacementRefused
+from nrm_runtime.clock import Clock
 from nrm_runtime.consumer import Handler
 from nrm_runtime.database import UnitOfWork
 from shelter_registry.capacity import Admission, admit, discharge
-
-Clock = Callable[[], datetime]
 
 
 def placement_handlers(clock: Clock) -> dict[type, Handler]:
