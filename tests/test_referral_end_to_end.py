@@ -73,6 +73,8 @@ def test_a_presumed_girl_is_referred_admitted_discharged_and_closed(
         wait_for="/readyz",
         FIELD_KEYS_FILE=str(create_key_file(tmp_path / "referral-field-keys.json")),
         DELIVERY_POLL_SECONDS="0.2",
+        # The NGO's webhook server listens on the loopback, refused unless allowed.
+        WEBHOOK_ALLOWED_NETWORKS='["127.0.0.0/8"]',
     )
     coordinator = bearer(mint("mosvy", "case_manager"))
 

@@ -181,12 +181,61 @@ def test_repeated_failed_authentication_is_429_with_retry_after(make_app, mint) 
     for _ in range(3):
         assert client.get(PERSONAL, headers=bearer("not-a-token")).status_code == 401
 
-    blocked = client.get(PERSONAL, headers=bearer(mint("mosvy", "case_manager")))
+    blocked = client.get(PERSONAL, headers=bearer("another-bad-token"))
 
     assert blocked.status_code == 429
     assert blocked.json()["error"]["code"] == "too_many_failed_authentications"
     assert 1 <= int(blocked.headers["retry-after"]) <= 61
+    assert client.get(PERSONAL).status_code == 429  # nothing to verify: refused at once
+    # A valid token from the same address is served: other callers' failures are not its.
+    assert client.get(PERSONAL, headers=bearer(mint("mosvy", "case_manager"))).status_code == 200
     assert client.get("/healthz").status_code != 429  # probes are never blocked
+
+
+def test_a_valid_token_is_served_from_an_address_with_a_hundred_failures(make_app, mint) -> None:
+    app = make_app(auth_failure_limit=20, auth_failure_window_seconds=60)
+    gateway = TestClient(app, client=("203.0.113.7", 40000))
+    elsewhere = TestClient(app, client=("198.51.100.9", 40000))
+    statuses = [gateway.get(PERSONAL, headers=bearer(f"guess-{n}")).status_code for n in range(100)]
+
+    served = gateway.get(PERSONAL, headers=bearer(mint("ngo-shelter-a", "provider_staff")))
+    failing = gateway.get(PERSONAL, headers=bearer("guess-101"))
+    other_address = elsewhere.get(PERSONAL, headers=bearer("a-first-mistake"))
+
+    assert statuses == [401] * 20 + [429] * 80
+    assert (served.status_code, served.json()["by"]) == (200, "ngo-shelter-a")
+    assert failing.status_code == 429
+    assert failing.json() == {
+        "error": {"code": "too_many_failed_authentications", "message": "too many failed attempts"}
+    }
+    assert 1 <= int(failing.headers["retry-after"]) <= 61
+    assert failing.headers["x-content-type-options"] == "nosniff"
+    assert "www-authenticate" not in failing.headers
+    assert other_address.status_code == 401
+
+
+def test_a_failing_token_is_limited_from_any_address(make_app, mint) -> None:
+    app = make_app(auth_failure_limit=3)
+    statuses = [
+        TestClient(app, client=(f"198.51.100.{n}", 40000))
+        .get(PERSONAL, headers=bearer("expired-and-retried"))
+        .status_code
+        for n in range(5)
+    ]
+    fresh = TestClient(app, client=("198.51.100.50", 40000))
+
+    assert statuses == [401, 401, 401, 429, 429]
+    assert fresh.get(PERSONAL, headers=bearer(mint("mosvy", "case_manager"))).status_code == 200
+
+
+def test_a_credential_is_counted_under_a_hash_never_the_token(make_app) -> None:
+    app = make_app(auth_failure_limit=3)
+    client = TestClient(app)
+    client.get(PERSONAL, headers=bearer("Secret.Token.Value"))
+
+    keys = list(app.state.credential_failure_limiter._failures)
+    assert len(keys) == 1 and "Secret" not in keys[0]
+    assert list(app.state.auth_failure_limiter._failures) == ["testclient"]
 
 
 def test_failures_below_the_limit_do_not_block(make_app, mint) -> None:

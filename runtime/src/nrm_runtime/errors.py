@@ -58,7 +58,8 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state",
     413: "Request body too large",
     422: "Invalid input; `field` names the offending field",
-    429: "Too many failed authentications from this address; see Retry-After",
+    429: "Too many failed authentications with this token, or without a valid one from "
+    "this address; see Retry-After",
     500: "Unexpected error (reported, without details)",
     503: "A dependency is unavailable",
 }

@@ -6,9 +6,14 @@
   inline script by its hash), and ``Cache-Control: no-store`` on everything but health,
   metrics and documentation: any other response may carry personal data.
 - A request body limit (``max_request_body_bytes``): 413 before the app reads a byte more.
-- Failed-authentication rate limiting per client address: after ``auth_failure_limit``
-  401 answers within ``auth_failure_window_seconds`` the address gets 429 with
-  ``Retry-After`` until the window has slid past. The count is in memory, per process:
+- Failed-authentication rate limiting, counted per client address and per presented
+  credential (a hash of the bearer token, never the token): after ``auth_failure_limit``
+  401 answers within ``auth_failure_window_seconds``, a credential is refused with 429
+  and ``Retry-After`` until the window has slid past. An address over the limit refuses
+  only what does not authenticate: a request without a bearer token gets 429 at once, one
+  with a token is still verified, served if the token is valid and answered 429 (not 401)
+  if not. So the NGOs behind one gateway never lock each other out, and a caller guessing
+  tokens from one address still gets nowhere. The counts are in memory, per process:
   with several replicas an attacker gets the limit once per replica, and a restart
   forgets it; a shared limiter (at the gateway) is the production complement.
 
@@ -61,10 +66,13 @@ def error_body(code: str, message: str) -> bytes:
 
 
 class AuthFailureLimiter:
-    """Counts 401 answers per client address in a sliding window (in memory).
+    """Counts 401 answers per key (a client address, a credential's hash) in a sliding
+    window (in memory).
 
-    At most ``max_clients`` addresses are tracked, least recently failed dropped first, so
-    a flood of addresses cannot exhaust memory.
+    At most ``max_clients`` keys are tracked, least recently failed dropped first, so a
+    flood of addresses or made-up tokens cannot exhaust memory. Addresses and credentials
+    are counted in two limiters, so that a flood of made-up tokens cannot push the
+    addresses out.
     """
 
     def __init__(
@@ -108,14 +116,41 @@ class AuthFailureLimiter:
         while len(self._failures) > self.max_clients:
             self._failures.popitem(last=False)
 
+    def like_this(self) -> AuthFailureLimiter:
+        """An empty limiter with the same limit, window, capacity and clock."""
+        return AuthFailureLimiter(
+            self.limit, self.window, max_clients=self.max_clients, clock=self._clock
+        )
+
+
+def credential_key(scope: Scope) -> str | None:
+    """What the request's bearer token is counted under: a hash, so that no token is kept
+    in memory (or could reach a log) once the request is over; None without one."""
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            token = token.strip()
+            if scheme.lower() != b"bearer" or not token:
+                return None
+            return hashlib.sha256(token).hexdigest()[:32]
+    return None
+
 
 class HardeningMiddleware:
     """The ASGI middleware applying the above; outermost, so every answer passes it."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, limiter: AuthFailureLimiter) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        limiter: AuthFailureLimiter,
+        credential_limiter: AuthFailureLimiter | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.limiter = limiter
+        self.credential_limiter = credential_limiter or limiter.like_this()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,15 +159,19 @@ class HardeningMiddleware:
         path: str = scope["path"]
         client = (scope.get("client") or ("unknown", 0))[0]
         guarded = path not in UNGUARDED_PATHS
+        credential = credential_key(scope) if guarded else None
+        address_over_limit = False
         if guarded:
-            wait = self.limiter.retry_after(client)
+            # A credential that failed too often is refused whatever its address: these are
+            # its own failures. An address over the limit refuses at once only what has no
+            # token to verify; a token is verified below, and served if valid.
+            wait = self.credential_limiter.retry_after(credential) if credential else 0.0
+            address_wait = self.limiter.retry_after(client)
+            address_over_limit = address_wait > 0
+            if credential is None:
+                wait = address_wait
             if wait > 0:
-                await _answer(
-                    send,
-                    429,
-                    error_body("too_many_failed_authentications", "too many failed attempts"),
-                    [(b"retry-after", str(int(wait) + 1).encode())],
-                )
+                await _too_many(send, wait)
                 return
         if _declared_length(scope) > self.max_body_bytes:
             await _answer(send, 413, self._too_large())
@@ -146,17 +185,34 @@ class HardeningMiddleware:
             await self.app(scope, replay, _DocsPageSender(send).send)
             return
 
+        refused = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal refused
+            if refused:
+                return  # the app's 401 body, replaced by the 429 already sent
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 if status == 401 and guarded:
                     self.limiter.record_failure(client)
+                    if credential is not None:
+                        self.credential_limiter.record_failure(credential)
+                    if address_over_limit:
+                        refused = True
+                        await _too_many(send, self._wait(client, credential))
+                        return
                 message["headers"] = _with_security_headers(
                     list(message.get("headers", [])), path, API_POLICY
                 )
             await send(message)
 
         await self.app(scope, replay, send_with_headers)
+
+    def _wait(self, client: str, credential: str | None) -> float:
+        waits = [self.limiter.retry_after(client)]
+        if credential is not None:
+            waits.append(self.credential_limiter.retry_after(credential))
+        return max(waits)
 
     def _too_large(self) -> bytes:
         return error_body(
@@ -249,6 +305,15 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
+async def _too_many(send: Send, wait: float) -> None:
+    await _answer(
+        send,
+        429,
+        error_body("too_many_failed_authentications", "too many failed attempts"),
+        [(b"retry-after", str(int(wait) + 1).encode())],
+    )
+
+
 async def _answer(
     send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
@@ -271,9 +336,17 @@ def install_hardening(app: Any, *, max_body_bytes: int, limiter: AuthFailureLimi
     """Wrap ``app``'s whole middleware stack (error handling included) in the hardening,
     so that even the 500 answers of the outermost error handler carry the headers."""
     build = app.build_middleware_stack
+    # Made here, not per build of the stack: the counts outlive a rebuild.
+    credential_limiter = limiter.like_this()
 
     def build_hardened() -> ASGIApp:
-        return HardeningMiddleware(build(), max_body_bytes=max_body_bytes, limiter=limiter)
+        return HardeningMiddleware(
+            build(),
+            max_body_bytes=max_body_bytes,
+            limiter=limiter,
+            credential_limiter=credential_limiter,
+        )
 
     app.build_middleware_stack = build_hardened
     app.state.auth_failure_limiter = limiter
+    app.state.credential_failure_limiter = credential_limiter

@@ -6,9 +6,11 @@ going out are read from the outbox. Test modules get these helpers through fixtu
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -24,6 +26,7 @@ from nrm_contracts.events.referral import ReferralCaseOpened
 from nrm_contracts.events.shelter_registry import FacilityRegistered
 from nrm_deploy.testing import bearer
 from nrm_runtime.database import Database
+from nrm_runtime.fake_clock import FakeClock
 from nrm_runtime.field_crypto import create_key_file
 from nrm_runtime.tracing import span_from_traceparent
 from referral import store
@@ -34,17 +37,19 @@ from referral.settings import ReferralSettings
 UNUSED_BROKER = "127.0.0.1:1"
 
 
-class FakeClock:
-    """A clock the test moves: ``clock.advance(hours=49)``."""
+class FakeResolver:
+    """Answers the addresses the test gave each name, and counts the questions; any other
+    name does not resolve, as an unknown name in DNS."""
 
-    def __init__(self, now: datetime) -> None:
-        self.now = now
+    def __init__(self, names: dict[str, list[str]]) -> None:
+        self.names = names
+        self.asked: list[str] = []
 
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        if host not in self.names:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return list(self.names[host])
 
 
 DECIDER = Actor("mosvy", "competent_authority")
@@ -167,6 +172,21 @@ def client(referral_app: FastAPI) -> Iterator[TestClient]:
     """The running app: the lifespan has created the schema."""
     with TestClient(referral_app) as running:
         yield running
+
+
+@pytest.fixture
+def resolve_names(client: TestClient) -> Callable[[dict[str, list[str]]], FakeResolver]:
+    """``resolve_names({"ngo.example.org": ["93.184.216.34"]})``: from now on the app
+    resolves webhook hosts so (no DNS), at registration and in the delivery workers the
+    test builds from ``app.state.referral``."""
+
+    def _resolve(names: dict[str, list[str]]) -> FakeResolver:
+        resolver = FakeResolver(names)
+        app: FastAPI = client.app  # type: ignore[assignment]
+        app.state.referral = replace(app.state.referral, resolve=resolver)
+        return resolver
+
+    return _resolve
 
 
 @pytest.fixture

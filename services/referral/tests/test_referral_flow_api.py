@@ -389,12 +389,14 @@ def test_bad_input_is_refused_with_a_clear_reason(client, case_id, coordinator) 
 
 
 def test_webhooks_are_signed_and_a_failing_endpoint_blocks_no_other(
-    client, case_id, coordinator, auth, victim_presumed, handle_event, clock
+    client, case_id, coordinator, auth, victim_presumed, handle_event, clock, resolve_names
 ) -> None:
     received: dict[str, list[httpx.Request]] = {"a": [], "b": []}
+    resolve_names({"ngo-a.example": ["93.184.216.34"], "ngo-b.example": ["93.184.216.35"]})
 
     def endpoint(request: httpx.Request) -> httpx.Response:
-        if request.url.host == "ngo-b.example":
+        # Sent to the checked address, naming the registered host.
+        if request.headers["host"] == "ngo-b.example":
             received["b"].append(request)
             return httpx.Response(503)
         received["a"].append(request)

@@ -49,6 +49,8 @@ def referral_settings(
         delivery_poll_seconds=0.05,
         delivery_timeout_seconds=60,
         shutdown_grace_seconds=5,
+        # The provider's webhook here is the silent socket on the loopback.
+        webhook_allowed_networks=["127.0.0.0/8"],
     )
 
 

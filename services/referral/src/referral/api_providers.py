@@ -3,6 +3,7 @@ person's details once it accepted (with consent to data sharing)."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import datetime
 from typing import Annotated
@@ -15,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal
+from nrm_runtime.destinations import DestinationRefused, DestinationUnresolved
 from nrm_runtime.errors import ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep
 from referral.access import (
@@ -26,7 +28,7 @@ from referral.access import (
 )
 from referral.assessment import TABLE as ASSESSMENT_TABLE
 from referral.assessment import split
-from referral.context import ContextDep
+from referral.context import ContextDep, ReferralContext
 from referral.delivery import ENDPOINT_TABLE
 from referral.lifecycle import VISIBLE_TO_PROVIDER, ReferralState
 from referral.models import (
@@ -49,6 +51,9 @@ from referral.store import (
 from referral.views import provider_referral
 
 router = APIRouter(prefix="/providers/me", tags=["providers"])
+
+# A registration does not wait long on DNS: every delivery attempt checks again anyway.
+REGISTRATION_RESOLVE_SECONDS = 3.0
 
 DISCLOSED_STATES = frozenset({ReferralState.ACCEPTED, ReferralState.ADMITTED, ReferralState.EXITED})
 
@@ -191,7 +196,9 @@ async def register_webhook(
     body: WebhookRegistration, database: DatabaseDep, context: ContextDep, principal: ProviderStaff
 ) -> WebhookRegistered:
     """Register (or replace) where the organisation's referrals are pushed; answers a new
-    signing secret, shown this once."""
+    signing secret, shown this once. The URL must be https in production and point at a
+    public address (422 naming ``url`` otherwise); every delivery checks it again."""
+    await _check_destination(context, str(body.url))
     secret = secrets.token_urlsafe(32)
     organisation = principal.organisation
     async with database.unit_of_work(actor=principal.actor) as uow:
@@ -247,6 +254,21 @@ async def deliveries(
                 )
             )
     return answer
+
+
+async def _check_destination(context: ReferralContext, url: str) -> None:
+    """Refuse a destination that is, or resolves to, a forbidden address. A name that
+    does not resolve (yet) is accepted: the delivery attempts check what it resolves to
+    when they connect, and fail until it is a public address."""
+    try:
+        async with asyncio.timeout(REGISTRATION_RESOLVE_SECONDS):
+            await context.webhook_destinations.resolve_checked(url, context.resolve)
+    except (DestinationUnresolved, TimeoutError):
+        return
+    except DestinationRefused as refused:
+        raise ProblemError(
+            422, "invalid_input", f"webhook destination refused: {refused.reason}", "url"
+        ) from None
 
 
 async def _own(session: AsyncSession, principal: Principal, referral_id: UUID) -> Referral:

@@ -1,31 +1,31 @@
-"""What referral's use cases share: the settings, the field encryption keys, the clock.
+"""What referral's use cases share: the settings, the field encryption keys, the clock,
+the resolver of webhook hosts.
 
 Built once by :func:`referral.app.create_app`; the clock is injectable so that tests can
-move time (a provider's answer is due within hours, follow-up visits within days).
+move time (a provider's answer is due within hours, follow-up visits within days), and
+the resolver so that they can point a name at any address without a DNS server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from nrm_runtime.clock import Clock, system_clock
+from nrm_runtime.destinations import DestinationPolicy, Resolver, resolve_host
 from nrm_runtime.field_crypto import KeyRing
-from nrm_runtime.tables import utc_now
+from nrm_runtime.settings import Environment
 from referral.settings import ReferralSettings
-
-Clock = Callable[[], datetime]
-"""Now, as an aware UTC datetime."""
 
 
 @dataclass(frozen=True)
 class ReferralContext:
     settings: ReferralSettings
     keys: KeyRing
-    clock: Clock = field(default=utc_now)
+    clock: Clock = field(default=system_clock)
+    resolve: Resolver = field(default=resolve_host)
 
     @classmethod
     def load(cls, settings: ReferralSettings, clock: Clock | None = None) -> ReferralContext:
@@ -34,7 +34,18 @@ class ReferralContext:
         if settings.field_keys_file is None:
             raise ValueError("referral seals personal data: set REFERRAL_FIELD_KEYS_FILE")
         return cls(
-            settings=settings, keys=KeyRing.load(settings.field_keys_file), clock=clock or utc_now
+            settings=settings,
+            keys=KeyRing.load(settings.field_keys_file),
+            clock=clock or system_clock,
+        )
+
+    @property
+    def webhook_destinations(self) -> DestinationPolicy:
+        """Where a provider's webhook may point: https in production, public addresses
+        unless ``webhook_allowed_networks`` names them."""
+        return DestinationPolicy.of(
+            production=self.settings.environment == Environment.PRODUCTION,
+            allowed_networks=self.settings.webhook_allowed_networks,
         )
 
     def seal(self, value: str, table: str, record_id: object, column: str) -> str:

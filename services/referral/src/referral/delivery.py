@@ -11,6 +11,13 @@ Webhook headers: ``X-NRM-Timestamp`` (Unix seconds), ``X-NRM-Signature``
 ``X-NRM-Delivery`` (the delivery id: the same on a retry, for the receiver to dedupe).
 A notice carries ids and the non-identifying summary only: the provider fetches the
 rest by REST with its token.
+
+Every webhook attempt checks the destination again (:mod:`nrm_runtime.destinations`):
+the host is resolved, the attempt is refused if any address is forbidden, and the
+request goes to the checked address (Host header and TLS name the registered host), so a
+name re-pointed at an internal address since its registration (DNS rebinding) reaches
+nothing. Redirects are not followed: a 3xx answer is a failed attempt. A refused attempt
+is a failed one like any other: recorded with its reason, retried with backoff.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from sqlmodel import col, select
 
 from nrm_runtime.broker import Broker, spoils_the_producer
 from nrm_runtime.database import Database, UnitOfWork
+from nrm_runtime.destinations import DestinationRefused
 from nrm_runtime.metrics import ServiceMetrics
 from nrm_runtime.shutdown import bounded_step, cancel_and_wait
 from referral.context import ReferralContext
@@ -186,7 +194,9 @@ class DeliveryWorker:
     async def run(self, database: Database) -> None:
         """Until cancelled: start a task for every due delivery not already in flight."""
         settings = self._context.settings
-        client = self._client or httpx.AsyncClient(timeout=settings.delivery_timeout_seconds)
+        client = self._client or httpx.AsyncClient(
+            timeout=settings.delivery_timeout_seconds, follow_redirects=False
+        )
         try:
             while True:
                 try:
@@ -253,13 +263,25 @@ class DeliveryWorker:
         try:
             if delivery.channel == Channel.WEBHOOK:
                 status_code = await self._post(database, client, delivery)
-                if not 200 <= status_code < 300:
+                if 300 <= status_code < 400:
+                    error = f"endpoint answered {status_code} (redirects are not followed)"
+                elif not 200 <= status_code < 300:
                     error = f"endpoint answered {status_code}"
             else:
                 # Not asyncio.wait_for: on Python 3.11 it can swallow the cancellation of a
                 # stopping worker that arrives as the publish ends.
                 async with asyncio.timeout(self._context.settings.delivery_timeout_seconds * 3):
                     await self._topics.publish(delivery)
+        except DestinationRefused as refused:
+            # The reason names the host and address, never the notice: ids only in the log.
+            log.warning(
+                "webhook destination refused",
+                extra={
+                    "delivery_id": str(delivery.id),
+                    "organisation_id": delivery.organisation_id,
+                },
+            )
+            error = f"destination refused: {refused.reason}"
         except Exception as failed:  # noqa: BLE001 - any failure is this attempt's outcome
             error = f"{type(failed).__name__}: {str(failed)[:200]}"
         await self._record(database, delivery.id, status_code, error, started)
@@ -275,17 +297,31 @@ class DeliveryWorker:
             record_id=endpoint.organisation_id,
             field="secret_sealed",
         )
+        # Resolved and checked at every attempt, within the attempt's time: a slow
+        # resolver is a failed attempt, not a stuck one.
+        async with asyncio.timeout(self._context.settings.delivery_timeout_seconds):
+            destination = await self._context.webhook_destinations.resolve_checked(
+                endpoint.url, self._context.resolve
+            )
         body = delivery.body.encode()
         timestamp = str(int(self._context.clock().timestamp()))
         response = await client.post(
-            endpoint.url,
+            destination.pinned_url(),
             content=body,
             headers={
+                "host": destination.authority,
+                # No connection kept for reuse: the pool knows connections by address
+                # only, and two providers behind one address must each get a TLS session
+                # verified for their own name.
+                "connection": "close",
                 "content-type": "application/json",
                 TIMESTAMP_HEADER: timestamp,
                 SIGNATURE_HEADER: signature(secret, timestamp, body),
                 DELIVERY_HEADER: str(delivery.id),
             },
+            # TLS verifies the certificate against the registered name, not the address.
+            extensions={"sni_hostname": destination.host} if destination.is_name else {},
+            follow_redirects=False,
             timeout=self._context.settings.delivery_timeout_seconds,
         )
         return response.status_code

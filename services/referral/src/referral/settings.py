@@ -1,9 +1,23 @@
 """Referral settings: environment variables prefixed ``REFERRAL_``."""
 
-from pydantic import Field
+import ipaddress
+from typing import Self
+
+from pydantic import Field, IPvAnyNetwork, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from nrm_runtime.settings import ServiceSettings
+from nrm_runtime.destinations import METADATA_ADDRESSES
+from nrm_runtime.settings import Environment, ServiceSettings
+
+# Never a webhook destination in production, allow-list or not: the service itself and
+# the cloud's metadata service.
+_NEVER_IN_PRODUCTION = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+    ipaddress.ip_network("0.0.0.0/32"),
+    ipaddress.ip_network("::/128"),
+    *(ipaddress.ip_network(address) for address in METADATA_ADDRESSES),
+)
 
 
 class ReferralSettings(ServiceSettings):
@@ -33,7 +47,28 @@ class ReferralSettings(ServiceSettings):
     delivery_retry_base_seconds: float = Field(default=2.0, gt=0)
     delivery_retry_max_seconds: float = Field(default=600.0, gt=0)
     delivery_concurrency: int = Field(default=20, ge=1)
+    webhook_allowed_networks: tuple[IPvAnyNetwork, ...] = Field(
+        default=(),
+        description="Networks a webhook may point into although they are not public "
+        '(JSON list of CIDRs, e.g. ["10.20.0.0/16"]); empty: public addresses only. '
+        "Development and tests list their loopback receivers here; in production "
+        "loopback and cloud metadata addresses are refused even when listed.",
+    )
     provider_topic_prefix: str = Field(
         default="nrm.referral.provider.",
         description="Per-provider topic: this prefix and the organisation id.",
     )
+
+    @model_validator(mode="after")
+    def _no_loopback_webhooks_in_production(self) -> Self:
+        if self.environment is Environment.PRODUCTION:
+            for network in self.webhook_allowed_networks:
+                if any(
+                    network.version == never.version and network.overlaps(never)
+                    for never in _NEVER_IN_PRODUCTION
+                ):
+                    raise ValueError(
+                        f"webhook_allowed_networks: {network} takes in the service's own "
+                        "loopback or a cloud metadata address, refused in production"
+                    )
+        return self
