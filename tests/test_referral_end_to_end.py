@@ -1,7 +1,9 @@
 """Referral across real processes and the real broker: a screened girl presumed a victim
 is assessed, matched from referral's own directory of the registry, signed off, sent to
-the shelter NGO's webhook (a real HTTP server verifying the signature), accepted by REST,
-admitted and discharged, the registry's occupancy following, and closed."""
+the shelter NGO's webhook (a real HTTP server verifying every notice with the Standard
+Webhooks library, as docs tell an NGO to), accepted by REST, admitted and discharged,
+the registry's occupancy following, and closed; every change is notified, the same
+notices on the provider's own topic, each valid against the AsyncAPI document."""
 
 from __future__ import annotations
 
@@ -15,10 +17,13 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from standardwebhooks import Webhook, WebhookVerificationError
 
+from nrm_contracts.generate import contracts_dir
 from nrm_deploy.testing import bearer, eventually, on_both_engines, read_topic, screening_form
 from nrm_runtime.field_crypto import create_key_file
-from referral.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 
 # Every test here on SQLite and on PostgreSQL (production's database).
 pytestmark = on_both_engines
@@ -27,20 +32,32 @@ CONSENT = [{"purpose": "referral", "given": True, "basis": "guardian"}]
 
 
 class NgoServer:
-    """The NGO's webhook endpoint: keeps what it receives and whether the signature held."""
+    """The NGO's webhook endpoint, as the NGO guide has one written: verifies each notice
+    with the ``standardwebhooks`` library, skips a ``webhook-id`` it has processed, and
+    keeps what it received (the raw request too, to try tampering with it)."""
 
     def __init__(self) -> None:
         self.secret = ""
         self.received: list[dict[str, Any]] = []
+        self.raw: list[tuple[bytes, dict[str, str]]] = []
+        self.seen: set[str] = set()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                timestamp = self.headers[TIMESTAMP_HEADER]
-                valid = self.headers[SIGNATURE_HEADER] == signature(outer.secret, timestamp, body)
-                outer.received.append({"valid": valid, "body": json.loads(body)})
-                self.send_response(204 if valid else 401)
+                headers = dict(self.headers.items())
+                outer.raw.append((body, headers))
+                try:
+                    notice = Webhook(outer.secret).verify(body, headers)
+                except WebhookVerificationError:
+                    outer.received.append({"valid": False, "body": json.loads(body)})
+                    self.send_response(401)
+                else:
+                    if notice["id"] not in outer.seen:  # a retry: processed already
+                        outer.seen.add(notice["id"])
+                        outer.received.append({"valid": True, "body": notice})
+                    self.send_response(204)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
@@ -52,6 +69,16 @@ class NgoServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_port}/nrm/referrals"
+
+
+def asyncapi_validator(channel: str, message: str) -> Draft202012Validator:
+    """A validator of ``message`` of ``channel`` from the AsyncAPI document alone, as an
+    integrator's own tooling would read it."""
+    document = yaml.safe_load((contracts_dir() / "schemas" / "asyncapi.yaml").read_text())
+    reference = document["channels"][channel]["messages"][message]["$ref"]
+    payload_ref = document["components"]["messages"][reference.rsplit("/", 1)[1]]["payload"]
+    # The whole document as the root, so that the schema's references resolve in it.
+    return Draft202012Validator({**document, **payload_ref}, format_checker=FormatChecker())
 
 
 @pytest.fixture
@@ -152,19 +179,11 @@ def test_a_presumed_girl_is_referred_admitted_discharged_and_closed(
 
     notices = eventually(lambda: ngo_server.received, timeout=30)
     assert notices[0]["valid"] is True
-    assert (notices[0]["body"]["referral_id"], notices[0]["body"]["event"]) == (
+    assert (notices[0]["body"]["subject"], notices[0]["body"]["data"]["event"]) == (
         referral_id,
         "referral.sent",
     )
     assert "Sokha" not in json.dumps(notices[0]["body"])
-    # The same notice on the provider's own topic, for NGOs that run their own consumer.
-    on_topic = asyncio.run(
-        read_topic(kafka_bootstrap, f"{topic_prefix}nrm.referral.provider.{organisation}", expect=1)
-    )
-    first = json.loads(on_topic[0].value)
-    assert (first["referral_id"], first["event"]) == (referral_id, "referral.sent")
-    assert on_topic[0].key == referral_id.encode()
-    assert b"Sokha" not in on_topic[0].value
 
     act("accept", provider)
     act("admit", provider)
@@ -172,6 +191,42 @@ def test_a_presumed_girl_is_referred_admitted_discharged_and_closed(
     act("exit", provider, exit_reason="reintegrated")
     eventually(lambda: occupied() == before, timeout=30)
     closed = act("close", coordinator)
+
+    lifecycle = ["sent", "accepted", "admitted", "exited", "closed"]
+    eventually(lambda: len(ngo_server.received) == len(lifecycle), timeout=30)
+    assert all(notice["valid"] for notice in ngo_server.received)
+    assert [n["body"]["data"]["event"] for n in ngo_server.received] == [
+        f"referral.{state}" for state in lifecycle
+    ]
+    assert [n["body"]["data"]["state"] for n in ngo_server.received] == lifecycle
+    # Tampered with, or signed with another secret: refused by the NGO's own check.
+    body, headers = ngo_server.raw[0]
+    tampered = body.replace(b'"referral.sent"', b'"referral.closed"')
+    with pytest.raises(WebhookVerificationError):
+        Webhook(ngo_server.secret).verify(tampered, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(ngo_server.secret).verify(body, {**headers, "webhook-timestamp": "1700000000"})
+    # Replayed: the same webhook-id, skipped by the receiver.
+    replay = httpx.post(ngo_server.url, content=body, headers=headers)
+    assert replay.status_code == 204 and len(ngo_server.received) == len(lifecycle)
+
+    # The same notices, byte for byte, on the provider's own topic, for NGOs that run
+    # their own consumer: each a valid message of the AsyncAPI document's channel.
+    on_topic = asyncio.run(
+        read_topic(
+            kafka_bootstrap,
+            f"{topic_prefix}nrm.referral.provider.{organisation}",
+            expect=len(lifecycle),
+        )
+    )
+    assert [json.loads(record.value) for record in on_topic] == [
+        n["body"] for n in ngo_server.received
+    ]
+    assert {record.key for record in on_topic} == {referral_id.encode()}
+    validator = asyncapi_validator("provider_notices", "kh.nrm.referral.provider_notice.v1")
+    for record in on_topic:
+        validator.validate(json.loads(record.value))
+        assert b"Sokha" not in record.value
 
     assert closed["state"] == "closed"
     deliveries = httpx.get(f"{referral.url}/providers/me/deliveries", headers=provider).json()

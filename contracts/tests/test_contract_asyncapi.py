@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from nrm_contracts import CONTENT_TYPE, Topic, event_types
+from nrm_contracts.registry import notice_types
 from nrm_contracts.asyncapi import asyncapi_document
 from nrm_contracts.generate import ASYNCAPI_FILE, generated_files
 
@@ -77,10 +78,36 @@ def test_document_header() -> None:
 def test_one_channel_per_topic_with_the_messages_of_its_events() -> None:
     channels = asyncapi_document()["channels"]
 
-    assert sorted(channel["address"] for channel in channels.values()) == sorted(Topic)
+    assert sorted(channel["address"] for channel in channels.values()) == sorted(
+        [*Topic, "nrm.referral.provider.{organisation}", "{topic}.dlq.{consumer_group}"]
+    )
     for event_type, payload in event_types().items():
         (channel,) = [c for c in channels.values() if c["address"] == payload.topic.value]
         assert channel["messages"][event_type] == {"$ref": f"#/components/messages/{event_type}"}
+
+
+def test_the_notices_and_the_dead_letters_have_their_channel_families() -> None:
+    document = asyncapi_document()
+    providers = document["channels"]["provider_notices"]
+    dead_letters = document["channels"]["dead_letters"]
+
+    assert set(providers["parameters"]) == {"organisation"}
+    for event_type, notice in notice_types().items():
+        assert providers["messages"][event_type] == {"$ref": f"#/components/messages/{event_type}"}
+        schema = document["components"]["schemas"][event_type]
+        assert schema["properties"]["type"]["const"] == event_type
+        assert "referral_id" in schema["properties"]["data"]["required"]
+        assert notice.event_type not in event_types()  # never accepted on a backbone topic
+    assert set(dead_letters["parameters"]) == {"topic", "consumer_group"}
+    assert sorted(dead_letters["parameters"]["topic"]["enum"]) == sorted(Topic)
+    headers = document["components"]["messages"]["DeadLetter"]["headers"]
+    assert set(headers["required"]) == {
+        "nrm.dlq.reason",
+        "nrm.dlq.topic",
+        "nrm.dlq.partition",
+        "nrm.dlq.offset",
+        "nrm.dlq.consumer-group",
+    }
 
 
 def test_messages_carry_the_envelope_and_key_the_subject() -> None:

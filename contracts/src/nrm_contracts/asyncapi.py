@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from nrm_contracts.envelope import CONTENT_TYPE, SPECVERSION
-from nrm_contracts.registry import EventPayload, event_types
+from nrm_contracts.registry import EventPayload, event_types, notice_types
 from nrm_contracts.schemas import JsonSchema, envelope_schema
-from nrm_contracts.topics import Topic
+from nrm_contracts.topics import Topic, dead_letter_topic
 
 ASYNCAPI_VERSION = "3.0.0"
 DOCUMENT_VERSION = "0.1.0"
@@ -22,6 +22,17 @@ KAFKA_BINDING_VERSION = "0.5.0"
 LOCAL_SERVER_ID = "kafka"
 LOCAL_BROKER = "127.0.0.1:9092"
 TOPIC_PREFIX = "nrm."
+PROVIDER_NOTICES = "provider_notices"
+DEAD_LETTERS = "dead_letters"
+DEAD_LETTER_MESSAGE = "DeadLetter"
+# Set by the consumer on every record it parks (nrm_runtime.consumer.dead_letter).
+DEAD_LETTER_HEADERS = {
+    "nrm.dlq.reason": "Why the record could not be processed (no personal data).",
+    "nrm.dlq.topic": "The topic the record was read from.",
+    "nrm.dlq.partition": "Its partition there (decimal).",
+    "nrm.dlq.offset": "Its offset there (decimal).",
+    "nrm.dlq.consumer-group": "The consumer group that could not process it.",
+}
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,26 @@ def known_subscriptions() -> tuple[Subscription, ...]:
             (referral.PlacementStarted, referral.PlacementEnded),
             "keeps shelter occupancy from the referral service's placement events",
         ),
+        Subscription(
+            "identification",
+            (
+                referral.ReferralCaseOpened,
+                referral.ReferralOpened,
+                referral.PlacementStarted,
+                referral.PlacementEnded,
+            ),
+            "keeps whether a victim linked to criminal proceedings is in assistance, "
+            "reintegrated or gone, and the NRM organisation to contact (never the shelter)",
+        ),
+        Subscription(
+            "identification",
+            (
+                repatriation.RepatriationProposed,
+                repatriation.HandoverCompleted,
+                repatriation.RepatriationClosed,
+            ),
+            "keeps whether a victim linked to criminal proceedings was repatriated, and where to",
+        ),
     )
 
 
@@ -89,6 +120,7 @@ def owning_service(topic: Topic) -> str:
 def asyncapi_document() -> dict[str, Any]:
     """The AsyncAPI 3.0.0 document of every topic and event type, as plain data."""
     types_by_topic = _event_types_by_topic()
+    notices = dict(sorted(notice_types().items()))
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": _info(),
@@ -101,18 +133,25 @@ def asyncapi_document() -> dict[str, Any]:
                 "description": "The single-node Kafka broker that `make run` starts.",
             }
         },
-        "channels": {_channel_id(topic): _channel(topic, types_by_topic[topic]) for topic in Topic},
-        "operations": _operations(types_by_topic),
+        "channels": {
+            **{_channel_id(topic): _channel(topic, types_by_topic[topic]) for topic in Topic},
+            PROVIDER_NOTICES: _provider_channel(notices),
+            DEAD_LETTERS: _dead_letter_channel(),
+        },
+        "operations": {**_operations(types_by_topic), **_delivery_operations(notices)},
         "components": {
             "schemas": {
                 event_type: _embedded_schema(cls)
-                for topic_types in types_by_topic.values()
+                for topic_types in (*types_by_topic.values(), notices)
                 for event_type, cls in topic_types.items()
             },
             "messages": {
-                event_type: _message(cls)
-                for topic_types in types_by_topic.values()
-                for event_type, cls in topic_types.items()
+                **{
+                    event_type: _message(cls)
+                    for topic_types in (*types_by_topic.values(), notices)
+                    for event_type, cls in topic_types.items()
+                },
+                DEAD_LETTER_MESSAGE: _dead_letter_message(),
             },
         },
     }
@@ -164,6 +203,110 @@ def _channel(topic: Topic, topic_types: dict[str, type[EventPayload]]) -> dict[s
         },
         "bindings": {"kafka": {"topic": topic.value, "bindingVersion": KAFKA_BINDING_VERSION}},
     }
+
+
+def _provider_channel(notices: dict[str, type[EventPayload]]) -> dict[str, Any]:
+    (address,) = {cls.channel for cls in notices.values()}
+    return {
+        "address": address,
+        "title": "nrm.referral.provider.<organisation id>",
+        "description": (
+            "One topic per provider organisation, created by the referral service when it "
+            "first has a notice for it: each carries only the notices of the referrals "
+            "addressed to that organisation (the same CloudEvents body its webhook gets), "
+            "for providers that run their own consumer. Record key = the referral id; "
+            "header delivery-id identifies the delivery. Only the referral service "
+            "publishes here; the organisation reads its own topic only."
+        ),
+        "parameters": {
+            "organisation": {
+                "description": "The provider organisation's id, as in its tokens.",
+                "examples": ["ngo-shelter-a"],
+            }
+        },
+        "messages": {
+            event_type: {"$ref": f"#/components/messages/{_pointer_token(event_type)}"}
+            for event_type in notices
+        },
+    }
+
+
+def _dead_letter_channel() -> dict[str, Any]:
+    return {
+        "address": dead_letter_topic("{topic}", "{consumer_group}"),
+        "title": "<topic>.dlq.<consumer group>",
+        "description": (
+            "Where a consumer group parks a record of a topic it cannot process (not a "
+            "CloudEvents envelope of our contracts, an unknown type, invalid data, a "
+            "handler failing for good), unchanged, with the reason in its headers; the "
+            "group then goes on with the next record. One per (topic, group): each owner "
+            "replays its own. Written by the consumer group named in the address."
+        ),
+        "parameters": {
+            "topic": {
+                "description": "The topic the record was read from.",
+                "enum": [topic.value for topic in Topic],
+            },
+            "consumer_group": {
+                "description": "The consumer group (the reading service's name).",
+                "enum": sorted({s.service for s in known_subscriptions()}),
+            },
+        },
+        "messages": {DEAD_LETTER_MESSAGE: {"$ref": f"#/components/messages/{DEAD_LETTER_MESSAGE}"}},
+    }
+
+
+def _dead_letter_message() -> dict[str, Any]:
+    return {
+        "name": DEAD_LETTER_MESSAGE,
+        "title": "A record parked by a consumer group",
+        "summary": "The original record, key and value unchanged, with the reason.",
+        "headers": {
+            "type": "object",
+            "properties": {
+                **{
+                    name: {"type": "string", "description": description}
+                    for name, description in DEAD_LETTER_HEADERS.items()
+                },
+                "content-type": {
+                    "type": "string",
+                    "description": "The original record's, when it had one.",
+                },
+            },
+            "required": sorted(DEAD_LETTER_HEADERS),
+        },
+        "payload": {
+            "description": (
+                "The original record's value, byte for byte: usually a CloudEvents envelope "
+                "of this document, but possibly anything (that is why it is here)."
+            )
+        },
+    }
+
+
+def _delivery_operations(notices: dict[str, type[EventPayload]]) -> dict[str, Any]:
+    operations: dict[str, Any] = {
+        f"referral.send.{PROVIDER_NOTICES}": {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{PROVIDER_NOTICES}"},
+            "title": "referral notifies a provider on its own topic",
+            "summary": "What changed in a referral addressed to the provider.",
+            "messages": [
+                {"$ref": f"#/channels/{PROVIDER_NOTICES}/messages/{_pointer_token(t)}"}
+                for t in notices
+            ],
+            "tags": [{"name": "referral"}],
+        }
+    }
+    for service in sorted({s.service for s in known_subscriptions()}):
+        operations[f"{service}.send.{DEAD_LETTERS}"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{DEAD_LETTERS}"},
+            "title": f"{service} parks the records it cannot process",
+            "messages": [{"$ref": f"#/channels/{DEAD_LETTERS}/messages/{DEAD_LETTER_MESSAGE}"}],
+            "tags": [{"name": service}],
+        }
+    return operations
 
 
 def _operations(

@@ -27,6 +27,9 @@ class EventPayload(BaseModel):
     event_type: ClassVar[str]
     topic: ClassVar[Topic]
     subject_field: ClassVar[str]
+    # The address it travels on when not its owner's topic: a family of topics, one per
+    # reader (``{...}`` names the parameter), as for the notices to providers.
+    channel: ClassVar[str | None] = None
 
     def subject(self) -> str:
         """The id this event is about: the envelope's ``subject`` and the Kafka key."""
@@ -58,6 +61,19 @@ def event_types() -> dict[str, type[EventPayload]]:
             raise ValueError(f"{cls.__name__}: subject field {cls.subject_field!r} missing")
         registry[cls.event_type] = cls
     return registry
+
+
+@cache
+def notice_types() -> dict[str, type[EventPayload]]:
+    """Every notice type (a delivery to one reader, not a backbone event), by type."""
+    from nrm_contracts.events import notices
+
+    return {cls.event_type: cls for cls in notices.NOTICES}
+
+
+def contract_types() -> dict[str, type[EventPayload]]:
+    """Every type a contract defines: the backbone's events and the notices."""
+    return {**event_types(), **notice_types()}
 
 
 def payload_class(event_type: str) -> type[EventPayload] | None:

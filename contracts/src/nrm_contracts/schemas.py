@@ -18,7 +18,7 @@ from nrm_contracts.envelope import (
     SPECVERSION,
     TRACEPARENT_PATTERN,
 )
-from nrm_contracts.registry import EventPayload, event_types
+from nrm_contracts.registry import EventPayload, contract_types
 
 JsonSchema = dict[str, Any]
 
@@ -43,8 +43,8 @@ def data_schema(payload: type[EventPayload]) -> JsonSchema:
 
 
 def data_schemas() -> dict[str, JsonSchema]:
-    """The ``data`` schema of every event type, by type."""
-    return {event_type: data_schema(cls) for event_type, cls in sorted(event_types().items())}
+    """The ``data`` schema of every event and notice type, by type."""
+    return {event_type: data_schema(cls) for event_type, cls in sorted(contract_types().items())}
 
 
 def schema_id(event_type: str) -> str:
@@ -68,7 +68,8 @@ def envelope_schema(payload: type[EventPayload]) -> JsonSchema:
         "description": (
             f"{data.get('description', payload.__name__)}\n\n"
             f"A CloudEvents {SPECVERSION} envelope in structured JSON mode ({CONTENT_TYPE}) "
-            f"on Kafka topic {payload.topic.value}. Its subject, which is also the Kafka "
+            f"on Kafka topic {payload.channel or payload.topic.value}. Its subject, which is "
+            "also the Kafka "
             f"record key, is {subject_source}."
         ),
         "type": "object",
@@ -109,8 +110,10 @@ def envelope_schema(payload: type[EventPayload]) -> JsonSchema:
 
 
 def envelope_schemas() -> dict[str, JsonSchema]:
-    """The envelope schema of every event type, by type."""
-    return {event_type: envelope_schema(cls) for event_type, cls in sorted(event_types().items())}
+    """The envelope schema of every event and notice type, by type."""
+    return {
+        event_type: envelope_schema(cls) for event_type, cls in sorted(contract_types().items())
+    }
 
 
 def _subject_schema(payload: type[EventPayload], data: JsonSchema) -> JsonSchema:

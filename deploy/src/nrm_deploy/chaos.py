@@ -135,6 +135,11 @@ async def exercise(topology: ClusterTopology, profile: Profile, name: str) -> di
         )
         for inject in fault_plan(chaos, profile):
             await inject()
+            # Each fault's recovery is its own: the next one begins once every decision
+            # acknowledged so far has its case (or the drain limit passed, which the
+            # report then shows). Otherwise a backlog still draining after one outage
+            # waits out the next, and is counted as the first one's recovery.
+            await drain(topology, load, DRAIN_TIMEOUT_SECONDS)
             await asyncio.sleep(profile.settle_seconds)
     finally:
         load.stop()

@@ -115,12 +115,7 @@ class UnitOfWork:
         The envelope carries the current trace context, so that the trace continues in
         every consumer, and the actor of this unit of work.
         """
-        envelope = Envelope(
-            source=self._event_source,
-            data=payload,
-            traceparent=current_traceparent(),
-            actor=self.actor,
-        )
+        envelope = self.envelope(payload)
         message = envelope.to_kafka()
         self._outbox_rows.append(
             {
@@ -136,6 +131,16 @@ class UnitOfWork:
         )
         self._recorded.append(envelope)
         return envelope
+
+    def envelope(self, payload: EventPayload) -> Envelope:
+        """``payload`` in this unit of work's envelope (source, trace context, actor),
+        not recorded: for a notice delivered to one reader rather than published."""
+        return Envelope(
+            source=self._event_source,
+            data=payload,
+            traceparent=current_traceparent(),
+            actor=self.actor,
+        )
 
     @property
     def recorded(self) -> list[Envelope]:

@@ -10,8 +10,9 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from standardwebhooks import Webhook
 
-from referral.delivery import DeliveryWorker, signature
+from referral.delivery import DeliveryWorker
 from referral.handlers import reception_handlers
 
 GIRLS_A = UUID("00000000-0000-4000-8000-00000000000a")
@@ -438,10 +439,13 @@ def test_webhooks_are_signed_and_a_failing_endpoint_blocks_no_other(
 
     assert len(received["a"]) == 1 and len(received["b"]) == 1
     request = received["a"][0]
-    timestamp = request.headers["X-NRM-Timestamp"]
-    assert request.headers["X-NRM-Signature"] == signature(secret_a, timestamp, request.content)
-    body = json.loads(request.content)
-    assert (body["referral_id"], body["event"]) == (to_a, "referral.sent")
+    # Standard Webhooks, checked by its own library; the body is a CloudEvent.
+    body = Webhook(secret_a).verify(request.content, dict(request.headers))
+    assert request.headers["webhook-id"] == body["id"]
+    assert request.headers["content-type"] == "application/cloudevents+json"
+    assert body["type"] == "kh.nrm.referral.provider_notice.v1"
+    assert (body["subject"], body["data"]["referral_id"]) == (to_a, to_a)
+    assert body["data"]["event"] == "referral.sent"
     log_b = client.get(
         "/providers/me/deliveries", headers=auth("ngo-shelter-b", "provider_staff")
     ).json()
@@ -454,7 +458,9 @@ def test_webhooks_are_signed_and_a_failing_endpoint_blocks_no_other(
     clock.advance(seconds=3)
     client.portal.call(run_due)
     assert len(received["b"]) == 2
-    assert datetime.now(UTC)  # the real clock is not used by the worker
+    # The same notice again: the receiver deduplicates on webhook-id.
+    first, again = received["b"]
+    assert first.headers["webhook-id"] == again.headers["webhook-id"]
 
 
 def test_an_inbound_handover_opens_a_reception_referral_sent_to_the_transit_centre(
@@ -714,3 +720,216 @@ def test_another_ministrys_officer_learns_nothing_of_a_referral(
     assert (assessment.status_code, listed.status_code) == (403, 403)
     assert (seen.status_code, moved.status_code) == (404, 404)
     assert client.get(f"/referrals/{referral_id}", headers=coordinator).json()["state"] == "sent"
+
+
+def notices_to(client, organisation: str) -> list[dict[str, Any]]:
+    """The notices queued for ``organisation`` (its topic's channel), oldest first."""
+    from sqlmodel import col, select
+
+    from referral.store import Delivery
+
+    async def _read() -> list[dict[str, Any]]:
+        async with client.app.state.database.session() as session:
+            rows = await session.exec(
+                select(Delivery)
+                .where(col(Delivery.organisation_id) == organisation)
+                .where(col(Delivery.channel) == "kafka")
+                .order_by(col(Delivery.created_at))
+            )
+            return [json.loads(row.body) for row in rows.all()]
+
+    result: list[dict[str, Any]] = client.portal.call(_read)
+    return result
+
+
+def test_every_change_a_provider_must_know_is_a_notice(
+    client, case_id, coordinator, auth, clock
+) -> None:
+    from referral.referrals import notice_follow_ups_due
+
+    provider = auth("ngo-shelter-a", "provider_staff")
+    referral_id = sent_referral(client, case_id, coordinator, auth)
+    for action, body in [
+        ("accept", {}),
+        ("admit", {}),
+        ("exit", {"exit_reason": "reintegrated"}),
+    ]:
+        clock.advance(minutes=1)
+        assert step(client, referral_id, action, provider, **body).status_code == 200
+    clock.advance(minutes=1)
+    assert step(client, referral_id, "close", coordinator).status_code == 200
+
+    async def follow_ups() -> int:
+        async with client.app.state.database.unit_of_work() as uow:
+            count = await notice_follow_ups_due(uow, client.app.state.referral)
+            await uow.commit()
+            return count
+
+    clock.advance(days=29)
+    assert client.portal.call(follow_ups) == 0
+    clock.advance(days=2)
+    assert client.portal.call(follow_ups) == 1
+    assert client.portal.call(follow_ups) == 0  # told once
+
+    notices = notices_to(client, "ngo-shelter-a")
+    assert [n["data"]["event"] for n in notices] == [
+        "referral.sent",
+        "referral.accepted",
+        "referral.admitted",
+        "referral.exited",
+        "referral.closed",
+        "referral.follow_up_due",
+    ]
+    assert {n["type"] for n in notices} == {"kh.nrm.referral.provider_notice.v1"}
+    assert {n["subject"] for n in notices} == {referral_id}
+    assert len({n["id"] for n in notices}) == len(notices)
+    assert notices[-1]["data"]["follow_up_due_on"] is not None
+    assert notices_to(client, "ngo-shelter-b") == []
+
+
+def test_an_expired_provider_is_told_and_told_it_was_rerouted(
+    client, case_id, coordinator, auth, clock
+) -> None:
+    from referral.referrals import expire_overdue
+
+    sent_referral(client, case_id, coordinator, auth)
+
+    async def sweep() -> int:
+        async with client.app.state.database.unit_of_work() as uow:
+            count = await expire_overdue(uow, client.app.state.referral)
+            await uow.commit()
+            return count
+
+    clock.advance(hours=49)
+    assert client.portal.call(sweep) == 1
+    assert [n["data"]["event"] for n in notices_to(client, "ngo-shelter-a")] == [
+        "referral.sent",
+        "referral.expired",
+        "referral.rerouted",
+    ]
+    # The successor, residential, awaits MOSVY's sign-off: its provider hears nothing yet.
+    assert notices_to(client, "ngo-shelter-b") == []
+
+
+def webhook_worker(client, endpoint) -> Any:
+    """``run()``: the notices due now, attempted once each against ``endpoint``."""
+    import asyncio
+
+    worker = DeliveryWorker(client.app.state.referral)
+    transport = httpx.AsyncClient(transport=httpx.MockTransport(endpoint))
+
+    async def run_due() -> None:
+        await asyncio.gather(*await worker.dispatch_due(client.app.state.database, transport))
+
+    worker.run_due = lambda: client.portal.call(run_due)
+    return worker
+
+
+def test_a_rotated_secret_signs_beside_the_new_one_until_the_overlap_ends(
+    client, case_id, coordinator, auth, clock, resolve_names
+) -> None:
+    from standardwebhooks import WebhookVerificationError
+
+    resolve_names({"ngo-a.example": ["93.184.216.34"]})
+    provider = auth("ngo-shelter-a", "provider_staff")
+    received: list[httpx.Request] = []
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(204)
+
+    old = client.put(
+        "/providers/me/webhook", json={"url": "https://ngo-a.example/hook"}, headers=provider
+    ).json()["secret"]
+    assert old.startswith("whsec_")
+    rotated = client.post("/providers/me/webhook/secret", headers=provider)
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    assert new != old and new.startswith("whsec_")
+    worker = webhook_worker(client, endpoint)
+
+    referral_id = sent_referral(client, case_id, coordinator, auth)
+    worker.run_due()
+    in_overlap = received[-1]
+    assert len(in_overlap.headers["webhook-signature"].split(" ")) == 2
+    for secret in (old, new):  # a verifier on either secret accepts it
+        Webhook(secret).verify(in_overlap.content, dict(in_overlap.headers))
+
+    clock.advance(hours=25)
+    assert step(client, referral_id, "accept", provider).status_code == 200
+    worker.run_due()
+    after = received[-1]
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    Webhook(new).verify(after.content, dict(after.headers))
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(after.content, dict(after.headers))
+    # Another organisation has no webhook to rotate: 404, nothing created.
+    other = client.post("/providers/me/webhook/secret", headers=auth("ngo-kdei", "provider_staff"))
+    assert other.status_code == 404
+
+
+def test_a_notice_failing_for_the_give_up_period_is_dead_until_redelivered(
+    client, case_id, coordinator, auth, clock, resolve_names
+) -> None:
+    from nrm_runtime.metrics import ServiceMetrics
+
+    resolve_names({"ngo-a.example": ["93.184.216.34"]})
+    provider = auth("ngo-shelter-a", "provider_staff")
+    answers = {"status": 500}
+    attempts: list[httpx.Request] = []
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        return httpx.Response(answers["status"])
+
+    client.put(
+        "/providers/me/webhook", json={"url": "https://ngo-a.example/hook"}, headers=provider
+    )
+    worker = webhook_worker(client, endpoint)
+    metrics = ServiceMetrics()
+    worker.report_to(metrics)
+    sent_referral(client, case_id, coordinator, auth)
+
+    def webhook_delivery() -> dict[str, Any]:
+        log = client.get("/providers/me/deliveries", headers=provider).json()
+        found: dict[str, Any] = next(d for d in log if d["channel"] == "webhook")
+        return found
+
+    for _ in range(80):  # a failing endpoint, tried for more than three days
+        worker.run_due()
+        clock.advance(hours=1)
+    dead = webhook_delivery()
+    assert dead["dead_at"] is not None and dead["delivered_at"] is None
+    assert (
+        metrics.registry.get_sample_value("nrm_deliveries_dead_total", {"channel": "webhook"}) == 1
+    )
+    tried = len(attempts)
+    worker.run_due()
+    assert len(attempts) == tried  # given up: no longer attempted
+
+    # Only its own organisation may ask for it again.
+    other = auth("ngo-shelter-b", "provider_staff")
+    redeliver = f"/providers/me/deliveries/{dead['id']}/redeliver"
+    assert client.post(redeliver, headers=other).status_code == 404
+    answers["status"] = 204
+    again = client.post(redeliver, headers=provider)
+    assert again.status_code == 200, again.text
+    assert again.json()["dead_at"] is None
+    worker.run_due()
+    assert webhook_delivery()["delivered_at"] is not None
+    assert attempts[-1].headers["webhook-id"] == attempts[0].headers["webhook-id"]
+
+
+def test_the_openapi_document_declares_every_notice_with_its_schema(client) -> None:
+    from nrm_contracts.events.notices import NoticeEvent
+
+    document = client.get("/openapi.json").json()
+    webhooks = document["webhooks"]
+    assert set(webhooks) == {event.value for event in NoticeEvent}
+    for operation in (hook["post"] for hook in webhooks.values()):
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ReferralNoticeCloudEvent"}
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    envelope = document["components"]["schemas"]["ReferralNoticeCloudEvent"]
+    assert envelope["properties"]["type"]["const"] == "kh.nrm.referral.provider_notice.v1"

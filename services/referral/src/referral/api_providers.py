@@ -4,8 +4,7 @@ person's details once it accepted (with consent to data sharing)."""
 from __future__ import annotations
 
 import asyncio
-import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -29,7 +28,7 @@ from referral.access import (
 from referral.assessment import TABLE as ASSESSMENT_TABLE
 from referral.assessment import split
 from referral.context import ContextDep, ReferralContext
-from referral.delivery import ENDPOINT_TABLE
+from referral.delivery import ENDPOINT_TABLE, new_secret
 from referral.lifecycle import VISIBLE_TO_PROVIDER, ReferralState
 from referral.models import (
     DeliveryAttemptPublic,
@@ -39,6 +38,7 @@ from referral.models import (
     SpecialNeed,
     WebhookRegistered,
     WebhookRegistration,
+    WebhookSecretRotated,
 )
 from referral.store import (
     Delivery,
@@ -195,11 +195,14 @@ async def person_details(
 async def register_webhook(
     body: WebhookRegistration, database: DatabaseDep, context: ContextDep, principal: ProviderStaff
 ) -> WebhookRegistered:
-    """Register (or replace) where the organisation's referrals are pushed; answers a new
-    signing secret, shown this once. The URL must be https in production and point at a
-    public address (422 naming ``url`` otherwise); every delivery checks it again."""
+    """Register (or replace) where the organisation's referral notices are pushed;
+    answers a new Standard Webhooks signing secret (``whsec_...``), shown this once. The
+    URL must be https in production and point at a public address (422 naming ``url``
+    otherwise); every delivery checks it again. See the ``webhooks`` section of this
+    document for the notices, and ``POST /providers/me/webhook/secret`` to rotate the
+    secret without losing a notice."""
     await _check_destination(context, str(body.url))
-    secret = secrets.token_urlsafe(32)
+    secret = new_secret()
     organisation = principal.organisation
     async with database.unit_of_work(actor=principal.actor) as uow:
         endpoint = await uow.session.get(ProviderEndpoint, organisation) or ProviderEndpoint(
@@ -207,10 +210,72 @@ async def register_webhook(
         )
         endpoint.url = str(body.url)
         endpoint.secret_sealed = context.seal(secret, ENDPOINT_TABLE, organisation, "secret_sealed")
+        endpoint.previous_secret_sealed = None
+        endpoint.previous_secret_until = None
         endpoint.registered_at = context.clock()
         uow.session.add(endpoint)
         await uow.commit()
     return WebhookRegistered(organisation_id=organisation, url=str(body.url), secret=secret)
+
+
+@router.post(
+    "/webhook/secret",
+    response_model=WebhookSecretRotated,
+    responses=error_responses(401, 403, 404),
+    openapi_extra=PROVIDER_OWN,
+)
+async def rotate_webhook_secret(
+    database: DatabaseDep, context: ContextDep, principal: ProviderStaff
+) -> WebhookSecretRotated:
+    """A new signing secret, shown this once; the previous one keeps signing beside it
+    for the service's overlap period (``webhook-signature`` then holds two signatures).
+    404 when the organisation registered no webhook."""
+    organisation = principal.organisation
+    secret = new_secret()
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        endpoint = await uow.session.get(ProviderEndpoint, organisation)
+        if endpoint is None:
+            raise ProblemError(404, "not_found", "no webhook registered")
+        previous = context.open(
+            endpoint.secret_sealed, ENDPOINT_TABLE, organisation, "secret_sealed"
+        )
+        assert previous is not None
+        until = context.clock() + timedelta(hours=context.settings.webhook_secret_overlap_hours)
+        endpoint.previous_secret_sealed = context.seal(
+            previous, ENDPOINT_TABLE, organisation, "previous_secret_sealed"
+        )
+        endpoint.previous_secret_until = until
+        endpoint.secret_sealed = context.seal(secret, ENDPOINT_TABLE, organisation, "secret_sealed")
+        uow.session.add(endpoint)
+        await uow.commit()
+    return WebhookSecretRotated(secret=secret, previous_secret_valid_until=until)
+
+
+@router.post(
+    "/deliveries/{delivery_id}/redeliver",
+    response_model=DeliveryPublic,
+    responses=error_responses(401, 403, 404, 422),
+    openapi_extra=PROVIDER_OWN,
+)
+async def redeliver(
+    delivery_id: UUID, database: DatabaseDep, context: ContextDep, principal: ProviderStaff
+) -> DeliveryPublic:
+    """Send one of the organisation's notices again, now: a dead one (given up), or one
+    delivered that the receiver lost. The give-up period counts again from now; the
+    notice keeps its ``webhook-id``, so a receiver that has it skips it."""
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        delivery = await uow.session.get(Delivery, delivery_id)
+        if delivery is None or delivery.organisation_id != principal.organisation:
+            raise ProblemError(404, "not_found", "no such delivery")
+        now = context.clock()
+        delivery.dead_at = None
+        delivery.delivered_at = None
+        delivery.redelivered_at = now
+        delivery.next_attempt_at = now
+        uow.session.add(delivery)
+        await uow.commit()
+    async with database.session() as session:
+        return await _delivery_public(session, delivery)
 
 
 @router.get(
@@ -230,30 +295,23 @@ async def deliveries(
         found = (
             await session.exec(query.order_by(col(Delivery.created_at).desc()).limit(limit))
         ).all()
-        answer = []
-        for delivery in found:
-            attempts_query = select(DeliveryAttempt).where(
-                col(DeliveryAttempt.delivery_id) == delivery.id
-            )
-            attempts = (
-                await session.exec(attempts_query.order_by(col(DeliveryAttempt.attempt)))
-            ).all()
-            answer.append(
-                DeliveryPublic(
-                    id=delivery.id,
-                    referral_id=delivery.referral_id,
-                    channel=delivery.channel,
-                    attempts=delivery.attempts,
-                    next_attempt_at=delivery.next_attempt_at,
-                    delivered_at=delivery.delivered_at,
-                    last_error=delivery.last_error,
-                    log=[
-                        DeliveryAttemptPublic.model_validate(a, from_attributes=True)
-                        for a in attempts
-                    ],
-                )
-            )
-    return answer
+        return [await _delivery_public(session, delivery) for delivery in found]
+
+
+async def _delivery_public(session: AsyncSession, delivery: Delivery) -> DeliveryPublic:
+    attempts_query = select(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id) == delivery.id)
+    attempts = (await session.exec(attempts_query.order_by(col(DeliveryAttempt.attempt)))).all()
+    return DeliveryPublic(
+        id=delivery.id,
+        referral_id=delivery.referral_id,
+        channel=delivery.channel,
+        attempts=delivery.attempts,
+        next_attempt_at=delivery.next_attempt_at,
+        delivered_at=delivery.delivered_at,
+        dead_at=delivery.dead_at,
+        last_error=delivery.last_error,
+        log=[DeliveryAttemptPublic.model_validate(a, from_attributes=True) for a in attempts],
+    )
 
 
 async def _check_destination(context: ReferralContext, url: str) -> None:

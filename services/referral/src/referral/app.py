@@ -22,20 +22,22 @@ from referral.api_referrals import router as referrals_router
 from referral.context import ReferralContext
 from referral.delivery import DeliveryWorker
 from referral.handlers import HANDLERS, reception_handlers
-from referral.referrals import expire_overdue
+from referral.referrals import expire_overdue, notice_follow_ups_due
 from referral.settings import ReferralSettings
 from referral.store import tables
+from referral.webhooks import declare_notices
 
 CONSUMER_GROUP = "referral"
 log = logging.getLogger(__name__)
 
 
 async def sweep_deadlines(context: ReferralContext, database: Database) -> None:
-    """Until cancelled: expire the referrals whose provider did not answer in time."""
+    """Until cancelled: expire the referrals whose provider did not answer in time, and
+    tell providers of the follow-up visits that fell due."""
     while True:
         try:
             async with database.unit_of_work() as uow:
-                if await expire_overdue(uow, context):
+                if await expire_overdue(uow, context) + await notice_follow_ups_due(uow, context):
                     await uow.commit()
         except Exception:
             log.warning("deadline sweep failed", exc_info=True)
@@ -72,7 +74,8 @@ def create_app(settings: ReferralSettings | None = None, clock: Clock | None = N
             background=[worker.run, partial(sweep_deadlines, context)],
         )
     )
+    declare_notices(app)
     app.state.referral = context
     app.state.delivery_worker = worker
-    worker.count_recoveries_in(app.state.metrics)
+    worker.report_to(app.state.metrics)
     return app

@@ -6,11 +6,20 @@ is slow is retried with backoff and never loses a notice; every attempt is logge
 delivery runs as its own task with its own timeout, so one slow or failing endpoint
 never holds up another provider's notices.
 
-Webhook headers: ``X-NRM-Timestamp`` (Unix seconds), ``X-NRM-Signature``
-(``v1=<hex HMAC-SHA256 over "<timestamp>." + body>`` with the provider's secret),
-``X-NRM-Delivery`` (the delivery id: the same on a retry, for the receiver to dedupe).
-A notice carries ids and the non-identifying summary only: the provider fetches the
-rest by REST with its token.
+Every notice is a CloudEvents envelope in structured JSON mode
+(``application/cloudevents+json``, type ``kh.nrm.referral.provider_notice.v1``, data
+:class:`nrm_contracts.events.notices.ReferralNotice`): the same body on the provider's
+topic and to its webhook. Webhooks follow the Standard Webhooks specification:
+``webhook-id`` (the notice's CloudEvents id: the same on every retry, for the receiver to
+deduplicate), ``webhook-timestamp`` (Unix seconds of this attempt) and
+``webhook-signature`` (``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`` with the
+provider's ``whsec_`` secret; during a rotation's overlap, one signature per live secret,
+space-separated). A notice carries ids and the non-identifying summary only: the
+provider fetches the rest by REST with its token.
+
+A notice not delivered within ``delivery_give_up_hours`` of being written (or of the
+provider asking for it again) is given up: dead, kept, counted, no longer attempted,
+until ``POST /providers/me/deliveries/{id}/redeliver``.
 
 Every webhook attempt checks the destination again (:mod:`nrm_runtime.destinations`):
 the host is resolved, the attempt is refused if any address is forbidden, and the
@@ -23,20 +32,23 @@ is a failed one like any other: recorded with its reason, retried with backoff.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
+import base64
 import json
 import logging
+import secrets
 import time
-from collections.abc import Awaitable
-from datetime import timedelta
+from collections.abc import Awaitable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+from prometheus_client import Counter
 from sqlmodel import col, select
+from standardwebhooks import Webhook
 
+from nrm_contracts import CONTENT_TYPE
+from nrm_contracts.events.notices import NoticeEvent, ReferralNotice
 from nrm_runtime.broker import Broker, spoils_the_producer
 from nrm_runtime.database import Database, UnitOfWork
 from nrm_runtime.destinations import DestinationRefused
@@ -55,10 +67,11 @@ from referral.store import (
 
 log = logging.getLogger(__name__)
 
-TIMESTAMP_HEADER = "X-NRM-Timestamp"
-SIGNATURE_HEADER = "X-NRM-Signature"
-DELIVERY_HEADER = "X-NRM-Delivery"
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
 ENDPOINT_TABLE = "provider_endpoint"
+SECRET_PREFIX = "whsec_"
 
 
 class Channel:
@@ -66,10 +79,16 @@ class Channel:
     KAFKA = "kafka"
 
 
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """``v1=<hex HMAC-SHA256 of "<timestamp>." + body>``."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return f"v1={mac.hexdigest()}"
+def new_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def signatures(live_secrets: Sequence[str], message_id: str, at: datetime, body: bytes) -> str:
+    """The ``webhook-signature`` value: one ``v1,<base64>`` per live secret."""
+    return " ".join(
+        Webhook(secret).sign(msg_id=message_id, timestamp=at, data=body) for secret in live_secrets
+    )
 
 
 def provider_topic(context: ReferralContext, organisation_id: str) -> str:
@@ -78,52 +97,89 @@ def provider_topic(context: ReferralContext, organisation_id: str) -> str:
 
 
 def notice(
-    referral: Referral, case: ReferralCase, assessment: NeedsAssessment | None
-) -> dict[str, Any]:
+    event: NoticeEvent,
+    referral: Referral,
+    case: ReferralCase,
+    assessment: NeedsAssessment | None,
+    *,
+    follow_up_due_on: date | None = None,
+) -> ReferralNotice:
     """What a provider is told when a referral to it changes: no name, no contact."""
-    return {
-        "event": f"referral.{referral.state}",
-        "referral_id": str(referral.id),
-        "referral_case_id": str(referral.referral_case_id),
-        "organisation_id": referral.organisation_id,
-        "facility_id": str(referral.facility_id),
-        "state": referral.state,
-        "kind": referral.kind,
-        "needs": [n for n in referral.needs.split(",") if n],
-        "urgency": assessment.urgency if assessment else None,
-        "sex": case.sex,
-        "age_band": case.age_band,
-        "languages": [x for x in assessment.languages.split(",") if x] if assessment else [],
-        "answer_due_at": referral.answer_due_at.isoformat() if referral.answer_due_at else None,
-        "occurred_at": referral.updated_at.isoformat(),
-    }
+    return ReferralNotice.model_validate(
+        {
+            "event": event,
+            "referral_id": referral.id,
+            "referral_case_id": referral.referral_case_id,
+            "organisation_id": referral.organisation_id,
+            "facility_id": referral.facility_id,
+            "state": referral.state,
+            "kind": referral.kind,
+            "needs": [n for n in referral.needs.split(",") if n],
+            "urgency": assessment.urgency if assessment else None,
+            "sex": case.sex,
+            "age_band": case.age_band,
+            "languages": [x for x in assessment.languages.split(",") if x] if assessment else [],
+            "answer_due_at": referral.answer_due_at,
+            "follow_up_due_on": follow_up_due_on,
+            "occurred_at": referral.updated_at,
+        }
+    )
 
 
 async def enqueue_notices(
-    uow: UnitOfWork, context: ReferralContext, referral: Referral, case: ReferralCase
+    uow: UnitOfWork,
+    context: ReferralContext,
+    referral: Referral,
+    case: ReferralCase,
+    event: NoticeEvent,
+    *,
+    follow_up_due_on: date | None = None,
+    audited: bool = True,
 ) -> None:
-    """Queue the notice of the referral's new state for its provider: on its topic, and
-    to its webhook when it registered one."""
+    """Queue the notice of ``event`` for the referral's provider: on its topic, and to
+    its webhook when it registered one; one CloudEvent, the same body on both.
+    ``audited``: a disclosure the transaction's audit entries must show."""
     assessment = await uow.session.get(NeedsAssessment, case.id)
     channels = [Channel.KAFKA]
     if await uow.session.get(ProviderEndpoint, referral.organisation_id) is not None:
         channels.append(Channel.WEBHOOK)
     now = context.clock()
-    note_notice(uow.session, referral.id)
+    if audited:
+        note_notice(uow.session, referral.id)
+    payload = notice(event, referral, case, assessment, follow_up_due_on=follow_up_due_on)
+    body = uow.envelope(payload).to_kafka().value.decode()
     for channel in channels:
-        delivery_id = uuid4()
-        body = {"delivery_id": str(delivery_id), **notice(referral, case, assessment)}
         uow.session.add(
             Delivery(
-                id=delivery_id,
+                id=uuid4(),
                 organisation_id=referral.organisation_id,
                 referral_id=referral.id,
                 channel=channel,
-                body=json.dumps(body, separators=(",", ":")),
+                body=body,
                 next_attempt_at=now,
                 created_at=now,
             )
         )
+
+
+def live_secrets(context: ReferralContext, endpoint: ProviderEndpoint, now: datetime) -> list[str]:
+    """The endpoint's secret, and the previous one while its overlap lasts."""
+    current = context.open(
+        endpoint.secret_sealed, ENDPOINT_TABLE, endpoint.organisation_id, "secret_sealed"
+    )
+    assert current is not None
+    found = [current]
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret_sealed and until is not None and now < until:
+        previous = context.open(
+            endpoint.previous_secret_sealed,
+            ENDPOINT_TABLE,
+            endpoint.organisation_id,
+            "previous_secret_sealed",
+        )
+        assert previous is not None
+        found.append(previous)
+    return found
 
 
 class ProviderTopics:
@@ -156,7 +212,7 @@ class ProviderTopics:
                 value=delivery.body.encode(),
                 key=str(delivery.referral_id).encode(),
                 headers=[
-                    ("content-type", b"application/json"),
+                    ("content-type", CONTENT_TYPE.encode()),
                     ("delivery-id", str(delivery.id).encode()),
                 ],
             )
@@ -181,10 +237,18 @@ class DeliveryWorker:
         self._client = client
         self._topics = ProviderTopics(context)
         self._in_flight: dict[UUID, asyncio.Task[None]] = {}
+        self._dead: Counter | None = None
 
-    def count_recoveries_in(self, metrics: ServiceMetrics) -> None:
-        """Count the provider producer's recoveries in the service's metrics."""
+    def report_to(self, metrics: ServiceMetrics) -> None:
+        """Count the provider producer's recoveries and the deliveries given up in the
+        service's metrics (an alert watches ``nrm_deliveries_dead_total``)."""
         self._topics.broker.metrics = metrics
+        self._dead = Counter(
+            "nrm_deliveries_dead",
+            "Notices given up after failing for delivery_give_up_hours, by channel.",
+            ["channel"],
+            registry=metrics.registry,
+        )
 
     @property
     def attempts_under_way(self) -> list[asyncio.Task[None]]:
@@ -234,6 +298,7 @@ class DeliveryWorker:
                     select(Delivery)
                     .where(
                         col(Delivery.delivered_at).is_(None),
+                        col(Delivery.dead_at).is_(None),
                         col(Delivery.next_attempt_at) <= self._context.clock(),
                         col(Delivery.id).not_in(list(self._in_flight)),
                     )
@@ -291,12 +356,6 @@ class DeliveryWorker:
             endpoint = await session.get(ProviderEndpoint, delivery.organisation_id)
         if endpoint is None:
             raise LookupError("the provider removed its webhook")
-        secret = self._context.keys.open(
-            endpoint.secret_sealed,
-            table=ENDPOINT_TABLE,
-            record_id=endpoint.organisation_id,
-            field="secret_sealed",
-        )
         # Resolved and checked at every attempt, within the attempt's time: a slow
         # resolver is a failed attempt, not a stuck one.
         async with asyncio.timeout(self._context.settings.delivery_timeout_seconds):
@@ -304,7 +363,10 @@ class DeliveryWorker:
                 endpoint.url, self._context.resolve
             )
         body = delivery.body.encode()
-        timestamp = str(int(self._context.clock().timestamp()))
+        message_id = str(json.loads(body)["id"])
+        # The receiver holds the timestamp against its own clock (a replay window of a
+        # few minutes): the wall clock of this attempt, not the service's domain clock.
+        sent_at = datetime.now(UTC)
         response = await client.post(
             destination.pinned_url(),
             content=body,
@@ -314,10 +376,15 @@ class DeliveryWorker:
                 # only, and two providers behind one address must each get a TLS session
                 # verified for their own name.
                 "connection": "close",
-                "content-type": "application/json",
-                TIMESTAMP_HEADER: timestamp,
-                SIGNATURE_HEADER: signature(secret, timestamp, body),
-                DELIVERY_HEADER: str(delivery.id),
+                "content-type": CONTENT_TYPE,
+                ID_HEADER: message_id,
+                TIMESTAMP_HEADER: str(int(sent_at.timestamp())),
+                SIGNATURE_HEADER: signatures(
+                    live_secrets(self._context, endpoint, self._context.clock()),
+                    message_id,
+                    sent_at,
+                    body,
+                ),
             },
             # TLS verifies the certificate against the registered name, not the address.
             extensions={"sni_hostname": destination.host} if destination.is_name else {},
@@ -343,6 +410,20 @@ class DeliveryWorker:
             if error is None:
                 delivery.delivered_at = now
                 delivery.last_error = None
+            elif now - (delivery.redelivered_at or delivery.created_at) >= timedelta(
+                hours=settings.delivery_give_up_hours
+            ):
+                delivery.dead_at = now
+                delivery.last_error = error[:300]
+                if self._dead is not None:
+                    self._dead.labels(channel=delivery.channel).inc()
+                log.error(
+                    "delivery given up",
+                    extra={
+                        "delivery_id": str(delivery_id),
+                        "organisation_id": delivery.organisation_id,
+                    },
+                )
             else:
                 backoff = settings.delivery_retry_base_seconds * 2 ** (delivery.attempts - 1)
                 delivery.next_attempt_at = now + timedelta(

@@ -191,7 +191,22 @@ class WebhookRegistration(RequestModel):
 class WebhookRegistered(BaseModel):
     organisation_id: str
     url: str
-    secret: str = Field(description="Shown once: verify X-NRM-Signature with it.")
+    secret: str = Field(
+        description="Shown once. A Standard Webhooks secret (whsec_...): verify each "
+        "notice's webhook-signature with it, e.g. with the standardwebhooks library.",
+        pattern=r"^whsec_[A-Za-z0-9+/]+={0,2}$",
+    )
+
+
+class WebhookSecretRotated(BaseModel):
+    secret: str = Field(
+        description="Shown once: the new whsec_ secret, signing every notice from now on.",
+        pattern=r"^whsec_[A-Za-z0-9+/]+={0,2}$",
+    )
+    previous_secret_valid_until: datetime = Field(
+        description="Until then each notice also carries a signature by the previous "
+        "secret (two in webhook-signature), so a verifier may switch at any time before."
+    )
 
 
 class DeliveryAttemptPublic(BaseModel):
@@ -209,6 +224,10 @@ class DeliveryPublic(BaseModel):
     attempts: int
     next_attempt_at: datetime
     delivered_at: datetime | None
+    dead_at: datetime | None = Field(
+        description="When it was given up (failing for the service's give-up period): "
+        "no longer attempted until redelivered."
+    )
     last_error: str | None
     log: list[DeliveryAttemptPublic]
 

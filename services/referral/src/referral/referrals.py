@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 from sqlmodel import col, select
 
 from nrm_contracts.events.identification import AgeBand, Sex
+from nrm_contracts.events.notices import NoticeEvent
 from nrm_contracts.events.referral import (
     CancellationReason,
     DeclineReason,
@@ -50,6 +51,7 @@ SYSTEM_ACTOR = "referral/system"
 EXPIRY_REROUTE = "referral_expiry_reroute"
 DECLINE_REROUTE = "referral_decline_reroute"
 """The audit's purpose of the notices an expiry queues (the expiry, the re-route)."""
+FOLLOW_UP_DUE = "referral_follow_up_due"
 
 
 def draft(
@@ -164,14 +166,35 @@ async def act(
         exited = PlacementExitReason(referral.exit_reason) if referral.exit_reason else None
         uow.record(ReferralClosed(**ids, exit_reason=exited, closed_at=now))
     uow.session.add(referral)
-    if target in (ReferralState.SENT, ReferralState.EXPIRED) or (
-        target is ReferralState.CANCELLED
-        and source not in (ReferralState.DRAFT, ReferralState.AWAITING_SIGNOFF)
+    # The provider hears of every change to a referral once it was sent to it (a
+    # cancellation before that concerns MOSVY only).
+    if source not in (ReferralState.DRAFT, ReferralState.AWAITING_SIGNOFF) or (
+        target is ReferralState.SENT
     ):
-        await enqueue_notices(uow, context, referral, case)
+        # What the provider did itself, confirmed to it, discloses nothing it does not
+        # hold: no disclosure to audit.
+        await enqueue_notices(
+            uow, context, referral, case, NOTICE_OF[target], audited=party is not Party.PROVIDER
+        )
     if target in (ReferralState.DECLINED, ReferralState.EXPIRED):
-        await reroute(uow, context, referral, case)
+        successor = await reroute(uow, context, referral, case)
+        if successor is not None and target is ReferralState.EXPIRED:
+            # It did not answer in time, and the person is now referred elsewhere.
+            await enqueue_notices(uow, context, referral, case, NoticeEvent.REROUTED)
     return referral
+
+
+# The notice of each state a referral reaches once sent.
+NOTICE_OF = {
+    ReferralState.SENT: NoticeEvent.SENT,
+    ReferralState.ACCEPTED: NoticeEvent.ACCEPTED,
+    ReferralState.DECLINED: NoticeEvent.DECLINED,
+    ReferralState.EXPIRED: NoticeEvent.EXPIRED,
+    ReferralState.ADMITTED: NoticeEvent.ADMITTED,
+    ReferralState.EXITED: NoticeEvent.EXITED,
+    ReferralState.CLOSED: NoticeEvent.CLOSED,
+    ReferralState.CANCELLED: NoticeEvent.CANCELLED,
+}
 
 
 async def reroute(
@@ -210,6 +233,32 @@ async def expire_overdue(uow: UnitOfWork, context: ReferralContext) -> int:
         count += 1
     # The expired provider is told, and the successor's provider sent the profile.
     await audit_system_notices(uow.session, SystemActor.of(context.settings), EXPIRY_REROUTE)
+    return count
+
+
+async def notice_follow_ups_due(uow: UnitOfWork, context: ReferralContext) -> int:
+    """Tell each provider, once, of the follow-up visits due by today not yet made."""
+    today = context.clock().date()
+    due = await uow.session.exec(
+        select(FollowUpVisit).where(
+            col(FollowUpVisit.due_on) <= today,
+            col(FollowUpVisit.visited_on).is_(None),
+            col(FollowUpVisit.due_noticed_at).is_(None),
+        )
+    )
+    count = 0
+    for visit in list(due.all()):
+        referral = await uow.session.get(Referral, visit.referral_id)
+        assert referral is not None  # a visit's referral is never deleted (foreign key)
+        case = await uow.session.get(ReferralCase, referral.referral_case_id)
+        assert case is not None
+        await enqueue_notices(
+            uow, context, referral, case, NoticeEvent.FOLLOW_UP_DUE, follow_up_due_on=visit.due_on
+        )
+        visit.due_noticed_at = context.clock()
+        uow.session.add(visit)
+        count += 1
+    await audit_system_notices(uow.session, SystemActor.of(context.settings), FOLLOW_UP_DUE)
     return count
 
 

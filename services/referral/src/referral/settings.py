@@ -47,6 +47,19 @@ class ReferralSettings(ServiceSettings):
     delivery_retry_base_seconds: float = Field(default=2.0, gt=0)
     delivery_retry_max_seconds: float = Field(default=600.0, gt=0)
     delivery_concurrency: int = Field(default=20, ge=1)
+    delivery_give_up_hours: float = Field(
+        default=72,
+        gt=0,
+        description="A notice still undelivered this long after it was written is given up "
+        "(dead: kept, counted in nrm_deliveries_dead_total, no longer attempted) until "
+        "the provider asks for it again (POST /providers/me/deliveries/{id}/redeliver).",
+    )
+    webhook_secret_overlap_hours: float = Field(
+        default=24,
+        ge=0,
+        description="After a secret rotation, how long the previous secret still signs "
+        "beside the new one (two signatures in webhook-signature).",
+    )
     webhook_allowed_networks: tuple[IPvAnyNetwork, ...] = Field(
         default=(),
         description="Networks a webhook may point into although they are not public "

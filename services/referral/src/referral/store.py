@@ -158,6 +158,10 @@ class ProviderEndpoint(ReferralTable, table=True):
     url: str = Field(max_length=500)
     secret_sealed: str
     registered_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    # A rotated secret keeps signing beside the new one until then: the provider
+    # switches its verifier over without losing a notice.
+    previous_secret_sealed: str | None = None
+    previous_secret_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
 
 
 class Delivery(ReferralTable, table=True):
@@ -173,6 +177,11 @@ class Delivery(ReferralTable, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    # Given up after failing for the settings' delivery_give_up_hours: no longer attempted
+    # until the provider (or an operator) asks for it again. Still kept.
+    dead_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), index=True))
+    # When the provider last asked for it again: the give-up time counts from there.
+    redelivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     last_error: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
@@ -202,6 +211,8 @@ class FollowUpVisit(ReferralTable, table=True):
     visited_on: date | None = None
     notes_sealed: str | None = None
     recorded_by: str | None = Field(default=None, max_length=200)
+    # When the provider was told the visit is due (once).
+    due_noticed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
 
 
 class AwaitingConsent(ReferralTable, table=True):
