@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from aiokafka.admin import AIOKafkaAdminClient
 from jsonschema import Draft202012Validator, FormatChecker
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -79,6 +81,32 @@ def asyncapi_validator(channel: str, message: str) -> Draft202012Validator:
     payload_ref = document["components"]["messages"][reference.rsplit("/", 1)[1]]["payload"]
     # The whole document as the root, so that the schema's references resolve in it.
     return Draft202012Validator({**document, **payload_ref}, format_checker=FormatChecker())
+
+
+def asyncapi_channels() -> dict[str, re.Pattern[str]]:
+    """Each channel of the AsyncAPI document as a pattern of the topics it stands for
+    (a parameter: one of its enum, else one topic-name word)."""
+    document = yaml.safe_load((contracts_dir() / "schemas" / "asyncapi.yaml").read_text())
+    patterns = {}
+    for name, channel in document["channels"].items():
+        parameters = channel.get("parameters", {})
+
+        def alternatives(match: re.Match[str], parameters: dict[str, Any] = parameters) -> str:
+            enum = parameters[match.group(1)].get("enum")
+            return "(?:" + "|".join(map(re.escape, enum)) + ")" if enum else r"[a-z0-9_-]+"
+
+        escaped = re.escape(channel["address"]).replace(r"\{", "{").replace(r"\}", "}")
+        patterns[name] = re.compile(re.sub(r"{(\w+)}", alternatives, escaped))
+    return patterns
+
+
+async def topics_with_prefix(bootstrap: str, prefix: str) -> set[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return {t.removeprefix(prefix) for t in await admin.list_topics() if t.startswith(prefix)}
+    finally:
+        await admin.close()
 
 
 @pytest.fixture
@@ -227,6 +255,15 @@ def test_a_presumed_girl_is_referred_admitted_discharged_and_closed(
     for record in on_topic:
         validator.validate(json.loads(record.value))
         assert b"Sokha" not in record.value
+
+    # The topics on the broker and the AsyncAPI document agree, both ways: every topic
+    # the services made is a channel of the document, and every channel has its topic.
+    seen = asyncio.run(topics_with_prefix(kafka_bootstrap, topic_prefix))
+    channels = asyncapi_channels()
+    assert {topic for topic in seen if not any(c.fullmatch(topic) for c in channels.values())} == (
+        set()
+    )
+    assert {name for name, c in channels.items() if not any(c.fullmatch(t) for t in seen)} == set()
 
     assert closed["state"] == "closed"
     deliveries = httpx.get(f"{referral.url}/providers/me/deliveries", headers=provider).json()
