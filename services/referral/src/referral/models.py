@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field, HttpUrl
 
 from nrm_contracts.events.identification import AgeBand, ConsentBasis, Sex
+from nrm_contracts.events.notices import Urgency
 from nrm_contracts.events.referral import (
     CancellationReason,
     DeclineReason,
@@ -40,12 +42,6 @@ class ReferralCasePublic(BaseModel):
     )
 
 
-class Urgency(StrEnum):
-    IMMEDIATE = "immediate"  # within the day
-    HIGH = "high"  # within days
-    ROUTINE = "routine"
-
-
 class SpecialNeed(StrEnum):
     CHILD = "child"
     ADULT_MAN = "adult_man"
@@ -55,11 +51,16 @@ class SpecialNeed(StrEnum):
     PREGNANCY = "pregnancy"
 
 
+# Two lowercase letters, as the server requires: stated in the schema, so that a client
+# (or a fuzzer) knows it before it is refused.
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1, e.g. km")]
+
+
 class AssessmentRequest(RequestModel):
     needs: list[ReferralNeed] = Field(min_length=1, max_length=9)
     urgency: Urgency
     special_needs: list[SpecialNeed] = Field(default_factory=list, max_length=6)
-    languages: list[str] = Field(
+    languages: list[LanguageCode] = Field(
         default_factory=list, max_length=6, description="ISO 639-1 codes the person speaks."
     )
     wishes: str | None = Field(
