@@ -13,9 +13,10 @@
   only what does not authenticate: a request without a bearer token gets 429 at once, one
   with a token is still verified, served if the token is valid and answered 429 (not 401)
   if not. So the NGOs behind one gateway never lock each other out, and a caller guessing
-  tokens from one address still gets nowhere. The counts are in memory, per process:
-  with several replicas an attacker gets the limit once per replica, and a restart
-  forgets it; a shared limiter (at the gateway) is the production complement.
+  tokens from one address still gets nowhere. The counts are kept in memory, where each
+  request is checked, and shared by the service's replicas through its database every
+  ``auth_failure_share_seconds`` (:mod:`nrm_runtime.failure_sharing`): a key over the
+  limit across the replicas is refused by every one of them, within that period.
 
 Every answer this module gives itself uses the error shape ``{"error": {...}}``.
 """
@@ -27,7 +28,7 @@ import hashlib
 import json
 import re
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -88,6 +89,10 @@ class AuthFailureLimiter:
         self.max_clients = max_clients
         self._clock = clock
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        # Failures not yet handed to the other replicas, and the keys they (with ours)
+        # put over the limit: shared key -> when it may try again (this clock).
+        self._unshared: Counter[str] = Counter()
+        self._shared_until: dict[str, float] = {}
 
     def _recent(self, client: str) -> deque[float] | None:
         failures = self._failures.get(client)
@@ -103,12 +108,14 @@ class AuthFailureLimiter:
 
     def retry_after(self, client: str) -> float:
         """Seconds until ``client`` may try again; 0 when it is not blocked."""
+        shared = max(self._shared_until.get(shared_key(client), 0.0) - self._clock(), 0.0)
         failures = self._recent(client)
         if failures is None or len(failures) < self.limit:
-            return 0.0
-        return max(failures[-self.limit] + self.window - self._clock(), 0.0)
+            return shared
+        return max(failures[-self.limit] + self.window - self._clock(), shared)
 
     def record_failure(self, client: str) -> None:
+        self._unshared[shared_key(client)] += 1
         failures = self._recent(client) or deque()
         failures.append(self._clock())
         self._failures[client] = failures
@@ -116,11 +123,32 @@ class AuthFailureLimiter:
         while len(self._failures) > self.max_clients:
             self._failures.popitem(last=False)
 
+    def take_unshared(self) -> Counter[str]:
+        """The failures recorded since the last call, by shared key (handed over)."""
+        taken, self._unshared = self._unshared, Counter()
+        return taken
+
+    def give_back(self, failures: Counter[str]) -> None:
+        """Failures taken that could not be shared: kept for the next exchange."""
+        self._unshared.update(failures)
+
+    def share(self, blocked: dict[str, float]) -> None:
+        """The keys all replicas together put over the limit, each with the seconds
+        until it may try again; replaces the previous exchange's."""
+        now = self._clock()
+        self._shared_until = {key: now + wait for key, wait in blocked.items()}
+
     def like_this(self) -> AuthFailureLimiter:
         """An empty limiter with the same limit, window, capacity and clock."""
         return AuthFailureLimiter(
             self.limit, self.window, max_clients=self.max_clients, clock=self._clock
         )
+
+
+def shared_key(key: str) -> str:
+    """What a key is counted under where the replicas share counts: a hash, so that the
+    database holds no address (and a credential key is hashed once more)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def credential_key(scope: Scope) -> str | None:
@@ -332,12 +360,19 @@ async def _answer(
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-def install_hardening(app: Any, *, max_body_bytes: int, limiter: AuthFailureLimiter) -> None:
+def install_hardening(
+    app: Any,
+    *,
+    max_body_bytes: int,
+    limiter: AuthFailureLimiter,
+    credential_limiter: AuthFailureLimiter | None = None,
+) -> None:
     """Wrap ``app``'s whole middleware stack (error handling included) in the hardening,
-    so that even the 500 answers of the outermost error handler carry the headers."""
+    so that even the 500 answers of the outermost error handler carry the headers.
+    ``limiter`` counts per address, ``credential_limiter`` per credential."""
     build = app.build_middleware_stack
     # Made here, not per build of the stack: the counts outlive a rebuild.
-    credential_limiter = limiter.like_this()
+    credential_limiter = credential_limiter or limiter.like_this()
 
     def build_hardened() -> ASGIApp:
         return HardeningMiddleware(

@@ -27,6 +27,7 @@ from nrm_runtime.broker import Broker
 from nrm_runtime.consumer import EventConsumer, Subscription
 from nrm_runtime.database import Database
 from nrm_runtime.errors import error_responses, install_error_handlers
+from nrm_runtime.failure_sharing import SharedFailureCounts
 from nrm_runtime.hardening import AuthFailureLimiter, install_hardening
 from nrm_runtime.health import health_router
 from nrm_runtime.logs import configure_logging
@@ -105,6 +106,14 @@ class ServiceRuntime:
         ]
         self._on_start = list(definition.on_start)
         self._background = list(definition.background)
+        self.address_failures = AuthFailureLimiter(
+            settings.auth_failure_limit, settings.auth_failure_window_seconds
+        )
+        self.credential_failures = self.address_failures.like_this()
+        self.failure_sharing = SharedFailureCounts(
+            {"address": self.address_failures, "credential": self.credential_failures},
+            settings.auth_failure_share_seconds,
+        )
         self._connecting: asyncio.Task[None] | None = None
         self._workers: list[asyncio.Task[None]] = []
 
@@ -120,6 +129,9 @@ class ServiceRuntime:
         self._connecting = asyncio.create_task(self.broker.connect(), name="kafka-connect")
         self._workers = [
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(
+                self.failure_sharing.run(self.database), name="failed-authentication-sharing"
+            ),
             *(
                 asyncio.create_task(consumer.run(), name=f"consumer-{consumer.group}")
                 for consumer in self.consumers
@@ -235,9 +247,8 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     install_hardening(
         app,
         max_body_bytes=settings.max_request_body_bytes,
-        limiter=AuthFailureLimiter(
-            settings.auth_failure_limit, settings.auth_failure_window_seconds
-        ),
+        limiter=runtime.address_failures,
+        credential_limiter=runtime.credential_failures,
     )
     return app
 

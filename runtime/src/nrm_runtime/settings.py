@@ -124,6 +124,12 @@ class ServiceSettings(BaseSettings):
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     auth_failure_limit: int = Field(default=20, ge=1)
     auth_failure_window_seconds: float = Field(default=60.0, gt=0)
+    auth_failure_share_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often a replica shares its failed-authentication counts with the "
+        "others through the database (nrm_runtime.failure_sharing).",
+    )
 
     kafka_security_protocol: KafkaSecurityProtocol = KafkaSecurityProtocol.PLAINTEXT
     kafka_sasl_mechanism: str = Field(default="SCRAM-SHA-512", pattern=r"^SCRAM-SHA-(256|512)$")

@@ -77,6 +77,16 @@ outbox_table = Table(
 # The relay's only query: the oldest unpublished rows, in commit order.
 Index("ix_outbox_unpublished", outbox_table.c.published_at, outbox_table.c.sequence)
 
+# Failed authentications, counted per key (a hash of an address or of a credential) and
+# per time bucket, shared by the replicas of a service (nrm_runtime.failure_sharing).
+auth_failure_table = Table(
+    "auth_failure",
+    runtime_metadata,
+    Column("key", String(80), primary_key=True),
+    Column("bucket", BigInteger, primary_key=True, autoincrement=False),
+    Column("failures", Integer, nullable=False),
+)
+
 processed_message_table = Table(
     "processed_message",
     runtime_metadata,
