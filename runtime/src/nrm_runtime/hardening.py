@@ -202,11 +202,11 @@ class HardeningMiddleware:
                 await _too_many(send, wait)
                 return
         if _declared_length(scope) > self.max_body_bytes:
-            await _answer(send, 413, self._too_large())
+            await answer(send, 413, self._too_large())
             return
         buffered = await _read_body(receive, self.max_body_bytes)
         if buffered is None:
-            await _answer(send, 413, self._too_large())
+            await answer(send, 413, self._too_large())
             return
         replay = _replaying(buffered, receive)
         if path in DOCS_HTML_PATHS:
@@ -334,7 +334,7 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
 
 
 async def _too_many(send: Send, wait: float) -> None:
-    await _answer(
+    await answer(
         send,
         429,
         error_body("too_many_failed_authentications", "too many failed attempts"),
@@ -342,7 +342,7 @@ async def _too_many(send: Send, wait: float) -> None:
     )
 
 
-async def _answer(
+async def answer(
     send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
     headers = [
@@ -366,17 +366,20 @@ def install_hardening(
     max_body_bytes: int,
     limiter: AuthFailureLimiter,
     credential_limiter: AuthFailureLimiter | None = None,
+    inner: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> None:
     """Wrap ``app``'s whole middleware stack (error handling included) in the hardening,
     so that even the 500 answers of the outermost error handler carry the headers.
-    ``limiter`` counts per address, ``credential_limiter`` per credential."""
+    ``limiter`` counts per address, ``credential_limiter`` per credential; ``inner``
+    wraps the stack just inside the hardening (the load shedding)."""
     build = app.build_middleware_stack
     # Made here, not per build of the stack: the counts outlive a rebuild.
     credential_limiter = credential_limiter or limiter.like_this()
 
     def build_hardened() -> ASGIApp:
+        stack = build()
         return HardeningMiddleware(
-            build(),
+            inner(stack) if inner is not None else stack,
             max_body_bytes=max_body_bytes,
             limiter=limiter,
             credential_limiter=credential_limiter,

@@ -16,6 +16,16 @@ class ServiceMetrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+        self.http_in_flight = Gauge(
+            "nrm_http_requests_in_flight",
+            "HTTP requests being served now (health and metrics not counted)",
+            registry=self.registry,
+        )
+        self.http_shed = Counter(
+            "nrm_http_requests_shed_total",
+            "HTTP requests answered 503 at once: the process was at max_in_flight_requests",
+            registry=self.registry,
+        )
         self.http_latency = Histogram(
             "nrm_http_request_seconds",
             "HTTP request latency",

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from nrm_runtime.errors import error_responses, install_error_handlers
 from nrm_runtime.failure_sharing import SharedFailureCounts
 from nrm_runtime.hardening import AuthFailureLimiter, install_hardening
 from nrm_runtime.health import health_router
+from nrm_runtime.load_shedding import LoadShedding
 from nrm_runtime.logs import configure_logging
 from nrm_runtime.metrics import ServiceMetrics
 from nrm_runtime.organisations import OrganisationRegistry
@@ -249,6 +251,12 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         max_body_bytes=settings.max_request_body_bytes,
         limiter=runtime.address_failures,
         credential_limiter=runtime.credential_failures,
+        inner=partial(
+            LoadShedding,
+            max_in_flight=settings.max_in_flight_requests,
+            in_flight=runtime.metrics.http_in_flight,
+            shed=runtime.metrics.http_shed,
+        ),
     )
     return app
 

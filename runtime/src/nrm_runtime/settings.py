@@ -122,6 +122,12 @@ class ServiceSettings(BaseSettings):
     )
 
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_in_flight_requests: int = Field(
+        default=64,
+        ge=1,
+        description="Requests one process serves at once; past it, 503 with Retry-After "
+        "(nrm_runtime.load_shedding).",
+    )
     auth_failure_limit: int = Field(default=20, ge=1)
     auth_failure_window_seconds: float = Field(default=60.0, gt=0)
     auth_failure_share_seconds: float = Field(
