@@ -298,12 +298,18 @@ def test_a_subscription_has_one_dead_letter_topic_per_topic() -> None:
 class FakeKafkaConsumer:
     """aiokafka's consumer in memory: one batch of records, then nothing."""
 
-    def __init__(self, batch) -> None:
+    def __init__(self, batch, *, highwater: dict[TopicPartition, int] | None = None) -> None:
         self.batches = [batch]
         self.partitions = set(batch)
         self.committed: list[dict[TopicPartition, int]] = []
         self.commit_made = asyncio.Event()
         self.stopped = False
+        # As the broker reports it: the next offset it will write; by default, the end
+        # of the batch (nothing left behind it).
+        self.highwaters = highwater or {
+            tp: records[-1].offset + 1 for tp, records in batch.items() if records
+        }
+        self.positions: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
         pass
@@ -313,12 +319,21 @@ class FakeKafkaConsumer:
 
     async def getmany(self, timeout_ms: int):
         if self.batches:
-            return self.batches.pop(0)
+            batch = self.batches.pop(0)
+            for tp, records in batch.items():
+                self.positions[tp] = records[-1].offset + 1
+            return batch
         await asyncio.sleep(timeout_ms / 1000)
         return {}
 
     def assignment(self) -> set[TopicPartition]:
         return self.partitions
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.highwaters.get(tp)
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.positions.get(tp, 0)
 
     async def commit(self, offsets) -> None:
         self.committed.append(dict(offsets))
@@ -389,3 +404,33 @@ async def test_stopping_mid_batch_commits_the_records_already_processed(
     assert len(await read_processed()) == 1  # the first record's effect is committed
     assert fake.stopped
     assert fake.committed == [{partition: first.offset + 1}]
+
+
+async def test_the_records_left_behind_are_the_lag_per_partition_in_a_metric(
+    make_consumer, settings, metrics, screening_recorded, consumer_record, monkeypatch
+) -> None:
+    consumer = make_consumer(settings=settings.model_copy(update={"consumer_behind_records": 5}))
+    records = [consumer_record(screening_recorded()) for _ in range(3)]
+    partition = TopicPartition(TOPIC, records[0].partition)
+    # The broker holds seven more records than this batch: the consumer is behind.
+    fake = FakeKafkaConsumer(
+        {partition: records}, highwater={partition: records[-1].offset + 1 + 7}
+    )
+
+    task = await run_on(consumer, fake, monkeypatch)
+    try:
+        await asyncio.wait_for(fake.commit_made.wait(), TIMEOUT)
+        async with asyncio.timeout(TIMEOUT):
+            while not consumer.lag:  # noqa: ASYNC110 - measured after the commit
+                await asyncio.sleep(0.01)
+        behind = consumer.behind
+    finally:
+        await stop(task)
+
+    assert behind == 7
+    assert consumer.lag == {}  # a stopped consumer claims no partition
+    gauge = metrics.registry.get_sample_value(
+        "nrm_consumer_lag",
+        {"consumer_group": GROUP, "topic": TOPIC, "partition": str(partition.partition)},
+    )
+    assert gauge == 7

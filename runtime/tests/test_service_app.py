@@ -80,9 +80,29 @@ def test_the_service_is_not_ready_while_the_broker_is_unreachable(service_app) -
     assert response.status_code == 503
     assert response.json() == {
         "status": "unavailable",
-        "checks": {"database": True, "broker": False, "consumers": False, "outbox": True},
+        "checks": {
+            "database": True,
+            "broker": False,
+            "consumers": False,
+            "outbox": True,
+            "consumers_caught_up": True,
+        },
         "details": {},
     }
+
+
+def test_a_consumer_far_behind_makes_the_service_unready_and_says_how_far(service_app) -> None:
+    from aiokafka import TopicPartition
+
+    [consumer] = service_app.state.runtime.consumers
+    limit = service_app.state.settings.consumer_behind_records
+    consumer.lag = {TopicPartition("t9.nrm.identification", 0): limit + 1}
+
+    response = TestClient(service_app).get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["consumers_caught_up"] is False
+    assert response.json()["details"]["consumer_lag"] == {"referral": limit + 1}
 
 
 def test_an_unknown_route_of_a_service_has_the_error_shape(service_app) -> None:

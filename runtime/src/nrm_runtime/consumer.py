@@ -84,6 +84,8 @@ class EventConsumer:
         self.last_progress = time.monotonic()
         self._consumer: AIOKafkaConsumer | None = None
         self._next_offsets: dict[TopicPartition, int] = {}
+        # Records not yet processed, per assigned partition, as of the last poll.
+        self.lag: dict[TopicPartition, int] = {}
 
     @property
     def group(self) -> str:
@@ -112,6 +114,7 @@ class EventConsumer:
                 await asyncio.sleep(1.0)
             finally:
                 self.running = False
+                self.lag = {}
                 # Commit what was processed while the consumer is still ours, then stop.
                 await _stop_quietly(
                     consumer, self.commit_processed, self.settings.shutdown_grace_seconds
@@ -142,7 +145,29 @@ class EventConsumer:
                     self._next_offsets[partition] = record.offset + 1
                     self.last_progress = time.monotonic()
             await self.commit_processed()
+            try:
+                await self._measure_lag(consumer)
+            except Exception:
+                log.debug("lag not measured", exc_info=True)
             self.last_progress = time.monotonic()
+
+    @property
+    def behind(self) -> int:
+        """Records on the assigned partitions not yet processed."""
+        return sum(self.lag.values())
+
+    async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
+        # The high watermark comes with every fetch; the position is local: no round trip.
+        lag = {}
+        for partition in consumer.assignment():
+            highwater = consumer.highwater(partition)
+            if highwater is None:
+                continue
+            lag[partition] = max(highwater - await consumer.position(partition), 0)
+            self.metrics.consumer_lag.labels(
+                self.group, partition.topic, str(partition.partition)
+            ).set(lag[partition])
+        self.lag = lag
 
     async def commit_processed(self) -> None:
         """Commit offset+1 of every record whose effect is committed in the database."""

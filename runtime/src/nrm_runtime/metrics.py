@@ -60,6 +60,12 @@ class ServiceMetrics:
             ["consumer_group", "topic", "outcome"],
             registry=self.registry,
         )
+        self.consumer_lag = Gauge(
+            "nrm_consumer_lag",
+            "Records on an assigned partition not yet processed (high watermark - position)",
+            ["consumer_group", "topic", "partition"],
+            registry=self.registry,
+        )
         self.handler_retries = Counter(
             "nrm_consumer_retries_total",
             "Handler attempts that failed and were retried",

@@ -159,6 +159,12 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, gt=0)
     consumer_stall_seconds: float = Field(default=60.0, gt=0)
+    consumer_behind_records: int = Field(
+        default=5000,
+        ge=1,
+        description="A consumer this many records behind its partitions makes /readyz "
+        "fail (check consumers_caught_up): the service's read models are that stale.",
+    )
     shutdown_grace_seconds: float = Field(
         default=10.0,
         gt=0,
