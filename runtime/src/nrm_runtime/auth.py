@@ -51,6 +51,10 @@ class Role(StrEnum):
     ANALYST = "analyst"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    INVESTIGATOR = "investigator"
+    """A police investigator (MOI/DAHTJP, provincial police): its unit's criminal cases."""
+    PROSECUTOR = "prosecutor"
+    """A prosecutor (MOJ, a court): the criminal cases its office prosecutes."""
 
 
 class Principal(BaseModel):

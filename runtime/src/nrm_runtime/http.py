@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -55,9 +56,13 @@ def invalid_field(field: str, message: str) -> PydanticCustomError:
     return PydanticCustomError("invalid_field", message, {"field": field})
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _iso_date_only(value: object) -> object:
-    # Pydantic would read the number 0 as 1970-01-01: a date must be written as one.
-    if isinstance(value, date | str):
+    # Pydantic would read the number 0, or the text "0" (a query string's), as 1970-01-01:
+    # a date must be written as one, as the schema's `format: date` says.
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
         return value
     raise ValueError("a date must be an ISO 8601 string (YYYY-MM-DD)")
 
@@ -66,11 +71,33 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
 """A calendar date, accepted only as ISO 8601 text."""
 
 
+def _integral_number(value: object) -> object:
+    # The OpenAPI 3.1 schema (JSON Schema 2020-12) counts 3.0 as an integer, so a client
+    # may send it; pydantic's strict int would refuse it. Text and booleans stay refused.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+INTEGRAL_FLOAT = BeforeValidator(_integral_number)
+"""Metadata after a ``StrictInt`` and its bounds (``Annotated[StrictInt, Field(ge=0),
+INTEGRAL_FLOAT]``): accepts ``3.0`` as ``3``, never text (``"3"``) or a boolean. The
+bounds go before it: after it, in an optional field, pydantic would write them as
+``ge``/``le`` (no JSON Schema keywords)."""
+
+
+# What ``encode_cursor`` writes: stated in the schema, so that a client sees the format;
+# which values are valid (only those the list gave out) the schema cannot say.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+={0,2}$"
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a list, newest last; ``next_cursor`` fetches the following page."""
 
     items: list[T]
-    next_cursor: str | None = Field(default=None, description="Opaque; pass as `cursor`.")
+    next_cursor: str | None = Field(
+        default=None, pattern=CURSOR_PATTERN, description="Opaque; pass as `cursor`."
+    )
 
 
 def encode_cursor(position: dict[str, Any]) -> str:
@@ -96,7 +123,15 @@ class PageQuery(BaseModel):
 
 def _page_query(
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 50,
-    cursor: Annotated[str | None, Query(max_length=500, description="From `next_cursor`")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            pattern=CURSOR_PATTERN,
+            description="Opaque (URL-safe base64): a `next_cursor` of this list, as given. "
+            "Any other value is refused: 422 naming `cursor`.",
+        ),
+    ] = None,
 ) -> PageQuery:
     return PageQuery(limit=limit, cursor=decode_cursor(cursor))
 

@@ -184,15 +184,15 @@ class ServiceRuntime:
             }
         if self.broker.refusal:
             details["kafka_refused"] = self.broker.refusal
-        behind = {consumer.group: consumer.behind for consumer in self.consumers if consumer.lag}
-        if any(behind.values()):
-            details["consumer_lag"] = behind
+        # Said, not failed on: in a surge every replica is behind, and a load balancer
+        # that took them all out would turn a slow service into none.
+        lag = {consumer.group: consumer.behind for consumer in self.consumers if consumer.lag}
+        if any(lag.values()):
+            details["consumer_lag"] = lag
+            details["consumers_behind"] = any(
+                behind >= self.settings.consumer_behind_records for behind in lag.values()
+            )
         return details
-
-    async def consumers_caught_up(self) -> bool:
-        return all(
-            consumer.behind < self.settings.consumer_behind_records for consumer in self.consumers
-        )
 
     async def consumers_ready(self) -> bool:
         return self._workers_alive() and all(consumer.running for consumer in self.consumers)
@@ -243,7 +243,6 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                 "broker": runtime.broker_ready,
                 "consumers": runtime.consumers_ready,
                 "outbox": runtime.outbox_ready,
-                "consumers_caught_up": runtime.consumers_caught_up,
             },
             readiness_details=runtime.readiness_details,
         )

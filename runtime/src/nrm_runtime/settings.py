@@ -162,8 +162,8 @@ class ServiceSettings(BaseSettings):
     consumer_behind_records: int = Field(
         default=5000,
         ge=1,
-        description="A consumer this many records behind its partitions makes /readyz "
-        "fail (check consumers_caught_up): the service's read models are that stale.",
+        description="A consumer this many records behind its partitions is reported "
+        "behind in /readyz's details (consumers_behind): its read models are that stale.",
     )
     shutdown_grace_seconds: float = Field(
         default=10.0,

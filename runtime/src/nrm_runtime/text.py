@@ -77,9 +77,26 @@ NamePart = Annotated[
 :data:`_LETTERS`; no control character."""
 
 
+# What str.strip() removes, besides control characters: a request model strips text
+# before it counts its length (``str_strip_whitespace``).
+_SPACE = "\\t\\n\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+
+
+def _stripped_length_pattern(min_length: int) -> str:
+    """Text without control characters that keeps ``min_length`` characters once stripped
+    of leading and trailing white space: what the server counts."""
+    if min_length == 1:
+        return f"^[^{_CONTROL}]*[^{_SPACE}{_CONTROL}][^{_CONTROL}]*$"
+    inner = f"[^{_CONTROL}]{{{min_length - 2},}}"
+    edge = f"[^{_SPACE}{_CONTROL}]"
+    return f"^[{_SPACE}]*{edge}{inner}{edge}[{_SPACE}]*$"
+
+
 def mark_plain_strings(schema: dict[str, Any]) -> None:
     """Add :data:`NO_CONTROL_PATTERN` to every string property of a request body's JSON
-    schema that does not constrain its text already (a pattern, a format, an enum)."""
+    schema that does not constrain its text already (a pattern, a format, an enum); for
+    one with a ``minLength``, a pattern that also says the length counts once stripped
+    (``"\\n"`` is no one-character name)."""
     for property_schema in schema.get("properties", {}).values():
         _mark(property_schema)
 
@@ -88,7 +105,10 @@ def _mark(schema: Any) -> None:
     if not isinstance(schema, dict) or "$ref" in schema:
         return
     if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(schema):
-        schema["pattern"] = NO_CONTROL_PATTERN
+        min_length = schema.get("minLength", 0)
+        schema["pattern"] = (
+            _stripped_length_pattern(min_length) if min_length > 0 else NO_CONTROL_PATTERN
+        )
     for key in ("anyOf", "oneOf", "allOf"):
         for option in schema.get(key, ()):
             _mark(option)
