@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -119,15 +118,16 @@ def _keys_command(args: argparse.Namespace) -> int:
 
 
 async def rotate_service_data(service: str, database_url: str, field_keys: Path) -> dict[str, int]:
-    """Reseal ``service``'s sealed values (its ``<package>.store.SEALED_FIELDS``)."""
+    """Reseal ``service``'s sealed values (where its registered storage keeps them)."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from nrm_runtime.field_rotation import rotate_sealed_values
+    from nrm_runtime.registration import storage_of
 
-    store = importlib.import_module(f"{service.replace('-', '_')}.store")
+    sealed = storage_of(service).sealed_fields
     engine = create_async_engine(database_url)
     try:
-        report = await rotate_sealed_values(engine, KeyRing.load(field_keys), store.SEALED_FIELDS)
+        report = await rotate_sealed_values(engine, KeyRing.load(field_keys), sealed)
     finally:
         await engine.dispose()
     return report.resealed

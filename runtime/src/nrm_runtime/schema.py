@@ -9,7 +9,6 @@ service's next revision with ``nrm migration <service> -m "what changed"``.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,13 +83,12 @@ def autogenerate_revision(history: MigrationHistory, message: str) -> None:
 
 
 def history_of(name: str) -> MigrationHistory:
-    """The history of ``runtime`` or of a service package (``referral``,
-    ``shelter-registry``...): by convention its tables are ``<package>.store.tables`` and
-    its revisions are in ``<package>/migrations``."""
+    """The history of ``runtime`` or of an installed service (``referral``,
+    ``shelter-registry``...), as the service registered its storage
+    (:mod:`nrm_runtime.registration`)."""
     if name == "runtime":
         return runtime_history()
-    module = name.replace("-", "_")
-    package = importlib.import_module(module)
-    store = importlib.import_module(f"{module}.store")
-    package_dir = Path(str(package.__file__)).parent
-    return MigrationHistory(name, package_dir / "migrations", store.tables, "alembic_version")
+    from nrm_runtime.registration import storage_of
+
+    storage = storage_of(name)
+    return MigrationHistory(name, storage.migrations, storage.tables, "alembic_version")

@@ -8,6 +8,7 @@ their row and column: :data:`SEALED_FIELDS`), and looked up only through keyed d
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from nrm_runtime.field_rotation import SealedColumns
+from nrm_runtime.registration import ServiceStorage
 from nrm_runtime.tables import UtcDateTime
 
 
@@ -342,3 +344,8 @@ SEALED_FIELDS = [
     SealedColumns(Decision.__table__, "id", ("rationale_sealed",)),  # type: ignore[attr-defined]
     SealedColumns(IdentityDocument.__table__, "id", ("number_sealed",)),  # type: ignore[attr-defined]
 ]
+
+# The runtime's commands find the service's database by this (nrm_runtime.registration).
+STORAGE = ServiceStorage(
+    "identification", tables, Path(__file__).parent / "migrations", SEALED_FIELDS
+)

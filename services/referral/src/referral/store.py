@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from uuid import UUID, uuid4
 
 from sqlalchemy import Column, UniqueConstraint
@@ -12,6 +13,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_runtime.field_rotation import SealedColumns
+from nrm_runtime.registration import ServiceStorage
 from nrm_runtime.tables import UtcDateTime
 
 
@@ -247,3 +249,7 @@ async def case_for_identification_case(
         )
     )
     return result.first()
+
+
+# The runtime's commands find the service's database by this (nrm_runtime.registration).
+STORAGE = ServiceStorage("referral", tables, Path(__file__).parent / "migrations", SEALED_FIELDS)

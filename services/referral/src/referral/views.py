@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nrm_contracts.events.identification import AgeBand, Sex
+from nrm_contracts.events.notices import Urgency
 from nrm_contracts.events.referral import ReferralNeed
 from referral.assessment import split
 from referral.context import ReferralContext
@@ -12,7 +13,6 @@ from referral.models import (
     ReferralPublic,
     ReferralStepPublic,
     SpecialNeed,
-    Urgency,
 )
 from referral.store import NeedsAssessment, Referral, ReferralCase, ReferralStep
 

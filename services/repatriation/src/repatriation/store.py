@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -20,6 +21,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_runtime.field_rotation import SealedColumns
+from nrm_runtime.registration import ServiceStorage
 from nrm_runtime.tables import UtcDateTime
 
 
@@ -258,3 +260,9 @@ async def open_case_with_reference(
         )
     )
     return result.first() is not None
+
+
+# The runtime's commands find the service's database by this (nrm_runtime.registration).
+STORAGE = ServiceStorage(
+    "repatriation", tables, Path(__file__).parent / "migrations", SEALED_FIELDS
+)

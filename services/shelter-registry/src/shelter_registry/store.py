@@ -9,6 +9,7 @@ that would overbook fails in the database itself, on SQLite and PostgreSQL alike
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -19,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_runtime.errors import NotFound
 from nrm_runtime.field_rotation import SealedColumns
+from nrm_runtime.registration import ServiceStorage
 from nrm_runtime.tables import UtcDateTime
 
 
@@ -181,3 +183,9 @@ async def load_organisation(session: AsyncSession, organisation_id: str) -> Orga
     if organisation is None:
         raise NotFound("organisation")
     return organisation
+
+
+# The runtime's commands find the service's database by this (nrm_runtime.registration).
+STORAGE = ServiceStorage(
+    "shelter-registry", tables, Path(__file__).parent / "migrations", SEALED_FIELDS
+)
