@@ -14,7 +14,7 @@ DEV_KEYS := var/keys/dev-jwks.json var/keys/field-keys.json
 POSTGRES_STAMP := .cache/.postgres-server
 HAPROXY_STAMP := .cache/.haproxy
 
-.PHONY: setup run run-cluster run-secure test chaos lint format contracts clean bench
+.PHONY: setup run run-cluster run-secure test test-fast chaos lint format contracts clean bench
 
 setup: $(SETUP_STAMP) $(KAFKA_STAMP) $(ASYNCAPI_STAMP) $(DEV_KEYS) $(POSTGRES_STAMP) $(HAPROXY_STAMP)
 
@@ -75,6 +75,11 @@ run-secure: setup
 
 test: setup
 	$(BIN)/pytest
+
+# The inner loop: every test but those that start a broker, a database server or a
+# service process (marked broker, most of them by the fixtures they use).
+test-fast: setup
+	$(BIN)/pytest -m "not broker" -q
 
 # The chaos suite's full profile against the cluster topology (about 35 minutes): 20
 # leader kills, all brokers down 60 s and 5 min, every replica and two whole services

@@ -20,6 +20,9 @@ from typing import Any
 
 import pytest
 
+# Starts its own processes: left out of make test-fast.
+pytestmark = pytest.mark.broker
+
 RUN_TIMEOUT_SECONDS = 900
 # Not the full profile's ports: `make chaos` and `make test` may run side by side.
 BASE_PORT = 27001

@@ -21,6 +21,9 @@ import pytest
 from nrm_deploy.kafka_cluster import BOOTSTRAP_ENV, free_port
 from nrm_deploy.kafka_layout import port_is_free
 
+# Starts its own processes: left out of make test-fast.
+pytestmark = pytest.mark.broker
+
 HEALTHY_WITHIN_SECONDS = 90.0  # the requirement, on a warm set-up (jars fetched)
 STOPPED_WITHIN_SECONDS = 40.0
 HEALTHY_LINE = re.compile(r"all healthy in ([0-9.]+)s")

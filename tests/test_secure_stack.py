@@ -31,7 +31,7 @@ from nrm_deploy.kafka_layout import port_is_free
 from nrm_deploy.kafka_security import KafkaSecurity
 from nrm_deploy.testing import ServiceProcess, bearer, eventually, screening_form
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.broker]
 
 GUARDIAN_CONSENT = [{"purpose": "referral", "given": True, "basis": "guardian"}]
 

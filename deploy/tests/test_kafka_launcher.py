@@ -21,7 +21,7 @@ from nrm_deploy.kafka import (
 from nrm_deploy.kafka_jars import ensure_kafka_jars, find_java, find_maven
 from nrm_deploy.kafka_layout import port_is_free
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.broker]
 
 
 async def create_topic(

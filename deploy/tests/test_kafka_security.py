@@ -31,7 +31,7 @@ from nrm_deploy.kafka_acls import (
 )
 from nrm_deploy.kafka_security import KafkaSecurity
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.timeout(240), pytest.mark.broker]
 
 
 @pytest.fixture(scope="module")

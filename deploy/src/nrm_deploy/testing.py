@@ -27,6 +27,18 @@ from nrm_deploy.kafka_cluster import KafkaCluster, external_bootstrap, free_port
 
 SERVICE_START_TIMEOUT = 60.0
 
+# Fixtures that start a real broker, a database server or a service process: a test
+# using one is marked ``broker`` (make test-fast leaves those out).
+PROCESS_FIXTURES = frozenset(
+    {"kafka_bootstrap", "restartable_kafka", "kafka_trio", "start_service", "postgres_server"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.broker)
+
 
 @dataclass
 class ServiceProcess:
