@@ -349,9 +349,18 @@ IDENTIFICATION_EXAMPLES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/persons/{person_id}"): None,
     ("POST", "/persons/{person_id}/records/{screening_id}/unlink"): None,
     ("POST", "/persons/{person_id}/records"): {"screening_id": "{other_screening_id}"},
+    ("GET", "/proceedings/{proceedings_id}"): None,
+    ("GET", "/proceedings/{proceedings_id}/victims"): None,
+    ("POST", "/proceedings/{proceedings_id}/links"): {
+        "case_id": "{case_id}",
+        "legal_basis": "court_order",
+    },
+    ("POST", "/proceedings/{proceedings_id}/links/{case_id}/unlink"): None,
 }
 # An unlink needs a person of two records: the pair is confirmed first.
 CONFIRMED_FIRST = {("POST", "/persons/{person_id}/records/{screening_id}/unlink")}
+# A case is unlinked from a proceedings record it was linked to first.
+LINKED_FIRST = {("POST", "/proceedings/{proceedings_id}/links/{case_id}/unlink")}
 
 
 @pytest.fixture
@@ -421,6 +430,16 @@ def _screened_pair(client: TestClient, mint) -> dict[str, str]:
     pair_id, person_id = client.portal.call(
         _queue_review_pair, client.app, other["id"], screened["id"]
     )
+    proceedings = client.post(
+        "/proceedings",
+        json={
+            "reference_kind": "police_case",
+            "reference": f"AUDIT-{uuid.uuid4().hex[:8]}",
+            "investigating_organisation": IDENTIFICATION_SCREENER[0],
+            "prosecuting_office": "court-phnom-penh",
+        },
+        headers=bearer(mint(*IDENTIFICATION_AUTHORITY)),
+    ).json()
     return {
         "given_name": given_name,
         "family_name": family_name,
@@ -429,6 +448,7 @@ def _screened_pair(client: TestClient, mint) -> dict[str, str]:
         "other_screening_id": other["id"],
         "pair_id": pair_id,
         "person_id": person_id,
+        "proceedings_id": proceedings["id"],
     }
 
 
@@ -467,6 +487,13 @@ def test_every_identification_route_with_personal_data_writes_an_audit_entry(
                 headers=bearer(mint(*IDENTIFICATION_AUTHORITY)),
             )
             assert confirmed.status_code == 200, confirmed.text
+        if key in LINKED_FIRST:
+            linked = identification.post(
+                _filled("/proceedings/{proceedings_id}/links", values),
+                json={"case_id": values["case_id"], "legal_basis": "court_order"},
+                headers=bearer(mint(*IDENTIFICATION_AUTHORITY)),
+            )
+            assert linked.status_code == 201, linked.text
         before = _entries(identification, mint)
 
         example = IDENTIFICATION_EXAMPLES[key]

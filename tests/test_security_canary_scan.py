@@ -252,3 +252,149 @@ def test_no_canary_is_in_clear_in_any_database_topic_or_log(
     ]
 
     assert found == []
+
+
+def test_the_prosecutions_view_names_no_shelter_and_no_person(
+    start_service, mint, kafka_bootstrap, topic_prefix, tmp_path
+) -> None:
+    """The proceedings routes, read by the case's prosecutor while the victim stays in a
+    shelter whose name, address and phone are canaries: no response holds the shelter
+    (name, organisation, facility id, place, contacts) nor the person's names."""
+    from datetime import UTC, datetime
+
+    from nrm_contracts.events.identification import AgeBand, Sex
+    from nrm_contracts.events.referral import PlacementStarted, PopulationGroup, ReferralCaseOpened
+
+    canaries = _canaries()
+    registry = start_service("shelter-registry", LOAD_REFERENCE_DATA="true")
+    shelter = "ngo-kdei"
+    facility = httpx.post(
+        f"{registry.url}/facilities",
+        json={
+            "organisation_id": shelter,
+            "name": f"Canary Refuge {canaries['family_name']}",
+            "facility_type": "residential_shelter",
+            "services": ["safe_accommodation"],
+            "eligibility": {
+                "sexes": ["female"],
+                "min_age": 10,
+                "max_age": 60,
+                "exploitation_types": ["sexual_exploitation"],
+                "nationalities": [],
+            },
+            "languages": ["km"],
+            "location": {"province_code": "21"},
+            "contacts": {
+                "phone": canaries["phone"],
+                "email": canaries["contact"],
+                "address": f"Street {canaries['given_name']}",
+            },
+            "beds_total": 4,
+        },
+        headers=bearer(mint(shelter, "provider_staff")),
+        timeout=10,
+    )
+    assert facility.status_code == 201, facility.text
+    identification = start_service("identification", wait_for="/readyz")
+    authority = bearer(mint("mosvy", "competent_authority"))
+    screened = httpx.post(
+        f"{identification.url}/screenings",
+        json=screening_form(given_name=canaries["given_name"], family_name=canaries["family_name"]),
+        headers=bearer(mint("moi-dahtjp", "screener")),
+        timeout=10,
+    ).json()
+    case_id = screened["case_id"]
+    for path, body in [
+        (
+            f"/cases/{case_id}/decisions",
+            {"stage": "preliminary", "outcome": "identified", "rationale": "grounds"},
+        ),
+        (
+            f"/cases/{case_id}/consents",
+            {"purpose": "legal_proceedings", "status": "given", "basis": "guardian"},
+        ),
+    ]:
+        done = httpx.post(f"{identification.url}{path}", json=body, headers=authority, timeout=10)
+        assert done.status_code == 201, done.text
+    proceedings = httpx.post(
+        f"{identification.url}/proceedings",
+        json={
+            "reference_kind": "police_case",
+            "reference": f"CANARY-{uuid.uuid4().hex[:6]}",
+            "investigating_organisation": "moi-dahtjp",
+            "prosecuting_office": "court-phnom-penh",
+        },
+        headers=authority,
+        timeout=10,
+    ).json()["id"]
+    linked = httpx.post(
+        f"{identification.url}/proceedings/{proceedings}/links",
+        json={"case_id": case_id},
+        headers=authority,
+        timeout=10,
+    )
+    assert linked.status_code == 201, linked.text
+    # She is admitted to the canary shelter: referral's events, as its relay publishes them.
+    referral_case = uuid.uuid4()
+    now = "2026-03-03T02:00:00Z"
+    records = []
+    for event, actor in [
+        (
+            ReferralCaseOpened.model_validate(
+                {
+                    "referral_case_id": str(referral_case),
+                    "identification_case_id": case_id,
+                    "opened_at": now,
+                }
+            ),
+            Actor("mosvy", "competent_authority"),
+        ),
+        (
+            PlacementStarted(
+                referral_case_id=referral_case,
+                referral_id=uuid.uuid4(),
+                placement_id=uuid.uuid4(),
+                facility_id=uuid.UUID(facility.json()["id"]),
+                population_group=PopulationGroup.GIRLS,
+                sex=Sex.FEMALE,
+                age_band=AgeBand.FROM_12_TO_17,
+                started_at=datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
+            ),
+            Actor(shelter, "provider_staff"),
+        ),
+    ]:
+        message = Envelope(
+            source="/nrm/referral", data=event, traceparent=TRACEPARENT, actor=actor
+        ).to_kafka()
+        key = message.key.encode() if isinstance(message.key, str) else message.key
+        records.append((key, message.value, list(message.headers.items())))
+    asyncio.run(produce_records(kafka_bootstrap, f"{topic_prefix}{Topic.REFERRAL}", records))
+    prosecutor = bearer(mint("court-phnom-penh", "prosecutor"))
+
+    def victims() -> list[dict[str, object]]:
+        answer = httpx.get(
+            f"{identification.url}/proceedings/{proceedings}/victims",
+            headers=prosecutor,
+            timeout=10,
+        )
+        return list(answer.json()["victims"])
+
+    assert eventually(lambda: [v for v in victims() if v["whereabouts"] == "in_assistance"])
+    answers = [
+        httpx.get(f"{identification.url}{path}", headers=prosecutor, timeout=10).text
+        for path in (
+            "/proceedings",
+            f"/proceedings/{proceedings}",
+            f"/proceedings/{proceedings}/victims",
+        )
+    ]
+    shelter_facts = [
+        *canaries.values(),
+        facility.json()["name"],
+        facility.json()["id"],
+        shelter,
+        '"province_code"',
+    ]
+    found = [fact for fact in shelter_facts for text in answers if fact in text]
+
+    assert found == []

@@ -19,7 +19,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,9 @@ class OwnedObject:
     owner: str
     country: str
     canaries: tuple[str, ...]
+    sharers: dict[str, frozenset[Role]] = field(default_factory=dict)
+    """Organisations besides the owner that own-organisation routes admit in some roles
+    (a proceedings record's prosecuting office, in the prosecutor role)."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,8 @@ def _entitled(
         return True
     if policy.objects is Objects.OWN_COUNTRY:
         return organisation.country == target.country
+    if caller.role in target.sharers.get(organisation.id, frozenset()):
+        return True
     return organisation.id == target.owner or organisation.id in overseers
 
 
@@ -392,6 +397,8 @@ REFERRAL_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/referrals/{referral_id}/{action}"): {},
     ("PUT", "/referrals/{referral_id}/follow-ups/{visit_id}"): {"visited_on": "2026-03-02"},
     ("PUT", "/providers/me/webhook"): {"url": "https://matrix.example/hook"},
+    ("POST", "/providers/me/webhook/secret"): {},
+    ("POST", "/providers/me/deliveries/{delivery_id}/redeliver"): {},
 }
 
 
@@ -466,12 +473,14 @@ def _referred_and_discharged(client: TestClient, mint: Callable[..., str]) -> Ow
         moved = client.post(f"/referrals/{referral}/{action}", json=body, headers=headers)
         assert moved.status_code == 200, moved.text
     visits = client.get(f"/referrals/{referral}/follow-ups", headers=provider).json()
+    deliveries = client.get("/providers/me/deliveries", headers=provider).json()
     return OwnedObject(
         {
             "case_id": case_id,
             "referral_id": referral,
             "action": "close",
             "visit_id": visits[0]["id"],
+            "delivery_id": deliveries[0]["id"],
         },
         REFERRAL_ADDRESSEE,
         "KHM",
@@ -582,7 +591,18 @@ IDENTIFICATION_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/persons/review-pairs/{pair_id}/reject"): {},
     ("POST", "/persons/{person_id}/records/{screening_id}/unlink"): {},
     ("POST", "/persons/{person_id}/records"): {"screening_id": str(uuid.uuid4())},
+    ("POST", "/proceedings"): {
+        "reference_kind": "police_case",
+        "reference": "MATRIX-2",
+        "investigating_organisation": IDENTIFICATION_OWNER,
+        "prosecuting_office": "court-phnom-penh",
+    },
+    # The target's own case, already linked: a caller let through would get 409.
+    ("POST", "/proceedings/{proceedings_id}/links"): {"legal_basis": "court_order"},
+    ("POST", "/proceedings/{proceedings_id}/links/{case_id}/unlink"): {},
 }
+IDENTIFICATION_PROSECUTOR = "court-phnom-penh"
+IDENTIFICATION_PROCEEDINGS = "Matrixcanary-PP-2026-17"
 
 
 @pytest.fixture
@@ -649,16 +669,43 @@ def _screened_and_decided(client: TestClient, mint: Callable[..., str]) -> Owned
     pair_id, person_id = client.portal.call(
         _queue_review_pair, client.app, other.json()["id"], screened.json()["id"]
     )
+    # The police unit investigates the criminal case she is a witness in; a court
+    # prosecutes it.
+    authority = bearer(mint(IDENTIFICATION_AUTHORITY, "competent_authority"))
+    proceedings = client.post(
+        "/proceedings",
+        json={
+            **IDENTIFICATION_EXAMPLES[("POST", "/proceedings")],
+            "reference": IDENTIFICATION_PROCEEDINGS,
+            "prosecuting_office": IDENTIFICATION_PROSECUTOR,
+        },
+        headers=authority,
+    )
+    assert proceedings.status_code == 201, proceedings.text
+    linked = client.post(
+        f"/proceedings/{proceedings.json()['id']}/links",
+        json={"case_id": case_id, "legal_basis": "court_order"},
+        headers=authority,
+    )
+    assert linked.status_code == 201, linked.text
     return OwnedObject(
         {
             "screening_id": screened.json()["id"],
             "case_id": case_id,
             "pair_id": pair_id,
             "person_id": person_id,
+            "proceedings_id": proceedings.json()["id"],
         },
         IDENTIFICATION_OWNER,
         "KHM",
-        (CANARY_GIVEN, CANARY_FAMILY, IDENTIFICATION_NOTES, IDENTIFICATION_GROUNDS),
+        (
+            CANARY_GIVEN,
+            CANARY_FAMILY,
+            IDENTIFICATION_NOTES,
+            IDENTIFICATION_GROUNDS,
+            IDENTIFICATION_PROCEEDINGS,
+        ),
+        {IDENTIFICATION_PROSECUTOR: frozenset({Role.PROSECUTOR})},
     )
 
 
@@ -671,18 +718,25 @@ def test_no_identification_route_gives_a_screening_or_case_to_another_organisati
     or 404 and never a canary. A competent_authority outside MOSVY has no claim to the
     person index or the decisions either."""
     target = _screened_and_decided(identification_client, mint)
+    link = ("POST", "/proceedings/{proceedings_id}/links")
+    examples = {
+        **IDENTIFICATION_EXAMPLES,
+        link: {**IDENTIFICATION_EXAMPLES[link], "case_id": target.path_parameters["case_id"]},
+    }
 
     leaks, checked = _leaks(
         identification_client,
         identification_client.app,
         target,
-        IDENTIFICATION_EXAMPLES,
+        examples,
         mint,
         {IDENTIFICATION_AUTHORITY},
         {Role.COMPETENT_AUTHORITY: {IDENTIFICATION_AUTHORITY}},
     )
 
     assert leaks == []
-    # 18 routes (the audit log's two among them) x 21 organisations x 8 roles, less the
-    # callers each route admits: every combination, not a sample.
+    # 24 routes (the audit log's two and the proceedings' six among them) x 24
+    # organisations x 10 roles, less the callers each route admits: every combination.
+    # The court prosecuting the criminal case is a prosecutor's claim to its record, and
+    # no claim to anything else: its other roles are called like everyone's.
     assert checked > 2500

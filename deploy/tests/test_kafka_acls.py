@@ -144,11 +144,12 @@ def test_acls_made_by_hand_before_referral_read_repatriation_are_found_short(
 
 
 def test_a_grant_beyond_use_is_found(keys_dir: Path) -> None:
-    kind = SERVICES["identification"]
+    # Repatriation reads no topic: its own topic is all it uses.
+    kind = SERVICES["repatriation"]
     generous = ServiceAccess(
-        "identification",
-        writes=("nrm.identification", "nrm.referral"),
-        provisions=("nrm.identification",),
+        "repatriation",
+        writes=("nrm.repatriation", "nrm.referral"),
+        provisions=("nrm.repatriation",),
     )
 
     found = problems(generous, usage_of(kind, built_runtime(kind, keys_dir)))

@@ -99,6 +99,18 @@ class ConsentPurpose(StrEnum):
     REPATRIATION = "repatriation"
 
 
+class ConsentPurposeV2(StrEnum):
+    """Every purpose consent is recorded for: :class:`ConsentPurpose`'s and
+    ``legal_proceedings`` (the person's case linked to a criminal case, its status seen
+    by the investigators and prosecutors of that case). A new enum rather than a value
+    added to the old one: readers of the v1 events validate enums strictly."""
+
+    REFERRAL = "referral"
+    DATA_SHARING = "data_sharing"
+    REPATRIATION = "repatriation"
+    LEGAL_PROCEEDINGS = "legal_proceedings"
+
+
 class ConsentStatus(StrEnum):
     GIVEN = "given"
     REFUSED = "refused"
@@ -253,6 +265,62 @@ class ConsentChanged(EventPayload):
     recorded_at: datetime
 
 
+class ConsentChangedV2(EventPayload):
+    """As :class:`ConsentChanged`, for every purpose of :class:`ConsentPurposeV2`.
+    Published for the purposes v1 cannot carry (``legal_proceedings``); v1 stays the
+    announcement of the others, which the referral service reads."""
+
+    event_type: ClassVar[str] = "kh.nrm.identification.consent.changed.v2"
+    topic: ClassVar[Topic] = Topic.IDENTIFICATION
+    subject_field: ClassVar[str] = "case_id"
+
+    case_id: UUID
+    consent_id: UUID
+    person_ref: UUID
+    purpose: ConsentPurposeV2
+    status: ConsentStatus
+    basis: ConsentBasis
+    is_child: bool | None
+    recorded_at: datetime
+
+
+class ProceedingsLinkBasis(StrEnum):
+    """What a case's link to a criminal case rests on: the person's consent to
+    ``legal_proceedings`` (for a child, a guardian's or a best-interest decision), or a
+    legal basis MOSVY recorded instead."""
+
+    CONSENT = "consent"
+    LEGAL_BASIS = "legal_basis"
+
+
+class ProceedingsCaseLinked(EventPayload):
+    """An identification case was linked to a criminal case's proceedings record: its
+    investigators and prosecutors see the case's status from now on. Ids only."""
+
+    event_type: ClassVar[str] = "kh.nrm.identification.proceedings.case_linked.v1"
+    topic: ClassVar[Topic] = Topic.IDENTIFICATION
+    subject_field: ClassVar[str] = "case_id"
+
+    proceedings_id: UUID
+    case_id: UUID
+    link_id: UUID
+    basis: ProceedingsLinkBasis
+    linked_at: datetime
+
+
+class ProceedingsCaseUnlinked(EventPayload):
+    """A case's link to a proceedings record was removed. Ids only."""
+
+    event_type: ClassVar[str] = "kh.nrm.identification.proceedings.case_unlinked.v1"
+    topic: ClassVar[Topic] = Topic.IDENTIFICATION
+    subject_field: ClassVar[str] = "case_id"
+
+    proceedings_id: UUID
+    case_id: UUID
+    link_id: UUID
+    unlinked_at: datetime
+
+
 class LinkBasis(StrEnum):
     """Why a record belongs to its person: it matched nobody known and starts a person,
     the matcher's score passed the auto-link threshold, a reviewer confirmed a candidate
@@ -309,4 +377,7 @@ EVENTS: list[type[EventPayload]] = [
     ConsentChanged,
     PersonLinked,
     PersonUnlinked,
+    ConsentChangedV2,
+    ProceedingsCaseLinked,
+    ProceedingsCaseUnlinked,
 ]

@@ -20,7 +20,9 @@ from nrm_runtime.policy import Objects, policy
 
 _RECORDERS = (Role.SCREENER, Role.COMPETENT_AUTHORITY)
 _MINISTRY = (OrganisationType.MINISTRY,)
-LAW_ENFORCEMENT_ROLES = frozenset({Role.SCREENER, Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY})
+LAW_ENFORCEMENT_ROLES = frozenset(
+    {Role.SCREENER, Role.CASE_MANAGER, Role.COMPETENT_AUTHORITY, Role.INVESTIGATOR}
+)
 """A police organisation's officers who meet persons (not its analysts or auditors)."""
 
 NEW_SCREENING = policy(Role.SCREENER, objects=Objects.NONE, personal_data=True)

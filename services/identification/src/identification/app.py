@@ -13,12 +13,15 @@ from identification.deadline_watcher import watch_deadlines
 from identification.deadlines import DeadlinePolicy
 from identification.pending_linker import watch_pending
 from identification.persons_api import router as persons_router
+from identification.proceedings.api import router as proceedings_router
+from identification.proceedings.whereabouts import CONSUMER_GROUP, HANDLERS
 from identification.settings import IdentificationSettings
 from identification.statistics_api import router as statistics_router
 from identification.store import tables
 from nrm_contracts import Topic
 from nrm_runtime.audit import SystemActor, audit_router
 from nrm_runtime.clock import Clock, system_clock, today_in_cambodia
+from nrm_runtime.consumer import Subscription
 from nrm_runtime.database import Database
 from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.service import ServiceDefinition, create_service_app
@@ -67,9 +70,18 @@ def create_app(
                 case_router,
                 persons_router,
                 statistics_router,
+                proceedings_router,
                 audit_router(),
             ],
             on_start=[calendar_covers_this_year],
+            # The whereabouts read model of the prosecution's status view.
+            subscriptions=[
+                Subscription(
+                    consumer_group=CONSUMER_GROUP,
+                    topics=(Topic.REFERRAL, Topic.REPATRIATION),
+                    handlers=HANDLERS,
+                )
+            ],
             background=[deadline_watcher, pending_linker],
         )
     )

@@ -32,6 +32,7 @@ from identification.consenting import record_consent
 from identification.context import ContextDep
 from identification.deciding import record_decision
 from identification.decisions import CaseStatus
+from identification.proceedings import access as proceedings_access
 from identification.queries import CaseFilter
 from identification.store import IdentificationCase
 from nrm_contracts.events.identification import DecisionStage
@@ -178,7 +179,7 @@ async def change_consent(
 @router.post(
     "/non-punishment-checks",
     response_model=NonPunishmentAnswer,
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 404, 422),
     openapi_extra=NON_PUNISHMENT_CHECK,
 )
 async def check_non_punishment(
@@ -193,6 +194,13 @@ async def check_non_punishment(
     if not (is_law_enforcement(principal) or _sees_all(principal, context)):
         raise ProblemError(403, "forbidden", "for law enforcement and the Competent Authority")
     async with database.unit_of_work(actor=principal.actor) as uow:
+        if asked.proceedings_id is not None:
+            await proceedings_access.asked_about(
+                uow.session,
+                asked.proceedings_id,
+                principal,
+                context.settings.competent_authority_organisations,
+            )
         answer = await non_punishment.check(uow.session, asked, context.keys)
         # Found: the victim status of these cases was disclosed to the caller. Not found:
         # the look-up itself is recorded (no name in the entry: the names stay unlogged).

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from identification.decisions import CaseStatus, DecisionOutcome
 from nrm_contracts.events.identification import (
     ConsentBasis,
-    ConsentPurpose,
+    ConsentPurposeV2,
     ConsentStatus,
     DeadlineKind,
     DecisionStage,
@@ -35,7 +35,7 @@ class DecisionCreate(RequestModel):
 class ConsentCreate(RequestModel):
     """Consent for one purpose, given, refused or withdrawn."""
 
-    purpose: ConsentPurpose
+    purpose: ConsentPurposeV2
     status: ConsentStatus
     basis: ConsentBasis
     given_on: IsoDate | None = Field(default=None, description="Today (Cambodia) if omitted")
@@ -46,6 +46,9 @@ class NonPunishmentCheck(RequestModel):
 
     given_name: str = Field(min_length=1, max_length=200)
     family_name: str = Field(min_length=1, max_length=200)
+    proceedings_id: UUID | None = Field(
+        default=None, description="The criminal case's proceedings record the check is for"
+    )
 
 
 class DecisionPublic(BaseModel):
@@ -62,7 +65,7 @@ class DecisionPublic(BaseModel):
 
 class ConsentPublic(BaseModel):
     id: UUID
-    purpose: ConsentPurpose
+    purpose: ConsentPurposeV2
     status: ConsentStatus
     basis: ConsentBasis
     given_on: date
@@ -136,3 +139,8 @@ class NonPunishmentAnswer(BaseModel):
     """Only flagged cases are named: a check reveals nothing about anyone else."""
 
     matches: list[NonPunishmentMatch]
+    proceedings_id: UUID | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The proceedings record the check was asked about, when it named one",
+    )

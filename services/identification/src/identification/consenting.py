@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from identification.case_models import ConsentCreate, ConsentPublic
 from identification.models import basis_problem
+from identification.proceedings.consent import consent_announcement
 from identification.queries import consent_public, consents_of, in_force, screenings_of
 from identification.store import ConsentRecord, IdentificationCase
-from identification.usecases import consent_changed
 from nrm_contracts.events.identification import ConsentStatus
 from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal
@@ -70,7 +70,7 @@ async def record_consent(
                 recorded_at=clock(),
             )
             uow.session.add(record)
-            uow.record(consent_changed(record, case.person_ref, child))
+            uow.record(consent_announcement(record, case.person_ref, child))
             await record_access(
                 uow.session,
                 principal,

@@ -41,6 +41,7 @@ async def check(
         .order_by(col(IdentificationCase.opened_at))
     )
     return NonPunishmentAnswer(
+        proceedings_id=asked.proceedings_id,
         matches=[
             NonPunishmentMatch(
                 case_id=case.id,
@@ -49,5 +50,5 @@ async def check(
                 non_punishment=NonPunishmentPublic(applies=True, since=case.non_punishment_since),
             )
             for case in rows.all()
-        ]
+        ],
     )
