@@ -933,3 +933,39 @@ def test_the_openapi_document_declares_every_notice_with_its_schema(client) -> N
         assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
     envelope = document["components"]["schemas"]["ReferralNoticeCloudEvent"]
     assert envelope["properties"]["type"]["const"] == "kh.nrm.referral.provider_notice.v1"
+
+
+def test_a_referrals_notices_reach_the_webhook_in_order_a_failed_one_holding_the_next(
+    client, case_id, coordinator, auth, clock, resolve_names
+) -> None:
+    resolve_names({"ngo-a.example": ["93.184.216.34"]})
+    provider = auth("ngo-shelter-a", "provider_staff")
+    received: list[str] = []
+    failing = {"referral.accepted"}
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        event = json.loads(request.content)["data"]["event"]
+        received.append(event)
+        if event in failing:
+            failing.discard(event)  # fails once
+            return httpx.Response(503)
+        return httpx.Response(204)
+
+    hook = {"url": "https://ngo-a.example/hook"}
+    client.put("/providers/me/webhook", json=hook, headers=provider)
+    worker = webhook_worker(client, endpoint)
+    referral_id = sent_referral(client, case_id, coordinator, auth)
+    assert step(client, referral_id, "accept", provider).status_code == 200
+    assert step(client, referral_id, "admit", provider).status_code == 200
+
+    worker.run_due()  # sent only: accepted and admitted wait for it
+    worker.run_due()  # accepted fails; admitted waits for it
+    clock.advance(seconds=3)
+    worker.run_due()  # accepted again
+    worker.run_due()  # then admitted
+    assert received == [
+        "referral.sent",
+        "referral.accepted",
+        "referral.accepted",
+        "referral.admitted",
+    ]

@@ -4,7 +4,8 @@ A notice is written to the delivery table in the same transaction as the change 
 announces, one row per channel, and is kept until delivered: an endpoint that fails or
 is slow is retried with backoff and never loses a notice; every attempt is logged. Each
 delivery runs as its own task with its own timeout, so one slow or failing endpoint
-never holds up another provider's notices.
+never holds up another provider's notices; a referral's notices on one channel go out
+in order, each once the one before it was delivered (or given up).
 
 Every notice is a CloudEvents envelope in structured JSON mode
 (``application/cloudevents+json``, type ``kh.nrm.referral.provider_notice.v1``, data
@@ -44,6 +45,8 @@ from uuid import UUID, uuid4
 
 import httpx
 from prometheus_client import Counter
+from sqlalchemy import ColumnElement, exists, func
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from standardwebhooks import Webhook
 
@@ -143,7 +146,15 @@ async def enqueue_notices(
     channels = [Channel.KAFKA]
     if await uow.session.get(ProviderEndpoint, referral.organisation_id) is not None:
         channels.append(Channel.WEBHOOK)
+    # Strictly after the referral's previous notice (an expiry and its re-route share a
+    # transaction and a clock reading): the workers send them in created_at order.
+    previous = (
+        await uow.session.exec(
+            select(func.max(Delivery.created_at)).where(col(Delivery.referral_id) == referral.id)
+        )
+    ).one()
     now = context.clock()
+    created_at = now if previous is None or now > previous else previous + timedelta(microseconds=1)
     if audited:
         note_notice(uow.session, referral.id)
     payload = notice(event, referral, case, assessment, follow_up_due_on=follow_up_due_on)
@@ -157,7 +168,7 @@ async def enqueue_notices(
                 channel=channel,
                 body=body,
                 next_attempt_at=now,
-                created_at=now,
+                created_at=created_at,
             )
         )
 
@@ -180,6 +191,20 @@ def live_secrets(context: ReferralContext, endpoint: ProviderEndpoint, now: date
         assert previous is not None
         found.append(previous)
     return found
+
+
+def _an_earlier_notice_pending() -> ColumnElement[bool]:
+    """Whether an earlier notice of the same referral on the same channel is still to be
+    delivered (in flight, or waiting for its retry): a receiver sees accepted before
+    admitted. A notice given up (dead) holds nothing back."""
+    earlier = aliased(Delivery)
+    return exists().where(
+        col(earlier.referral_id) == col(Delivery.referral_id),
+        col(earlier.channel) == col(Delivery.channel),
+        col(earlier.delivered_at).is_(None),
+        col(earlier.dead_at).is_(None),
+        col(earlier.created_at) < col(Delivery.created_at),
+    )
 
 
 class ProviderTopics:
@@ -301,6 +326,7 @@ class DeliveryWorker:
                         col(Delivery.dead_at).is_(None),
                         col(Delivery.next_attempt_at) <= self._context.clock(),
                         col(Delivery.id).not_in(list(self._in_flight)),
+                        ~_an_earlier_notice_pending(),
                     )
                     .order_by(col(Delivery.next_attempt_at))
                     .limit(limit)

@@ -167,13 +167,14 @@ class ProviderEndpoint(ReferralTable, table=True):
 
 
 class Delivery(ReferralTable, table=True):
-    """One notice to one provider on one channel, kept until delivered (never dropped)."""
+    """One notice to one provider on one channel, kept until delivered (never dropped).
+    A referral's notices on one channel go out in the order of ``created_at``."""
 
     __tablename__ = "delivery"
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     organisation_id: str = Field(max_length=64, index=True)
-    referral_id: UUID = Field(foreign_key="referral.id")
+    referral_id: UUID = Field(foreign_key="referral.id", index=True)
     channel: str = Field(max_length=10)  # webhook | kafka
     body: str = Field(description="The JSON notice: no personal data of the person.")
     attempts: int = 0

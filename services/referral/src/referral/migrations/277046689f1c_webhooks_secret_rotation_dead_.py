@@ -31,6 +31,7 @@ def upgrade() -> None:
             )
         )
         batch_op.create_index(batch_op.f("ix_delivery_dead_at"), ["dead_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_delivery_referral_id"), ["referral_id"], unique=False)
 
     with op.batch_alter_table("follow_up_visit", schema=None) as batch_op:
         batch_op.add_column(
@@ -64,6 +65,7 @@ def downgrade() -> None:
         batch_op.drop_column("due_noticed_at")
 
     with op.batch_alter_table("delivery", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_delivery_referral_id"))
         batch_op.drop_index(batch_op.f("ix_delivery_dead_at"))
         batch_op.drop_column("redelivered_at")
         batch_op.drop_column("dead_at")
