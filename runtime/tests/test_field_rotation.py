@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import textwrap
+from importlib.metadata import EntryPoint
 
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from nrm_runtime import registration
 from nrm_runtime.cli import main as nrm
 from nrm_runtime.field_crypto import FieldCryptoError, KeyRing, add_key, create_key_file, key_id_of
 from nrm_runtime.field_rotation import SealedColumns, rotate_sealed_values
+from nrm_runtime.registration import ENTRY_POINT_GROUP
 
 people_metadata = MetaData()
 person_table = Table(
@@ -122,15 +125,21 @@ async def test_nrm_keys_rotate_data_reseals_a_services_declared_fields(
     (package / "store.py").write_text(
         textwrap.dedent(
             """
+            from pathlib import Path
             from sqlalchemy import Column, MetaData, String, Table
             from nrm_runtime.field_rotation import SealedColumns
+            from nrm_runtime.registration import ServiceStorage
             person = Table("person", MetaData(), Column("person_id", String(36), primary_key=True),
                            Column("given_name", String(500)), Column("family_name", String(500)))
             SEALED_FIELDS = [SealedColumns(person, "person_id", ("given_name", "family_name"))]
+            STORAGE = ServiceStorage("casework", person.metadata, Path("migrations"), SEALED_FIELDS)
             """
         )
     )
     monkeypatch.syspath_prepend(str(tmp_path / "pkg"))
+    # The service registers its storage as an installed package would (entry point).
+    registered = EntryPoint("casework", "casework.store:STORAGE", ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registration, "entry_points", lambda group: [registered])
     keys = tmp_path / "field-keys.json"
     nrm(["--keys-dir", str(tmp_path / "tokens"), "keys", "init", "--field-keys-file", str(keys)])
     await seal_people(engine, KeyRing.load(keys))

@@ -18,6 +18,14 @@ _CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
 NO_CONTROL_PATTERN = f"^[^{_CONTROL}]*$"
 _CONTROL_CHARACTER = re.compile(f"[{_CONTROL}]")
 
+# What a request model strips (pydantic's str_strip_whitespace: Unicode White_Space, not
+# Python's str.isspace), control characters among them, before it counts the length or
+# looks for control characters.
+_STRIPPED = (
+    "\\t\\n\\u000b\\u000c\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a"
+    "\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+
 # Letters of the scripts names are written in here and among the persons met: Latin
 # (with Vietnamese), Greek, Cyrillic, Arabic, Devanagari, Thai, Lao, Myanmar, Khmer,
 # Hangul and the CJK ideographs and kana. A name part without one ("???", "{{7*7}}")
@@ -67,7 +75,8 @@ NamePart = Annotated[
     Field(
         min_length=1,
         json_schema_extra={
-            "pattern": NAME_PATTERN,
+            # The server looks at the name once stripped (a request model's).
+            "pattern": f"^[{_STRIPPED}]*{NAME_PATTERN[1:-1]}[{_STRIPPED}]*$",
             "description": "A name or part of one: at least one letter, one line",
         },
     ),
@@ -77,26 +86,24 @@ NamePart = Annotated[
 :data:`_LETTERS`; no control character."""
 
 
-# What str.strip() removes, besides control characters: a request model strips text
-# before it counts its length (``str_strip_whitespace``).
-_SPACE = "\\t\\n\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-
-
-def _stripped_length_pattern(min_length: int) -> str:
-    """Text without control characters that keeps ``min_length`` characters once stripped
-    of leading and trailing white space: what the server counts."""
-    if min_length == 1:
-        return f"^[^{_CONTROL}]*[^{_SPACE}{_CONTROL}][^{_CONTROL}]*$"
-    inner = f"[^{_CONTROL}]{{{min_length - 2},}}"
-    edge = f"[^{_SPACE}{_CONTROL}]"
-    return f"^[{_SPACE}]*{edge}{inner}{edge}[{_SPACE}]*$"
+def _stripped_text_pattern(min_length: int) -> str:
+    """What the server accepts: text that, stripped of leading and trailing white space,
+    holds no control character and ``min_length`` characters or more."""
+    edge = f"[^{_STRIPPED}{_CONTROL}]"
+    if min_length == 0:
+        text = f"(?:{edge}(?:[^{_CONTROL}]*{edge})?)?"
+    elif min_length == 1:
+        text = f"{edge}(?:[^{_CONTROL}]*{edge})?"
+    else:
+        text = f"{edge}[^{_CONTROL}]{{{min_length - 2},}}{edge}"
+    return f"^[{_STRIPPED}]*{text}[{_STRIPPED}]*$"
 
 
 def mark_plain_strings(schema: dict[str, Any]) -> None:
-    """Add :data:`NO_CONTROL_PATTERN` to every string property of a request body's JSON
-    schema that does not constrain its text already (a pattern, a format, an enum); for
-    one with a ``minLength``, a pattern that also says the length counts once stripped
-    (``"\\n"`` is no one-character name)."""
+    """Add a pattern to every string property of a request body's JSON schema that does
+    not constrain its text already (a pattern, a format, an enum): no control character,
+    and ``minLength`` counted, once the text is stripped of leading and trailing white
+    space, as the server does (``"\\n"`` is no one-character name, ``"\\fA"`` is "A")."""
     for property_schema in schema.get("properties", {}).values():
         _mark(property_schema)
 
@@ -105,10 +112,7 @@ def _mark(schema: Any) -> None:
     if not isinstance(schema, dict) or "$ref" in schema:
         return
     if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(schema):
-        min_length = schema.get("minLength", 0)
-        schema["pattern"] = (
-            _stripped_length_pattern(min_length) if min_length > 0 else NO_CONTROL_PATTERN
-        )
+        schema["pattern"] = _stripped_text_pattern(schema.get("minLength", 0))
     for key in ("anyOf", "oneOf", "allOf"):
         for option in schema.get(key, ()):
             _mark(option)

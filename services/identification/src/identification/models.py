@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, mo
 from identification import domain
 from identification.domain import BirthDatePrecision
 from identification.indicators import Act, ContinuumPosition, Means, Purpose
-from identification.reference import is_province_code
+from identification.reference import is_province_code, province_enum
 from nrm_contracts.events.identification import (
     AgeBand,
     ConsentBasis,
@@ -24,7 +24,7 @@ from nrm_contracts.events.identification import (
     PresumptiveResult,
     Sex,
 )
-from nrm_runtime.http import IsoDate, RequestModel, invalid_field
+from nrm_runtime.http import INTEGRAL_FLOAT, IsoDate, RequestModel, invalid_field
 from nrm_runtime.text import NamePart
 
 Name = Annotated[NamePart, Field(max_length=200)]
@@ -41,7 +41,11 @@ def _known_province(code: str) -> str:
 
 ProvinceCode = Annotated[
     str,
-    Field(pattern=r"^[0-9]{2}$", description="Cambodian province code (01-25)"),
+    Field(
+        pattern=r"^[0-9]{2}$",
+        json_schema_extra=province_enum,
+        description="Cambodian province code (01-25)",
+    ),
     AfterValidator(_known_province),
 ]
 
@@ -83,7 +87,8 @@ class PersonIn(RequestModel):
     birth_date_precision: BirthDatePrecision | None = Field(
         default=None, description="How much of birth_date is known (day when omitted)"
     )
-    estimated_age: StrictInt | None = Field(default=None, ge=0, le=120)
+    # 30.0 is an integer to the schema too; bounds before INTEGRAL_FLOAT (nrm_runtime.http).
+    estimated_age: Annotated[StrictInt, Field(ge=0, le=120), INTEGRAL_FLOAT] | None = None
     nationality: Alpha3 | None = None
     languages: list[Language] = Field(default_factory=list, max_length=10)
     identity_documents: list[IdentityDocumentIn] = Field(default_factory=list, max_length=10)

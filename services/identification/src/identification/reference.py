@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -23,3 +24,9 @@ def province_names() -> dict[str, str]:
 
 def is_province_code(code: str) -> bool:
     return code in province_names()
+
+
+def province_enum(schema: dict[str, Any]) -> None:
+    """A ``json_schema_extra``: the codes as the schema's enum, so that a client learns
+    from the document that "00" is no province (called as the document is built)."""
+    schema["enum"] = sorted(province_names())

@@ -14,12 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from identification.access import COUNTS, is_competent_authority
 from identification.context import ContextDep
 from identification.decisions import CaseStatus
+from identification.models import ProvinceCode
 from identification.statistics import UNKNOWN, CountedRecord, Dimension, Period, Table, tabulate
 from identification.store import IdentificationCase, PersonRecord, Screening
 from nrm_contracts.events.identification import AgeBand, ExploitationType, Sex
 from nrm_runtime.auth import Principal, Role, require_roles
 from nrm_runtime.errors import ProblemError, error_responses
-from nrm_runtime.http import DatabaseDep
+from nrm_runtime.http import DatabaseDep, IsoDate
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 
@@ -69,14 +70,14 @@ class StatisticsQuery(BaseModel):
 
 
 def _query(
-    encountered_from: Annotated[date | None, Query(alias="from")] = None,
-    encountered_to: Annotated[date | None, Query(alias="to")] = None,
+    encountered_from: Annotated[IsoDate | None, Query(alias="from")] = None,
+    encountered_to: Annotated[IsoDate | None, Query(alias="to")] = None,
     sex: Sex | None = None,
     age_band: AgeBand | None = None,
     nationality: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
     exploitation_type: ExploitationType | None = None,
     agency: Annotated[str | None, Query(max_length=64)] = None,
-    province: Annotated[str | None, Query(pattern=r"^[0-9]{2}$")] = None,
+    province: ProvinceCode | None = None,
     decision_stage: CaseStatus | None = None,
 ) -> StatisticsQuery:
     if encountered_from and encountered_to and encountered_to < encountered_from:

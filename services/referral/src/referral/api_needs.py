@@ -73,11 +73,6 @@ async def put_assessment(
     principal: Coordinator,
 ) -> AssessmentPublic:
     """Record the case's needs assessment (replacing an earlier one)."""
-    for index, language in enumerate(body.languages):
-        if len(language) != 2 or not language.isalpha() or not language.islower():
-            raise ProblemError(
-                422, "invalid_input", "an ISO 639-1 code, e.g. km", f"languages.{index}"
-            )
     async with database.unit_of_work(actor=principal.actor) as uow:
         case = await coordination_case(uow.session, case_id)
         if case.consent_withdrawn_at is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from enum import StrEnum
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -35,11 +36,26 @@ from referral.views import referral_public
 router = APIRouter(tags=["referrals"])
 
 
-class _ActionSegment(Convertor[str]):
-    """Matches only the lifecycle's action names, so that ``POST /referrals/{id}/<other>``
-    (``follow-ups``, say) is not taken for an action: it answers 405, not 422."""
+class CallerAction(StrEnum):
+    """The lifecycle's actions a caller may take: ``expire`` is the clock's alone, so the
+    path parameter's enum (the schema) does not offer it."""
 
-    regex = "|".join(re.escape(action.value) for action in Action)
+    SUBMIT = Action.SUBMIT.value
+    SIGN_OFF = Action.SIGN_OFF.value
+    ACCEPT = Action.ACCEPT.value
+    DECLINE = Action.DECLINE.value
+    ADMIT = Action.ADMIT.value
+    EXIT = Action.EXIT.value
+    CLOSE = Action.CLOSE.value
+    CANCEL = Action.CANCEL.value
+
+
+class _ActionSegment(Convertor[str]):
+    """Matches only the actions a caller may take, so that ``POST /referrals/{id}/<other>``
+    (``follow-ups``, say, or ``expire``) is not taken for an action: it answers 405 or
+    404, not 422."""
+
+    regex = "|".join(re.escape(action.value) for action in CallerAction)
 
     def convert(self, value: str) -> str:
         return value
@@ -97,7 +113,7 @@ async def get_referral(
 )
 async def transition(
     referral_id: UUID,
-    action: Action,
+    action: CallerAction,
     database: DatabaseDep,
     context: ContextDep,
     principal: AnyParty,
@@ -105,9 +121,8 @@ async def transition(
 ) -> ReferralPublic:
     """Move the referral on: submit, sign-off (MOSVY), accept, decline, admit, exit (the
     addressed provider), close, cancel (the coordinator). Out of order: 409 naming the
-    actions allowed now."""
-    if action is Action.EXPIRE:
-        raise ProblemError(422, "invalid_input", "referrals expire by the clock only", "action")
+    actions allowed now. Referrals expire by the clock only."""
+    step = Action(action.value)
     request = body or TransitionRequest()
     async with database.unit_of_work(actor=principal.actor) as uow:
         referral = await visible_referral(uow.session, principal, referral_id, context)
@@ -116,8 +131,8 @@ async def transition(
                 uow,
                 context,
                 referral,
-                action,
-                party_of(principal, referral, action),
+                step,
+                party_of(principal, referral, step),
                 str(principal.actor),
                 reason=request.reason,
                 exit_reason=request.exit_reason,
@@ -129,7 +144,7 @@ async def transition(
         await audit(
             uow.session, principal, AuditAction.WRITE, REFERRAL, referral.id, "referral_lifecycle"
         )
-        if action is Action.DECLINE:
+        if step is Action.DECLINE:
             # The provider declined; the service chose the next one and sent it the
             # profile: that disclosure is the service's, not the declining staff's.
             system = SystemActor.of(context.settings)

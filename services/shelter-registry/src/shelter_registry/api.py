@@ -39,6 +39,7 @@ from shelter_registry.models import (
     InspectionIn,
     OrganisationCreate,
     OrganisationPublic,
+    ProvinceCode,
     RegistrationDecision,
     SearchResults,
     StatusChangePublic,
@@ -114,8 +115,7 @@ async def search_facilities(
     nationality: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
     facility_type: FacilityType | None = None,
     province: Annotated[
-        str | None,
-        Query(pattern=r"^[0-9]{2}$", description="Where the person is: ranks by distance"),
+        ProvinceCode | None, Query(description="Where the person is: ranks by distance")
     ] = None,
     only_in_province: bool = False,
     only_with_free_beds: bool = False,

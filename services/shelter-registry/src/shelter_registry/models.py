@@ -23,7 +23,7 @@ from nrm_contracts.events.shelter_registry import (
     RegistrationStatus,
     SupportService,
 )
-from nrm_runtime.http import IsoDate, RequestModel, invalid_field
+from nrm_runtime.http import INTEGRAL_FLOAT, IsoDate, RequestModel, invalid_field
 from shelter_registry.domain import OLDEST_AGE, PlacementOutcome, ReservationState
 from shelter_registry.reference import geography
 
@@ -46,12 +46,18 @@ class OrganisationPublic(BaseModel):
     created_at: datetime
 
 
+# Whole numbers, also as 3.0 (an integer to the schema); bounds before INTEGRAL_FLOAT, so
+# that the schema states them (see nrm_runtime.http).
+Age = Annotated[StrictInt, Field(ge=0, le=OLDEST_AGE), INTEGRAL_FLOAT]
+Beds = Annotated[StrictInt, Field(ge=0, le=MAX_BEDS), INTEGRAL_FLOAT]
+
+
 class EligibilityIn(RequestModel):
     """Whom the facility serves. Ages are inclusive; no nationalities means any."""
 
     sexes: list[Sex] = Field(min_length=1, max_length=5)
-    min_age: StrictInt = Field(ge=0, le=OLDEST_AGE)
-    max_age: StrictInt = Field(ge=0, le=OLDEST_AGE)
+    min_age: Age
+    max_age: Age
     exploitation_types: list[ExploitationType] = Field(min_length=1, max_length=20)
     nationalities: list[Alpha3] = Field(default_factory=list, max_length=50)
 
@@ -64,8 +70,20 @@ class EligibilityIn(RequestModel):
         return self
 
 
+# The reference data's codes, as an enum in the schema: a client learns from the
+# document, not from a refusal, that "00" is no province.
+ProvinceCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{2}$",
+        json_schema_extra={"enum": sorted(geography().provinces)},
+        description="Province code, 01-25",
+    ),
+]
+
+
 class LocationIn(RequestModel):
-    province_code: str = Field(pattern=r"^[0-9]{2}$", description="Province code, 01-25")
+    province_code: ProvinceCode
     district_code: str | None = Field(
         default=None, pattern=r"^[0-9]{4}$", description="District code: province code + 2 digits"
     )
@@ -111,7 +129,7 @@ class FacilityCreate(RequestModel):
     languages: list[LanguageCode] = Field(min_length=1, max_length=20)
     location: LocationIn
     contacts: ContactsIn = Field(default_factory=ContactsIn)
-    beds_total: StrictInt = Field(default=0, ge=0, le=MAX_BEDS)
+    beds_total: Beds = 0
 
 
 class FacilityUpdate(RequestModel):
@@ -129,8 +147,8 @@ class FacilityUpdate(RequestModel):
 class CapacityUpdate(RequestModel):
     """The provider's count of beds; ``beds_occupied`` corrects the census when given."""
 
-    beds_total: StrictInt = Field(ge=0, le=MAX_BEDS)
-    beds_occupied: StrictInt | None = Field(default=None, ge=0, le=MAX_BEDS)
+    beds_total: Beds
+    beds_occupied: Beds | None = None
 
 
 class InspectionIn(RequestModel):
