@@ -100,8 +100,9 @@ async def test_a_service_is_denied_writing_another_services_topic(secure_kafka, 
 
 
 async def test_a_service_cannot_create_another_services_topic(secure_kafka, prefix) -> None:
+    # The shelter registry reads nothing of repatriation's: no grant on its topic at all.
     with pytest.raises(TopicAuthorizationFailedError):
-        await create_topics(secure_kafka, "identification", [f"{prefix}nrm.repatriation"])
+        await create_topics(secure_kafka, "shelter-registry", [f"{prefix}nrm.repatriation"])
 
 
 async def test_referral_writes_a_providers_own_topic_and_no_other_service_may(
@@ -171,7 +172,11 @@ def test_each_service_may_write_only_its_own_topic_its_dead_letters_and_its_fami
     }
 
     assert written == {
-        "identification": [("nrm.identification", "LITERAL")],
+        "identification": [
+            ("nrm.identification", "LITERAL"),
+            ("nrm.referral.dlq.identification", "LITERAL"),
+            ("nrm.repatriation.dlq.identification", "LITERAL"),
+        ],
         "referral": [
             ("nrm.identification.dlq.referral", "LITERAL"),
             ("nrm.referral", "LITERAL"),
