@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from nrm_contracts import CONTENT_TYPE, Topic, event_types
-from nrm_contracts.registry import notice_types
 from nrm_contracts.asyncapi import asyncapi_document
 from nrm_contracts.generate import ASYNCAPI_FILE, generated_files
+from nrm_contracts.registry import notice_types
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = REPO_ROOT / "contracts" / "tools" / "validate-asyncapi.mjs"
