@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+from typing import Annotated
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import Field
 
 from nrm_runtime.auth import CurrentPrincipal, Principal, Role, TokenVerifier, require_roles
 from nrm_runtime.errors import (
@@ -18,16 +20,20 @@ from nrm_runtime.errors import (
 )
 from nrm_runtime.http import Page, PageDep, RequestModel, decode_cursor, encode_cursor
 from nrm_runtime.settings import DEFAULT_AUDIENCE, DEV_ISSUER
+from nrm_runtime.text import NamePart
 
 
 class Person(RequestModel):
     given_name: str
     estimated_age: int
+    aliases: list[Annotated[NamePart, Field(max_length=10)]] = Field(
+        default_factory=list, max_length=3
+    )
 
 
 class ScreeningForm(RequestModel):
     person: Person
-    notes: str | None = None
+    notes: str | None = Field(default=None, max_length=20)
 
 
 def screening_app(token_keys) -> FastAPI:
@@ -136,6 +142,37 @@ def test_a_wrong_or_missing_value_is_422_naming_its_field(client, body, field) -
     assert response.status_code == 422
     assert error_of(response)["code"] == "invalid_input"
     assert error_of(response)["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**valid_form(), "notes": " " * 5 + "x" * 20}, "notes"),
+        ({**valid_form(), "notes": "x" * 20 + "\n"}, "notes"),
+        (valid_form(aliases=["Kha", "  Sokhakhaa "]), "person.aliases"),
+    ],
+    ids=["leading-space", "trailing-newline", "list-item"],
+)
+def test_text_longer_as_sent_than_its_max_length_is_422_though_it_fits_stripped(
+    client, body, field
+) -> None:
+    # The schema's maxLength counts the text as sent: a client that trusts it must not be
+    # told one thing by the schema and another by the server.
+    response = client.post("/screenings", json=body)
+
+    assert response.status_code == 422
+    assert error_of(response)["field"] == field
+    assert "white space included" in error_of(response)["message"]
+
+
+def test_text_at_its_max_length_as_sent_is_accepted_and_stripped(client) -> None:
+    response = client.post(
+        "/screenings", json={**valid_form(aliases=[" Sokhakha "]), "notes": " " + "x" * 19}
+    )
+
+    assert response.status_code == 201
+    assert response.json()["notes"] == "x" * 19
+    assert response.json()["person"]["aliases"] == ["Sokhakha"]
 
 
 def test_a_body_that_is_not_an_object_is_422_on_the_body(client) -> None:

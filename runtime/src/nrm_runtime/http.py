@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    ValidationInfo,
     field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -22,7 +23,11 @@ from pydantic_core import CoreSchema, PydanticCustomError
 
 from nrm_runtime.database import Database
 from nrm_runtime.errors import ProblemError
-from nrm_runtime.text import mark_plain_strings, refuse_control_characters
+from nrm_runtime.text import (
+    mark_plain_strings,
+    refuse_control_characters,
+    refuse_text_longer_than_sent,
+)
 
 T = TypeVar("T")
 
@@ -32,6 +37,14 @@ class RequestModel(BaseModel):
     and so is a control character in any text of it (:mod:`nrm_runtime.text`)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _length_as_sent(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields[info.field_name] if info.field_name else None
+        if field is None:
+            return value
+        return refuse_text_longer_than_sent(value, field.annotation, field.metadata)
 
     @field_validator("*", mode="after")
     @classmethod

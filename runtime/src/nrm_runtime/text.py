@@ -7,10 +7,13 @@ enforces exactly those patterns, with a message that says what is wrong.
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
+from annotated_types import MaxLen
 from pydantic import AfterValidator, Field
+from pydantic.fields import FieldInfo
 
 # C0 and C1 control characters and DEL; tab, line feed and carriage return stay (notes
 # are written in lines). A NUL in a name ends it early in some readers and not others.
@@ -51,6 +54,62 @@ def refuse_control_characters(value: Any) -> Any:
                 f"control character U+{ord(found.group()):04X} is not accepted in text"
             )
     return value
+
+
+def refuse_text_longer_than_sent(value: Any, annotation: Any, metadata: list[Any]) -> Any:
+    """``value`` unchanged, or ValueError when a text in it is longer, as sent, than its
+    field's ``maxLength``.
+
+    A request model strips white space before pydantic counts the length, so ``" " * 5 +
+    "x" * 1000`` would pass a limit of 1000; the schema's ``maxLength`` counts the text as
+    sent, and so must the server, or a client that trusts the schema is told one thing and
+    the server does another.
+    """
+    if isinstance(value, str):
+        limit = _text_limit(metadata) if _holds_text(annotation) else None
+        if limit is not None and len(value) > limit:
+            raise ValueError(f"at most {limit} characters, white space included")
+    elif isinstance(value, list):
+        item = _item_annotation(annotation)
+        if item is not None:
+            item_type, item_metadata = _annotated_parts(item)
+            for element in value:
+                refuse_text_longer_than_sent(element, item_type, item_metadata)
+    return value
+
+
+def _text_limit(metadata: list[Any]) -> int | None:
+    limits = [
+        constraint.max_length
+        for entry in metadata
+        for constraint in (entry.metadata if isinstance(entry, FieldInfo) else [entry])
+        if isinstance(constraint, MaxLen)
+    ]
+    return min(limits) if limits else None
+
+
+def _options(annotation: Any) -> tuple[Any, ...]:
+    if get_origin(annotation) in (Union, types.UnionType):
+        return get_args(annotation)
+    return (annotation,)
+
+
+def _holds_text(annotation: Any) -> bool:
+    return any(_annotated_parts(option)[0] is str for option in _options(annotation))
+
+
+def _item_annotation(annotation: Any) -> Any:
+    for option in _options(annotation):
+        if get_origin(option) is list:
+            return get_args(option)[0]
+    return None
+
+
+def _annotated_parts(annotation: Any) -> tuple[Any, list[Any]]:
+    if get_origin(annotation) is Annotated:
+        base, *metadata = get_args(annotation)
+        return base, metadata
+    return annotation, []
 
 
 def _texts(value: Any) -> list[str]:
