@@ -1,7 +1,8 @@
 """Hard negatives through the API of a running identification service (a uvicorn
 process on a real broker), as an outside integrator meets them: records alike in name,
 day, place and agency that are two people. None is linked automatically; a child and
-an adult of one name go to the Competent Authority's review queue, flagged.
+an adult of one name, and namesakes one agency met in one encounter, go to the
+Competent Authority's review queue, flagged.
 
 And the bad input that would have let them link: control characters, names without a
 letter, an estimated age that contradicts the birth date: 422 naming the field, and
@@ -27,6 +28,7 @@ from nrm_runtime.cli import main as nrm
 pytestmark = pytest.mark.usefixtures("kafka_bootstrap")
 
 CHILD_ADULT = "child_adult_conflict"
+MET_TOGETHER = "met_together"
 POLICE, MOSVY, NGO = "moi-dahtjp", "mosvy", "ngo-shelter-a"
 
 
@@ -93,6 +95,20 @@ CASES = {
             Record(POLICE, "2026-11-17", _latin("Davyroth", "Sokunthy", birth_date="1988-01-30")),
             flag=CHILD_ADULT,
         )
+    ),
+    "two women of one name met in one raid, births unknown": HardNegative(
+        Record(POLICE, "2026-11-16", _latin("Rachanavy", "Kimsoeurn")),
+        Record(POLICE, "2026-11-16", _latin("Rachanavy", "Kimsoeurn")),
+        flag=MET_TOGETHER,
+    ),
+    "two women of one name met in one raid, births a year apart": HardNegative(
+        Record(POLICE, "2026-11-15", _latin("Sothearyna", "Chanvibol", birth_date="1996-03-02")),
+        Record(POLICE, "2026-11-15", _latin("Sothearyna", "Chanvibol", birth_date="1997-10-21")),
+        flag=MET_TOGETHER,
+    ),
+    "a year's digits swapped, and another day and month": HardNegative(
+        Record(POLICE, "2026-09-10", _latin("Vannthida", "Sreymonyrath", birth_date="1978-02-04")),
+        Record(NGO, "2026-09-14", _latin("Vannthida", "Sreymonyrath", birth_date="1987-07-16")),
     ),
 }
 
@@ -212,7 +228,7 @@ def test_two_people_alike_are_never_linked_automatically(
     assert _person_of(service, reviewer, first) != _person_of(service, reviewer, second)
     pairs = _review_pairs_of(service, reviewer, second["id"])
     if case.flag is not None:
-        assert pairs, "a child and an adult of one name go before a reviewer"
+        assert pairs, f"{case.flag}: the pair goes before a reviewer"
         assert all(case.flag in pair["evidence"]["conflicts"] for pair in pairs)
         assert {pair["candidate"]["screening_id"] for pair in pairs} == {first["id"]}
 

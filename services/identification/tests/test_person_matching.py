@@ -77,14 +77,17 @@ def test_a_namesake_born_another_year_is_never_linked_automatically() -> None:
         (BirthInfo(2004, 3, 9), BirthInfo(2004, 3, 10), Level.CLOSE),  # one day off
         (BirthInfo(1987, 3, 9), BirthInfo(1978, 3, 9), Level.CLOSE),  # two digits swapped
         (BirthInfo(2004, 3, 9), BirthInfo(2005, 3, 9), Level.CLOSE),  # year off by one
-        (BirthInfo(2004, 3, 9), BirthInfo(2004, 3, 27), Level.DIFFERENT),  # same month only
+        (BirthInfo(2004, 3, 9), BirthInfo(2004, 3, 27), Level.DATES_DIFFER),  # same month only
         (BirthInfo(2004, 3, 9), BirthInfo(2005, 3, 10), Level.SIMILAR),  # two slips
         (BirthInfo(2004, 3, 9), BirthInfo(2005, 9, 3), Level.SIMILAR),  # swapped, year off
-        (BirthInfo(2004, 3, 9), BirthInfo(2005, 4, 10), Level.DIFFERENT),  # three slips
+        (BirthInfo(2004, 3, 9), BirthInfo(2005, 4, 10), Level.DATES_DIFFER),  # three slips
         (BirthInfo(2004, 3, 9), BirthInfo(1998, 3, 9), Level.APART),  # six years
         (BirthInfo(2009, 3, 9), BirthInfo(2011, 7, 1), Level.APART),  # two years
         (BirthInfo(2004, 3, 9), BirthInfo(2006, 7, 1), Level.APART),  # a digit, another day
-        (BirthInfo(2004, 3, 9), BirthInfo(2005, 7, 1), Level.DIFFERENT),  # a year
+        (BirthInfo(1978, 2, 4), BirthInfo(1987, 7, 16), Level.APART),  # digits swapped, and
+        # another day and month: another date, not a slip
+        (BirthInfo(1978, 2, 4), BirthInfo(1987, 2, 4), Level.CLOSE),  # digits swapped
+        (BirthInfo(2004, 3, 9), BirthInfo(2005, 7, 1), Level.DATES_DIFFER),  # a year
         (BirthInfo(2004, 3, 9), BirthInfo(2004), Level.YEAR),  # year only
         (BirthInfo(2004), BirthInfo(2005), Level.DIFFERENT),  # two years, both known
         (BirthInfo(2004), BirthInfo(2006, tolerance=2), Level.ESTIMATE),  # estimated age

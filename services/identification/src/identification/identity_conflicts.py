@@ -1,6 +1,10 @@
 """Evidence no agreement of names can outweigh: what makes two records two people before
 any weight is added.
 
+Two records one agency made of one encounter on one day are two people unless their
+whole birth dates agree: a raid or a mass deportation meets namesakes and siblings
+together, and the agency records each person once.
+
 A child is never folded into an adult. A record whose birth date (a day, a month, a
 year, or an estimated age with its range) makes the person under 18 on a day cannot be
 the record of someone another record makes 18 or older on that same day: the child rule,
@@ -39,6 +43,11 @@ class Conflict(StrEnum):
 
     CHILD_ADULT = "child_adult_conflict"
     BIRTH_YEARS_APART = "birth_years_apart"
+    # Two records of one agency's encounter on one day (a raid, a mass deportation): a
+    # crowd holds namesakes and siblings, and an agency records each person it meets
+    # once. A second record of one person that day (the same whole birth date too) is a
+    # duplicate entry.
+    MET_TOGETHER = "met_together"
 
 
 @dataclass(frozen=True)
@@ -125,13 +134,17 @@ def _year_slip(first: BirthInfo, second: BirthInfo) -> bool:
         return False
     x, y = f"{first.year:04d}", f"{second.year:04d}"
     wrong = [i for i in range(len(x)) if x[i] != y[i]]
-    if len(wrong) == 2 and wrong[1] == wrong[0] + 1:
-        return (x[wrong[0]], x[wrong[1]]) == (y[wrong[1]], y[wrong[0]])
-    same_day = first.day is not None and {(first.month, first.day)} & {
+    same_day = {(first.month, first.day)} & {
         (second.month, second.day),
         (second.day, second.month),
     }
-    return len(wrong) == 1 and bool(same_day)
+    if first.day is not None and second.day is not None and not same_day:
+        # Two whole dates: a slip in the year, and the day and month another's too, is
+        # no slip but another date.
+        return False
+    if len(wrong) == 2 and wrong[1] == wrong[0] + 1:
+        return (x[wrong[0]], x[wrong[1]]) == (y[wrong[1]], y[wrong[0]])
+    return len(wrong) == 1 and first.day is not None and bool(same_day)
 
 
 def _years_before(day: date, years: int) -> date:

@@ -51,6 +51,9 @@ class Level(StrEnum):
     YEAR = "year"
     ESTIMATE = "estimate"
     APART = "years_apart"
+    # Two whole dates (day, month, year) more than two slips apart: a clerk who wrote the
+    # whole date down rarely wrote another person's.
+    DATES_DIFFER = "dates_differ"
     SAME_ENCOUNTER = "same_encounter"
     AGREE = "agree"
     DIFFERENT = "different"
@@ -154,12 +157,13 @@ class MatchModel:
             Level.SIMILAR: (0.0036, 0.0093),
             Level.YEAR: (0.22, 0.0063),
             Level.ESTIMATE: (0.12, 0.0162),
-            Level.DIFFERENT: (0.0097, 0.205),
+            Level.DIFFERENT: (0.0092, 0.032),
+            Level.DATES_DIFFER: (0.00045, 0.033),
             # Never seen for one person in the generated records (m 0): floored at the
             # rate of slips the generator does not make (a wrong century, a form filled
             # in for a relative). A pair this far apart also never links on its own
             # (identity_conflicts).
-            Level.APART: (0.0005, 0.60),
+            Level.APART: (0.0005, 0.74),
         }
     )
     # A record's sex or nationality rarely differs for one person (a clerk's slip).
@@ -296,6 +300,10 @@ def compare_within_reach(
         if levels[0] not in (Level.EXACT, Level.MISSING)  # one birth: one age
         else frozenset()
     )
+    if one_encounter and levels[0] is not Level.EXACT:
+        # Namesakes met together are two people, unless the whole birth date is theirs
+        # too: then the agency recorded one person twice.
+        conflicts |= {Conflict.MET_TOGETHER}
     best_name = _name_weight(Level.EXACT, model, name_u)
     if sum(weights) + best_name < reach and (
         not conflicts or sum(weights[1:]) + best_name < conflict_reach
@@ -561,7 +569,7 @@ def birth_level(a: BirthInfo | None, b: BirthInfo | None) -> Level:
     if a is None or b is None:
         return Level.MISSING
     level = _birth_agreement(a, b)
-    if level is Level.DIFFERENT and births_apart(a, b):
+    if level in (Level.DIFFERENT, Level.DATES_DIFFER) and births_apart(a, b):
         return Level.APART
     return level
 
@@ -575,7 +583,7 @@ def _birth_agreement(a: BirthInfo, b: BirthInfo) -> Level:
             return Level.CLOSE
         if slips == 2:
             return Level.SIMILAR
-        return Level.DIFFERENT
+        return Level.DATES_DIFFER
     if a.month is not None and b.month is not None and a.month != b.month:
         return Level.DIFFERENT
     if a.tolerance == 0 and b.tolerance == 0:
@@ -835,11 +843,16 @@ def decide(
 
 
 def _persons_conflict(first: Sequence[Candidate], second: Sequence[Candidate]) -> bool:
+    # Two persons known to be two people: a conflict between two of their records.
     return any(
-        conflicts_between(a.features.birth, a.features.met, b.features.birth, b.features.met)
-        for a in first
-        for b in second
+        _conflict_of_births_or_encounter(a.features, b.features) for a in first for b in second
     )
+
+
+def _conflict_of_births_or_encounter(a: PersonFeatures, b: PersonFeatures) -> bool:
+    if same_encounter(a, b) and birth_level(a.birth, b.birth) is not Level.EXACT:
+        return True
+    return bool(conflicts_between(a.birth, a.met, b.birth, b.met))
 
 
 def _rank(comparison: Comparison) -> float:

@@ -41,8 +41,10 @@ class Evidence(BaseModel):
         description=(
             "What keeps the two records apart whatever the weights: child_adult_conflict "
             "(one record makes the person a child on a day the other makes them an adult), "
-            "birth_years_apart (births years apart, beyond a typing slip). A pair with a "
-            "conflict is never linked automatically"
+            "birth_years_apart (births years apart, beyond a typing slip), met_together "
+            "(one agency's records of one encounter on one day, whose whole birth dates do "
+            "not agree: namesakes of one raid). A pair with a conflict is never linked "
+            "automatically"
         ),
     )
 
