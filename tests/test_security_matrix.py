@@ -547,6 +547,8 @@ def test_no_providers_list_shows_another_organisations_referral(referral_client,
     assert [route.path for route in lists] == [
         "/providers/me/referrals",
         "/providers/me/deliveries",
+        "/reference/provinces",  # codes, no one's data: checked all the same
+        "/reference/languages",
     ]
     assert shown == []
 

@@ -30,9 +30,10 @@ from sqlalchemy import Column, MetaData, String, Table, select
 from nrm_contracts import Actor, Envelope
 from nrm_contracts.events.identification import EncounterType, ScreeningRecorded, Sex
 from nrm_contracts.events.referral import ReferralCaseOpened
+from nrm_runtime.auth import TokenVerifier
 from nrm_runtime.database import Database
 from nrm_runtime.metrics import ServiceMetrics
-from nrm_runtime.settings import ServiceSettings
+from nrm_runtime.settings import DEFAULT_AUDIENCE, DEV_ISSUER, ServiceSettings
 from nrm_runtime.tables import outbox_table, processed_message_table
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -334,3 +335,14 @@ def read_cases(database: Database) -> Callable[[], Any]:
             return {row.case_id: row.status for row in rows}
 
     return _rows
+
+
+@pytest.fixture
+def dev_token_verifier(token_keys: Path) -> TokenVerifier:
+    """A verifier of the dev issuer's tokens (the ``mint`` fixture's), for an app under test."""
+    return TokenVerifier(
+        token_keys / "dev-jwks.json",
+        issuer=DEV_ISSUER,
+        audience=DEFAULT_AUDIENCE,
+        algorithms=("ES256",),
+    )

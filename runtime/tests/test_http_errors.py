@@ -19,7 +19,6 @@ from nrm_runtime.errors import (
     install_error_handlers,
 )
 from nrm_runtime.http import Page, PageDep, RequestModel, decode_cursor, encode_cursor
-from nrm_runtime.settings import DEFAULT_AUDIENCE, DEV_ISSUER
 from nrm_runtime.text import NamePart
 
 
@@ -36,16 +35,11 @@ class ScreeningForm(RequestModel):
     notes: str | None = Field(default=None, max_length=20)
 
 
-def screening_app(token_keys) -> FastAPI:
+def screening_app(token_verifier: TokenVerifier) -> FastAPI:
     """A small service: one form route, one role-guarded route, some failing routes."""
     app = FastAPI()
     install_error_handlers(app)
-    app.state.token_verifier = TokenVerifier(
-        token_keys / "dev-jwks.json",
-        issuer=DEV_ISSUER,
-        audience=DEFAULT_AUDIENCE,
-        algorithms=("ES256",),
-    )
+    app.state.token_verifier = token_verifier
 
     @app.post("/screenings", status_code=201)
     async def record_screening(form: ScreeningForm) -> dict[str, object]:
@@ -79,8 +73,8 @@ def screening_app(token_keys) -> FastAPI:
 
 
 @pytest.fixture
-def client(token_keys) -> TestClient:
-    return TestClient(screening_app(token_keys), raise_server_exceptions=False)
+def client(dev_token_verifier) -> TestClient:
+    return TestClient(screening_app(dev_token_verifier), raise_server_exceptions=False)
 
 
 def valid_form(**person: object) -> dict[str, object]:

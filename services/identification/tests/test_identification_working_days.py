@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from identification.app import create_app
 from identification.deadlines import DeadlinePolicy
-from identification.reference import is_province_code, province_names
 from identification.settings import IdentificationSettings
 from nrm_runtime.fake_clock import FakeClock
+from nrm_runtime.reference_codes import is_province_code, provinces
 from nrm_runtime.working_days import CalendarNotCovered, cambodian_calendar
 
 
@@ -47,7 +47,7 @@ def test_the_service_does_not_start_in_a_year_without_holidays(
 
 
 def test_the_25_provinces_are_shipped_with_their_codes() -> None:
-    codes = province_names()
+    codes = {province.code: province.name for province in provinces()}
 
     assert sorted(codes) == [f"{n:02d}" for n in range(1, 26)]
     assert codes["12"] == "Phnom Penh"

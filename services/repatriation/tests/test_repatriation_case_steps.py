@@ -256,3 +256,19 @@ def test_the_counterparts_negative_verification_closes_the_case_as_not_returned(
     assert response.status_code == 201
     assert response.json()["outcome"] == "not_returned"
     assert outbox()[-1].data.outcome == "not_returned"
+
+
+def test_the_border_points_a_handover_takes_are_listed_for_every_caller(
+    client, auth, officer
+) -> None:
+    # An integrator takes the codes from the API, not from our SOP files.
+    listed = client.get("/reference/border-points", headers=auth("ngo-shelter-a", "provider_staff"))
+
+    assert listed.status_code == 200
+    points = {(point["counterpart_country"], point["code"]): point for point in listed.json()}
+    assert ("VNM", "bavet-moc-bai") in points
+    assert ("THA", "poipet-aranyaprathet") in points
+    bavet = points[("VNM", "bavet-moc-bai")]
+    assert bavet["province_code"] == "20"  # Svay Rieng, on the Cambodian side
+    assert bavet["sops"] and all("@" in sop for sop in bavet["sops"])
+    assert client.get("/reference/border-points").status_code == 401

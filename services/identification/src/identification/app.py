@@ -24,6 +24,7 @@ from nrm_runtime.clock import Clock, system_clock, today_in_cambodia
 from nrm_runtime.consumer import Subscription
 from nrm_runtime.database import Database
 from nrm_runtime.field_crypto import KeyRing
+from nrm_runtime.reference_codes import reference_router
 from nrm_runtime.service import ServiceDefinition, create_service_app
 from nrm_runtime.working_days import cambodian_calendar, check_covers_this_year
 
@@ -72,6 +73,7 @@ def create_app(
                 statistics_router,
                 proceedings_router,
                 audit_router(),
+                reference_router,
             ],
             on_start=[calendar_covers_this_year],
             # The whereabouts read model of the prosecution's status view.

@@ -13,7 +13,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, mo
 from identification import domain
 from identification.domain import BirthDatePrecision
 from identification.indicators import Act, ContinuumPosition, Means, Purpose
-from identification.reference import is_province_code, province_enum
 from nrm_contracts.events.identification import (
     AgeBand,
     ConsentBasis,
@@ -25,6 +24,7 @@ from nrm_contracts.events.identification import (
     Sex,
 )
 from nrm_runtime.http import INTEGRAL_FLOAT, IsoDate, RequestModel, invalid_field
+from nrm_runtime.reference_codes import is_province_code, province_enum
 from nrm_runtime.text import NamePart
 
 Name = Annotated[NamePart, Field(max_length=200)]

@@ -14,6 +14,7 @@ from nrm_runtime.audit import audit_router
 from nrm_runtime.clock import Clock
 from nrm_runtime.consumer import Subscription
 from nrm_runtime.database import Database
+from nrm_runtime.reference_codes import reference_router
 from nrm_runtime.service import ServiceDefinition, create_service_app
 from referral.api import router as cases_router
 from referral.api_needs import router as needs_router
@@ -63,6 +64,7 @@ def create_app(settings: ReferralSettings | None = None, clock: Clock | None = N
                 referrals_router,
                 providers_router,
                 audit_router(),
+                reference_router,
             ],
             subscriptions=[
                 Subscription(

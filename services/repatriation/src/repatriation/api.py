@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from nrm_contracts.events.repatriation import CaseOrigin, ClosureOutcome, Direction
 from nrm_runtime.audit import AuditAction
-from nrm_runtime.auth import OrganisationType, Principal, Role
+from nrm_runtime.auth import CurrentPrincipal, OrganisationType, Principal, Role
 from nrm_runtime.clock import cambodian_date
 from nrm_runtime.database import UnitOfWork
 from nrm_runtime.errors import ProblemError, error_responses
@@ -21,6 +21,7 @@ from repatriation import cases, opening, views
 from repatriation.access import OFFICER_ROLES, CaseManager, Officer, case_for_officer
 from repatriation.context import RepatriationDep
 from repatriation.models import (
+    BorderPointPublic,
     CasePublic,
     CaseSummary,
     ConsentChange,
@@ -311,3 +312,34 @@ async def list_sops(context: RepatriationDep, principal: Officer) -> list[SopSum
         )
         for template in context.library.templates
     ]
+
+
+@router.get(
+    "/reference/border-points",
+    response_model=list[BorderPointPublic],
+    responses=error_responses(401),
+    tags=["reference"],
+    openapi_extra=policy(*Role, objects=Objects.NONE),
+)
+async def list_border_points(
+    context: RepatriationDep, principal: CurrentPrincipal
+) -> list[BorderPointPublic]:
+    """The border points the loaded procedures hand over at, by code: what a handover's
+    `border_point` detail takes. A point named by several procedures is listed once."""
+    points: dict[tuple[str, str], BorderPointPublic] = {}
+    for template in context.library.templates:
+        for point in template.border_points:
+            key = (point.code, template.counterpart_country)
+            listed = points.setdefault(
+                key,
+                BorderPointPublic(
+                    code=point.code,
+                    name=point.name,
+                    province_code=point.province_code,
+                    counterpart_country=template.counterpart_country,
+                    reception_organisation=point.reception_organisation,
+                    sops=[],
+                ),
+            )
+            listed.sops.append(f"{template.id}@{template.version}")
+    return sorted(points.values(), key=lambda point: (point.counterpart_country, point.code))

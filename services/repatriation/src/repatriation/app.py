@@ -12,6 +12,7 @@ from nrm_contracts import Topic
 from nrm_runtime.audit import audit_router
 from nrm_runtime.clock import Clock, today_in_cambodia
 from nrm_runtime.database import Database
+from nrm_runtime.reference_codes import reference_router
 from nrm_runtime.service import ServiceDefinition, create_service_app
 from nrm_runtime.working_days import check_covers_this_year
 from repatriation.api import router as officer_router
@@ -50,7 +51,7 @@ def create_app(
             tables=tables,
             migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.REPATRIATION,
-            routers=[officer_router, liaison_router, audit_router()],
+            routers=[officer_router, liaison_router, audit_router(), reference_router],
             on_start=[calendar_covers_this_year],
             background=[dispatcher.run, partial(run_deadline_sweeps, context)],
         )

@@ -13,6 +13,7 @@ from nrm_runtime.clock import Clock, system_clock
 from nrm_runtime.consumer import Subscription
 from nrm_runtime.database import Database
 from nrm_runtime.field_crypto import KeyRing
+from nrm_runtime.reference_codes import reference_router
 from nrm_runtime.service import DatabaseTask, ServiceDefinition, create_service_app
 from shelter_registry.api import router
 from shelter_registry.api_beds import router as beds_router
@@ -88,7 +89,7 @@ def create_app(
             tables=tables,
             migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.SHELTER_REGISTRY,
-            routers=[router, beds_router],
+            routers=[router, beds_router, reference_router],
             subscriptions=[
                 Subscription(
                     consumer_group=CONSUMER_GROUP,

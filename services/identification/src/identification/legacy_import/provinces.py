@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from functools import cache
 
-from identification.reference import province_names
+from nrm_runtime.reference_codes import is_province_code, provinces
 
 # Spellings seen besides the reference list's (National Institute of Statistics).
 _OTHER_NAMES: dict[str, tuple[str, ...]] = {
@@ -50,9 +50,9 @@ def province_key(text: str) -> str:
 @cache
 def _codes_by_name() -> dict[str, str]:
     codes: dict[str, str] = {}
-    for code, name in province_names().items():
-        for spelling in (name, *_OTHER_NAMES.get(code, ())):
-            codes[province_key(spelling)] = code
+    for province in provinces():
+        for spelling in (province.name, province.name_km, *_OTHER_NAMES.get(province.code, ())):
+            codes[province_key(spelling)] = province.code
     return codes
 
 
@@ -62,5 +62,5 @@ def province_code(text: str) -> str | None:
     value = text.strip()
     if value.isdigit() and len(value) <= 2:
         code = value.zfill(2)
-        return code if code in province_names() else None
+        return code if is_province_code(code) else None
     return _codes_by_name().get(province_key(value))

@@ -1,5 +1,6 @@
-"""Reference data shipped with the service: Cambodia's provinces and a set of invented
-facilities (``facilities.yaml``). Load the facilities with
+"""Reference data: Cambodia's provinces (the runtime's,
+:mod:`nrm_runtime.reference_codes`) and a set of invented facilities shipped with the
+service (``facilities.yaml``). Load the facilities with
 ``python -m shelter_registry.reference load`` or at start (setting
 ``SHELTER_REGISTRY_LOAD_REFERENCE_DATA``); see :mod:`shelter_registry.reference.loader`.
 """
@@ -12,10 +13,10 @@ from typing import Any
 
 import yaml
 
+from nrm_runtime.reference_codes import provinces
 from shelter_registry.geography import Geography, Province
 
 DIRECTORY = Path(__file__).parent
-PROVINCES_FILE = DIRECTORY / "provinces.yaml"
 FACILITIES_FILE = DIRECTORY / "facilities.yaml"
 
 
@@ -27,15 +28,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
 @cache
 def geography() -> Geography:
     """Cambodia's 25 provinces and their borders (read once, on first use)."""
-    document = read_yaml(PROVINCES_FILE)
-    provinces = [
-        Province(
-            code=str(entry["code"]),
-            name=str(entry["name"]),
-            latitude=float(entry["latitude"]),
-            longitude=float(entry["longitude"]),
-        )
-        for entry in document["provinces"]
-    ]
-    borders = [(str(first), str(second)) for first, second in document["borders"]]
-    return Geography(provinces, borders)
+    known = provinces()
+    return Geography(
+        [Province(p.code, p.name, p.latitude, p.longitude) for p in known],
+        [(p.code, neighbour) for p in known for neighbour in p.neighbours if p.code < neighbour],
+    )
