@@ -78,3 +78,11 @@ def test_a_caller_without_a_token_is_refused(client, path) -> None:
 
     assert response.status_code == 401
     assert response.json()["error"]["code"]
+
+
+def test_a_token_without_a_role_is_refused(client, mint) -> None:
+    response = client.get(
+        "/reference/provinces", headers={"Authorization": f"Bearer {mint('ngo-shelter-a')}"}
+    )
+
+    assert response.status_code in (401, 403)  # no role is no valid caller here

@@ -63,6 +63,29 @@ def test_the_nrm_coordination_lists_referral_cases(
     }
 
 
+def test_the_list_narrows_to_the_case_opened_for_one_identification_case(
+    client, auth, open_cases
+) -> None:
+    opened = open_cases(3)
+
+    def listed(identification_case_id: object) -> list[str]:
+        response = client.get(
+            "/referral-cases",
+            params={"identification_case_id": str(identification_case_id)},
+            headers=auth(*COORDINATOR),
+        )
+        assert response.status_code == 200
+        return [item["id"] for item in response.json()["items"]]
+
+    assert listed(opened[1].identification_case_id) == [str(opened[1].referral_case_id)]
+    assert listed(uuid4()) == []  # not yet reached referral, or no such case
+    malformed = client.get(
+        "/referral-cases", params={"identification_case_id": "42"}, headers=auth(*COORDINATOR)
+    )
+    assert malformed.status_code == 422
+    assert malformed.json()["error"]["field"] == "identification_case_id"
+
+
 def test_opened_at_is_utc(client, auth, open_cases) -> None:
     open_cases(1)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlmodel import and_, col, or_, select
 
 from nrm_runtime.errors import NotFound, ProblemError, error_responses
@@ -24,10 +25,20 @@ router = APIRouter(tags=["referral cases"])
     openapi_extra=COORDINATION_LIST,
 )
 async def list_referral_cases(
-    database: DatabaseDep, principal: Coordinator, page: PageDep
+    database: DatabaseDep,
+    principal: Coordinator,
+    page: PageDep,
+    identification_case_id: Annotated[
+        UUID | None,
+        Query(description="Only the referral case opened for this identification case"),
+    ] = None,
 ) -> Page[ReferralCasePublic]:
-    """Referral cases, oldest first."""
+    """Referral cases, oldest first; with `identification_case_id`, the one opened for that
+    identification case (an empty page until identification's decision has reached
+    referral)."""
     query = select(ReferralCase).order_by(col(ReferralCase.opened_at), col(ReferralCase.id))
+    if identification_case_id is not None:
+        query = query.where(col(ReferralCase.identification_case_id) == identification_case_id)
     if page.cursor is not None:
         after_time, after_id = _position(page.cursor)
         query = query.where(

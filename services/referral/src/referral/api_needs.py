@@ -210,7 +210,7 @@ async def create_referral(
                 )
         referral = draft(uow, context, case, view, list(body.needs), body.officer_contact)
         await uow.commit()
-    return referral_public(referral, [])
+    return referral_public(referral, [], principal)
 
 
 @router.get(

@@ -26,7 +26,7 @@ from referral.access import (
     visible_referral,
 )
 from referral.context import ContextDep
-from referral.lifecycle import Action, NotYourAction, TransitionRefused
+from referral.lifecycle import Action, NotYourAction, TransitionRefused, allowed_actions
 from referral.models import FollowUpPublic, FollowUpRecord, ReferralPublic, TransitionRequest
 from referral.privacy import FOLLOW_UP, REFERRAL, audit, audit_notices, audit_system_notices
 from referral.referrals import DECLINE_REROUTE, act
@@ -87,7 +87,7 @@ async def case_referrals(
         await coordination_case(session, case_id)
         query = select(Referral).where(col(Referral.referral_case_id) == case_id)
         referrals = (await session.exec(query.order_by(col(Referral.created_at)))).all()
-        return [referral_public(r, await _steps(session, r.id)) for r in referrals]
+        return [referral_public(r, await _steps(session, r.id), principal) for r in referrals]
 
 
 @router.get(
@@ -102,7 +102,7 @@ async def get_referral(
     """One referral: the coordination sees all, a provider only those addressed to it."""
     async with database.session() as session:
         referral = await visible_referral(session, principal, referral_id, context)
-        return referral_public(referral, await _steps(session, referral.id))
+        return referral_public(referral, await _steps(session, referral.id), principal)
 
 
 @router.post(
@@ -138,7 +138,13 @@ async def transition(
                 exit_reason=request.exit_reason,
             )
         except TransitionRefused as refused:
-            raise ProblemError(409, "transition_not_allowed", str(refused), "action") from None
+            # Named to the caller: the actions it may take now, not another party's.
+            yours = allowed_actions(
+                refused.state, lambda action: party_of(principal, referral, action)
+            )
+            raise ProblemError(
+                409, "transition_not_allowed", refused.explained(yours), "action"
+            ) from None
         except NotYourAction as denied:
             raise ProblemError(403, "forbidden", str(denied)) from None
         await audit(
@@ -152,7 +158,7 @@ async def transition(
         else:
             await audit_notices(uow.session, principal)
         await uow.commit()
-        return referral_public(referral, await _steps(uow.session, referral.id))
+        return referral_public(referral, await _steps(uow.session, referral.id), principal)
 
 
 @router.get(
@@ -167,7 +173,7 @@ async def escalations(database: DatabaseDep, principal: Coordinator) -> list[Ref
     async with database.session() as session:
         query = select(Referral).where(col(Referral.escalated_at).is_not(None))
         found = (await session.exec(query.order_by(col(Referral.escalated_at).desc()))).all()
-        return [referral_public(r, []) for r in found]
+        return [referral_public(r, [], principal) for r in found]
 
 
 @router.get(

@@ -8,6 +8,7 @@ MOSVY officer who signs off, the provider the referral is addressed to, or the c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -85,19 +86,37 @@ class TransitionRefused(Exception):
         self.action = action
         self.state = state
         self.allowed = allowed_actions(state)
-        allowed = ", ".join(self.allowed) if self.allowed else "none: the referral has ended"
-        super().__init__(f"cannot {action} a referral that is {state}; allowed now: {allowed}")
+        super().__init__(self.explained(self.allowed))
+
+    def explained(self, allowed: list[str]) -> str:
+        """The refusal, naming ``allowed`` (the caller's own actions, when known)."""
+        if allowed:
+            listed = ", ".join(allowed)
+        elif self.state in TERMINAL:
+            listed = "none: the referral has ended"
+        else:
+            listed = "none of yours"
+        return f"cannot {self.action} a referral that is {self.state}; allowed now: {listed}"
 
 
 class NotYourAction(Exception):
     """The action applies, but not to this party (→ 403)."""
 
 
-def allowed_actions(state: ReferralState) -> list[str]:
-    """The actions that apply to ``state``, in lifecycle order, each once."""
+def allowed_actions(
+    state: ReferralState, capacity: Callable[[Action], Party] | None = None
+) -> list[str]:
+    """The actions a caller may take on a referral in ``state``, in lifecycle order, each
+    once: never the clock's (the service takes them itself); with ``capacity`` (in which
+    party the caller would take each action), only those the caller's party takes."""
     seen: list[str] = []
     for transition in TRANSITIONS:
-        if transition.source is state and transition.action not in seen:
+        if (
+            transition.source is state
+            and transition.party is not Party.CLOCK
+            and transition.action not in seen
+            and (capacity is None or capacity(transition.action) is transition.party)
+        ):
             seen.append(transition.action)
     return seen
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from nrm_contracts.events.identification import AgeBand, Sex
 from nrm_contracts.events.notices import Urgency
 from nrm_contracts.events.referral import ReferralNeed
+from nrm_runtime.auth import Principal
+from referral.access import party_of
 from referral.assessment import split
 from referral.context import ReferralContext
-from referral.lifecycle import ReferralState, allowed_actions
+from referral.lifecycle import Party, ReferralState, allowed_actions
 from referral.models import (
     ProviderReferral,
     ReferralPublic,
@@ -17,7 +19,11 @@ from referral.models import (
 from referral.store import NeedsAssessment, Referral, ReferralCase, ReferralStep
 
 
-def referral_public(referral: Referral, steps: list[ReferralStep]) -> ReferralPublic:
+def referral_public(
+    referral: Referral, steps: list[ReferralStep], principal: Principal
+) -> ReferralPublic:
+    """The referral as the coordination (or the addressed provider) reads it, with the
+    actions ``principal`` may take on it now."""
     state = ReferralState(referral.state)
     return ReferralPublic(
         id=referral.id,
@@ -28,7 +34,9 @@ def referral_public(referral: Referral, steps: list[ReferralStep]) -> ReferralPu
         needs=[ReferralNeed(n) for n in split(referral.needs)],
         state=state,
         requires_signoff=referral.requires_signoff,
-        allowed_actions=allowed_actions(state),
+        allowed_actions=allowed_actions(
+            state, lambda action: party_of(principal, referral, action)
+        ),
         answer_due_at=referral.answer_due_at,
         escalated_at=referral.escalated_at,
         decline_reason=referral.decline_reason,
@@ -77,9 +85,6 @@ def provider_referral(
             referral.officer_contact_sealed, "referral", referral.id, "officer_contact_sealed"
         ),
         answer_due_at=referral.answer_due_at,
-        allowed_actions=[a for a in allowed_actions(state) if a in PROVIDER_ACTIONS],
+        allowed_actions=allowed_actions(state, lambda action: Party.PROVIDER),
         updated_at=referral.updated_at,
     )
-
-
-PROVIDER_ACTIONS = frozenset({"accept", "decline", "admit", "exit"})

@@ -11,12 +11,13 @@ from sqlmodel import col, select
 
 from nrm_contracts.events.repatriation import CaseOrigin, ClosureOutcome, Direction
 from nrm_runtime.audit import AuditAction
-from nrm_runtime.auth import CurrentPrincipal, OrganisationType, Principal, Role
+from nrm_runtime.auth import OrganisationType, Principal, Role
 from nrm_runtime.clock import cambodian_date
 from nrm_runtime.database import UnitOfWork
 from nrm_runtime.errors import ProblemError, error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep, RequestModel, encode_cursor
 from nrm_runtime.policy import Objects, policy
+from nrm_runtime.reference_codes import EVERY_ROLE, AnyRole
 from repatriation import cases, opening, views
 from repatriation.access import OFFICER_ROLES, CaseManager, Officer, case_for_officer
 from repatriation.context import RepatriationDep
@@ -317,12 +318,12 @@ async def list_sops(context: RepatriationDep, principal: Officer) -> list[SopSum
 @router.get(
     "/reference/border-points",
     response_model=list[BorderPointPublic],
-    responses=error_responses(401),
+    responses=error_responses(401, 403),
     tags=["reference"],
-    openapi_extra=policy(*Role, objects=Objects.NONE),
+    openapi_extra=EVERY_ROLE,
 )
 async def list_border_points(
-    context: RepatriationDep, principal: CurrentPrincipal
+    context: RepatriationDep, principal: AnyRole
 ) -> list[BorderPointPublic]:
     """The border points the loaded procedures hand over at, by code: what a handover's
     `border_point` detail takes. A point named by several procedures is listed once."""
