@@ -24,15 +24,12 @@ RESPONSE_MODELS = {
     ("/statistics/victims", "get"): "VictimStatistics",
     ("/audit", "get"): "Page_AuditEntry_",
     ("/audit/chain", "get"): "ChainStatus",
-    ("/audit/tree", "get"): "AuditTree",
     ("/proceedings", "post"): "ProceedingsPublic",
     ("/proceedings", "get"): None,  # a list of ProceedingsPublic
     ("/proceedings/{proceedings_id}", "get"): "ProceedingsPublic",
     ("/proceedings/{proceedings_id}/victims", "get"): "ProceedingsVictims",
     ("/proceedings/{proceedings_id}/links", "post"): "LinkPublic",
     ("/proceedings/{proceedings_id}/links/{case_id}/unlink", "post"): "LinkPublic",
-    ("/reference/provinces", "get"): None,  # a list of Province
-    ("/reference/languages", "get"): None,  # a list of Language
 }
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
 
