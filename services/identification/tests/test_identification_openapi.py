@@ -30,6 +30,8 @@ RESPONSE_MODELS = {
     ("/proceedings/{proceedings_id}/victims", "get"): "ProceedingsVictims",
     ("/proceedings/{proceedings_id}/links", "post"): "LinkPublic",
     ("/proceedings/{proceedings_id}/links/{case_id}/unlink", "post"): "LinkPublic",
+    ("/reference/provinces", "get"): None,  # a list of Province
+    ("/reference/languages", "get"): None,  # a list of Language
 }
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
 
