@@ -314,6 +314,28 @@ SAMPLE_DATA.update(
     }
 )
 
+# A signed head of a service's audit log: counts and hashes only.
+TREE_HEAD = {
+    "tree_size": 1024,
+    "root_hash": "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+    "timestamp_ms": 1741064768000,
+    "signature": (
+        "q0Z3kz0XxJ8m3W0hQ1cQ9m7t2YwF4a1b6c8d0e2f4a6c8e0a2c4e6a8c0e2a4c6e8a0c2e4a6c8e0a2c4e6"
+        "a8c0e2a4c6e8a0Ag=="
+    ),
+    "key_id": "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+}
+SAMPLE_DATA.update(
+    {
+        f"kh.nrm.{service.replace('-', '_')}.audit.tree_head_signed.v1": {
+            **TREE_HEAD,
+            "log_id": service,
+        }
+        for service in ("identification", "referral", "shelter-registry", "repatriation")
+    }
+)
+
 
 def make_envelope(event_type: str) -> Envelope:
     """An envelope of ``event_type`` around its sample data, with every attribute set."""

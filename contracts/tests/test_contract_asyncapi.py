@@ -79,10 +79,16 @@ def test_one_channel_per_topic_with_the_messages_of_its_events() -> None:
     channels = asyncapi_document()["channels"]
 
     assert sorted(channel["address"] for channel in channels.values()) == sorted(
-        [*Topic, "nrm.referral.provider.{organisation}", "{topic}.dlq.{consumer_group}"]
+        [
+            *Topic,
+            "nrm.referral.provider.{organisation}",
+            "nrm.{service}.audit",
+            "{topic}.dlq.{consumer_group}",
+        ]
     )
     for event_type, payload in event_types().items():
-        (channel,) = [c for c in channels.values() if c["address"] == payload.topic.value]
+        address = payload.channel or payload.topic.value
+        (channel,) = [c for c in channels.values() if c["address"] == address]
         assert channel["messages"][event_type] == {"$ref": f"#/components/messages/{event_type}"}
 
 

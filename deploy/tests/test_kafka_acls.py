@@ -50,7 +50,8 @@ def keys_dir() -> Iterator[Path]:
 
 
 def usage_of(kind: ServiceKind, runtime: ServiceRuntime) -> Usage:
-    """What ``kind`` uses, from its handlers, its contracts, its DLQs and its delivery."""
+    """What ``kind`` uses, from its handlers, its contracts, its DLQs, its audit log's
+    heads and its delivery."""
     import importlib
 
     usage = Usage()
@@ -67,6 +68,11 @@ def usage_of(kind: ServiceKind, runtime: ServiceRuntime) -> Usage:
             usage.literal.add((Operation.WRITE, ResourceType.TOPIC, parked))
     for topic in runtime.broker.topics:
         usage.literal.add((Operation.CREATE, ResourceType.TOPIC, topic))
+    heads = runtime.audit_sequencer.head_event  # its audit log's signed heads
+    if heads is not None:
+        from nrm_contracts.events.audit import audit_topic
+
+        usage.literal.add((Operation.WRITE, ResourceType.TOPIC, audit_topic(heads.topic)))
     if kind.name == "referral":
         from referral.context import ReferralContext
         from referral.delivery import provider_topic
@@ -148,8 +154,8 @@ def test_a_grant_beyond_use_is_found(keys_dir: Path) -> None:
     kind = SERVICES["repatriation"]
     generous = ServiceAccess(
         "repatriation",
-        writes=("nrm.repatriation", "nrm.referral"),
-        provisions=("nrm.repatriation",),
+        writes=("nrm.repatriation", "nrm.repatriation.audit", "nrm.referral"),
+        provisions=("nrm.repatriation", "nrm.repatriation.audit"),
     )
 
     found = problems(generous, usage_of(kind, built_runtime(kind, keys_dir)))
@@ -157,10 +163,12 @@ def test_a_grant_beyond_use_is_found(keys_dir: Path) -> None:
     assert found == ["granted, never used: WRITE topic nrm.referral"]
 
 
-def test_a_service_publishes_only_on_the_topic_it_owns_and_its_dead_letters() -> None:
+def test_a_service_publishes_only_on_the_topics_it_owns_and_its_dead_letters() -> None:
     for access in backbone_access():
         dead_letters = {t for t in access.writes if ".dlq." in t}
-        assert set(access.writes) - dead_letters == {f"nrm.{access.principal}"}
+        # Its events, and its audit log's signed heads beside them.
+        owned = {f"nrm.{access.principal}", f"nrm.{access.principal}.audit"}
+        assert set(access.writes) - dead_letters == owned
 
 
 def test_an_empty_topic_family_prefix_is_refused_not_granted_on_every_topic() -> None:

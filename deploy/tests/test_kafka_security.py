@@ -171,15 +171,18 @@ def test_each_service_may_write_only_its_own_topic_its_dead_letters_and_its_fami
         for access in backbone_access()
     }
 
+    # Each service's own topic and, beside it, its audit log's signed heads (.audit).
     assert written == {
         "identification": [
             ("nrm.identification", "LITERAL"),
+            ("nrm.identification.audit", "LITERAL"),
             ("nrm.referral.dlq.identification", "LITERAL"),
             ("nrm.repatriation.dlq.identification", "LITERAL"),
         ],
         "referral": [
             ("nrm.identification.dlq.referral", "LITERAL"),
             ("nrm.referral", "LITERAL"),
+            ("nrm.referral.audit", "LITERAL"),
             ("nrm.referral.provider.", "PREFIXED"),
             ("nrm.repatriation.dlq.referral", "LITERAL"),
             ("nrm.shelter-registry.dlq.referral", "LITERAL"),
@@ -187,8 +190,9 @@ def test_each_service_may_write_only_its_own_topic_its_dead_letters_and_its_fami
         "shelter-registry": [
             ("nrm.referral.dlq.shelter-registry", "LITERAL"),
             ("nrm.shelter-registry", "LITERAL"),
+            ("nrm.shelter-registry.audit", "LITERAL"),
         ],
-        "repatriation": [("nrm.repatriation", "LITERAL")],
+        "repatriation": [("nrm.repatriation", "LITERAL"), ("nrm.repatriation.audit", "LITERAL")],
     }
 
 

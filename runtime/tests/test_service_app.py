@@ -58,6 +58,7 @@ def test_the_broker_provisions_owned_subscribed_and_dead_letter_topics_prefixed(
         "t9.nrm.identification",
         "t9.nrm.identification.dlq.referral",
         "t9.nrm.referral",
+        "t9.nrm.referral.audit",  # its audit log's signed heads
     ]
 
 

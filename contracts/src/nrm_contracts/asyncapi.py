@@ -23,6 +23,7 @@ LOCAL_SERVER_ID = "kafka"
 LOCAL_BROKER = "127.0.0.1:9092"
 TOPIC_PREFIX = "nrm."
 PROVIDER_NOTICES = "provider_notices"
+AUDIT_HEADS = "audit_heads"
 DEAD_LETTERS = "dead_letters"
 DEAD_LETTER_MESSAGE = "DeadLetter"
 # Set by the consumer on every record it parks (nrm_runtime.consumer.dead_letter).
@@ -121,6 +122,7 @@ def asyncapi_document() -> dict[str, Any]:
     """The AsyncAPI 3.0.0 document of every topic and event type, as plain data."""
     types_by_topic = _event_types_by_topic()
     notices = dict(sorted(notice_types().items()))
+    heads = _audit_head_types()
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": _info(),
@@ -136,19 +138,24 @@ def asyncapi_document() -> dict[str, Any]:
         "channels": {
             **{_channel_id(topic): _channel(topic, types_by_topic[topic]) for topic in Topic},
             PROVIDER_NOTICES: _provider_channel(notices),
+            AUDIT_HEADS: _audit_channel(heads),
             DEAD_LETTERS: _dead_letter_channel(),
         },
-        "operations": {**_operations(types_by_topic), **_delivery_operations(notices)},
+        "operations": {
+            **_operations(types_by_topic),
+            **_delivery_operations(notices),
+            **_audit_operations(heads),
+        },
         "components": {
             "schemas": {
                 event_type: _embedded_schema(cls)
-                for topic_types in (*types_by_topic.values(), notices)
+                for topic_types in (*types_by_topic.values(), notices, heads)
                 for event_type, cls in topic_types.items()
             },
             "messages": {
                 **{
                     event_type: _message(cls)
-                    for topic_types in (*types_by_topic.values(), notices)
+                    for topic_types in (*types_by_topic.values(), notices, heads)
                     for event_type, cls in topic_types.items()
                 },
                 DEAD_LETTER_MESSAGE: _dead_letter_message(),
@@ -181,8 +188,56 @@ def _info() -> dict[str, Any]:
 def _event_types_by_topic() -> dict[Topic, dict[str, type[EventPayload]]]:
     by_topic: dict[Topic, dict[str, type[EventPayload]]] = {topic: {} for topic in Topic}
     for event_type, cls in sorted(event_types().items()):
-        by_topic[cls.topic][event_type] = cls
+        if cls.channel is None:  # the others travel on a channel of their own
+            by_topic[cls.topic][event_type] = cls
     return by_topic
+
+
+def _audit_head_types() -> dict[str, type[EventPayload]]:
+    from nrm_contracts.events.audit import AUDIT_CHANNEL
+
+    return {t: cls for t, cls in sorted(event_types().items()) if cls.channel == AUDIT_CHANNEL}
+
+
+def _audit_channel(heads: dict[str, type[EventPayload]]) -> dict[str, Any]:
+    (address,) = {cls.channel for cls in heads.values()}
+    return {
+        "address": address,
+        "title": "nrm.<service>.audit",
+        "description": (
+            "Each service's audit log (a Merkle tree, RFC 9162) publishes its signed tree "
+            "heads here, on a topic beside its own, each time the log grows. Only that "
+            "service publishes there. Keep them: `nrm audit verify` checks a service's "
+            "database against them, so that a rewritten log is detected. Record key = the "
+            "log id (the service name)."
+        ),
+        "parameters": {
+            "service": {
+                "description": "The service whose log it is.",
+                "enum": sorted(owning_service(cls.topic) for cls in heads.values()),
+            }
+        },
+        "messages": {
+            event_type: {"$ref": f"#/components/messages/{_pointer_token(event_type)}"}
+            for event_type in heads
+        },
+    }
+
+
+def _audit_operations(heads: dict[str, type[EventPayload]]) -> dict[str, Any]:
+    operations: dict[str, Any] = {}
+    for event_type, cls in heads.items():
+        service = owning_service(cls.topic)
+        operations[f"{service}.send.{AUDIT_HEADS}"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{AUDIT_HEADS}"},
+            "title": f"{service} publishes its audit log's signed tree heads",
+            "messages": [
+                {"$ref": f"#/channels/{AUDIT_HEADS}/messages/{_pointer_token(event_type)}"}
+            ],
+            "tags": [{"name": service}],
+        }
+    return operations
 
 
 def _channel_id(topic: Topic) -> str:

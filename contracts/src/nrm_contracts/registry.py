@@ -38,13 +38,20 @@ class EventPayload(BaseModel):
 
 def _all_payload_classes() -> list[type[EventPayload]]:
     # Imported here, not at module top, so that the event modules may import this one.
-    from nrm_contracts.events import identification, referral, repatriation, shelter_registry
+    from nrm_contracts.events import (
+        audit,
+        identification,
+        referral,
+        repatriation,
+        shelter_registry,
+    )
 
     return [
         *identification.EVENTS,
         *referral.EVENTS,
         *shelter_registry.EVENTS,
         *repatriation.EVENTS,
+        *audit.EVENTS,
     ]
 
 

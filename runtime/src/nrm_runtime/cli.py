@@ -53,6 +53,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     migration.add_argument("history", help="runtime, identification, referral, ...")
     migration.add_argument("-m", "--message", required=True, help="what changed")
+    audit = commands.add_parser(
+        "audit",
+        help="a service's audit log: verify (against the tree heads it published, from a "
+        "file or its topic), heads (the heads it stored, one JSON object a line)",
+    )
+    audit.add_argument("action", choices=["verify", "heads"])
+    audit.add_argument("--database-url", required=True, help="the service's database")
+    audit.add_argument("--log-id", help="verify: the log (the service's name)")
+    audit.add_argument("--heads-file", type=Path, help="verify: published heads, JSON lines")
+    audit.add_argument(
+        "--topic", help="verify: read the published heads from this topic (nrm.<service>.audit)"
+    )
+    audit.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
+    audit.add_argument(
+        "--public-key", help="verify: the log's Ed25519 public key (base64): trust no other"
+    )
     _add_service_commands(commands)
     return parser
 
@@ -89,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"nrm token: {error}", file=sys.stderr)
             return 2
         return 0
+    if args.command == "audit":
+        return _audit_command(args)
     if args.command == "migration":
         autogenerate_revision(history_of(args.history), args.message)
         return 0
@@ -115,6 +133,38 @@ def _keys_command(args: argparse.Namespace) -> int:
     print(f"dev token keys: {jwks}")
     print(f"field encryption keys: {create_key_file(field_keys)}")
     return 0
+
+
+def _audit_command(args: argparse.Namespace) -> int:
+    import base64
+    import json
+
+    from nrm_runtime import audit_verify
+
+    if args.action == "heads":
+        for head in asyncio.run(audit_verify.stored_heads(args.database_url)):
+            print(json.dumps(head.as_fields()))
+        return 0
+    if not args.log_id:
+        print("nrm audit verify: --log-id is required (the service's name)", file=sys.stderr)
+        return 2
+    heads = []
+    if args.heads_file:
+        heads += audit_verify.heads_of_file(args.heads_file, args.log_id)
+    if args.topic:
+        heads += asyncio.run(
+            audit_verify.heads_of_topic(args.bootstrap_servers, args.topic, args.log_id)
+        )
+    trusted = base64.b64decode(args.public_key, validate=True) if args.public_key else None
+    result = asyncio.run(audit_verify.verify_database(args.database_url, heads, trusted))
+    if result.intact:
+        print(f"intact: {result.entries} entries, checked against {len(heads)} published head(s)")
+        return 0
+    print(
+        f"BROKEN at entry {result.broken_at}: {result.reason} "
+        f"({result.entries} entries verified before it)"
+    )
+    return 1
 
 
 async def rotate_service_data(service: str, database_url: str, field_keys: Path) -> dict[str, int]:

@@ -109,11 +109,13 @@ class UnitOfWork:
         self._outbox_rows: list[dict[str, Any]] = []
         self._recorded: list[Envelope] = []
 
-    def record(self, payload: EventPayload) -> Envelope:
+    def record(self, payload: EventPayload, *, topic: str | None = None) -> Envelope:
         """Record an event; it is written to the outbox in this transaction, on commit.
 
         The envelope carries the current trace context, so that the trace continues in
-        every consumer, and the actor of this unit of work.
+        every consumer, and the actor of this unit of work. ``topic``: for an event of a
+        channel of its own (``payload.channel``), the topic of that channel it goes to;
+        otherwise its owner's topic.
         """
         envelope = self.envelope(payload)
         message = envelope.to_kafka()
@@ -121,7 +123,7 @@ class UnitOfWork:
             {
                 "event_id": envelope.id,
                 "event_type": envelope.type,
-                "topic": envelope.topic,
+                "topic": topic or envelope.topic,
                 "message_key": envelope.subject,
                 "message_value": message.value,
                 "content_type": message.headers["content-type"].decode(),

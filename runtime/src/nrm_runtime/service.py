@@ -23,6 +23,9 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy import MetaData
 
 from nrm_contracts import Topic
+from nrm_contracts.events.audit import TREE_HEADS, audit_topic
+from nrm_runtime.audit_heads import HeadSigner
+from nrm_runtime.audit_sequencer import AuditSequencer
 from nrm_runtime.auth import JwksUrl, TokenVerifier
 from nrm_runtime.broker import Broker
 from nrm_runtime.consumer import EventConsumer, Subscription
@@ -83,7 +86,11 @@ class ServiceRuntime:
             service_metadata=definition.tables,
             event_source=f"/nrm/{settings.service_name}",
         )
+        # The audit log's signed heads go to a topic of their own beside the service's.
+        head_event = TREE_HEADS.get(definition.owned_topic)
         topics = [str(definition.owned_topic)]
+        if head_event is not None:
+            topics.append(audit_topic(definition.owned_topic))
         for subscription in definition.subscriptions:
             topics += [*subscription.topics, *subscription.dead_letter_topics()]
         self.broker = Broker(settings, [settings.topic(name) for name in topics], self.metrics)
@@ -95,6 +102,14 @@ class ServiceRuntime:
             poll_seconds=settings.outbox_poll_seconds,
             retention=timedelta(hours=settings.outbox_retention_hours),
             stuck_after=timedelta(seconds=settings.outbox_stuck_seconds),
+        )
+        self.audit_sequencer = AuditSequencer(
+            self.database,
+            audit_signer(settings),
+            log_id=settings.service_name,
+            head_event=head_event,
+            batch_size=settings.audit_batch_size,
+            interval_seconds=settings.audit_sequencer_seconds,
         )
         self.consumers = [
             EventConsumer(subscription, settings, self.database, self.broker, self.metrics)
@@ -134,6 +149,7 @@ class ServiceRuntime:
             asyncio.create_task(
                 self.failure_sharing.run(self.database), name="failed-authentication-sharing"
             ),
+            asyncio.create_task(self.audit_sequencer.run(), name="audit-sequencer"),
             *(
                 asyncio.create_task(consumer.run(), name=f"consumer-{consumer.group}")
                 for consumer in self.consumers
@@ -227,6 +243,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.database = runtime.database
+    app.state.audit_sequencer = runtime.audit_sequencer
     app.state.metrics = runtime.metrics
     app.state.organisations = (
         OrganisationRegistry.load(settings.organisations_file)
@@ -267,6 +284,18 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         ),
     )
     return app
+
+
+def audit_signer(settings: ServiceSettings) -> HeadSigner:
+    """The key that signs the audit log's heads: the settings' file (made on first use
+    outside production), or a key of this process when there is no file to keep it in."""
+    path = settings.audit_key_file()
+    production = settings.environment is Environment.PRODUCTION
+    if path is None:
+        if production:
+            raise ValueError("production needs audit_signing_key_file (or field_keys_file)")
+        return HeadSigner.ephemeral()
+    return HeadSigner.load(path, create=not production)
 
 
 def _task_name(task: DatabaseTask) -> str:

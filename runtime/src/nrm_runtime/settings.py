@@ -121,6 +121,22 @@ class ServiceSettings(BaseSettings):
         description="The key ring of field-level encryption (`nrm keys init` in dev).",
     )
 
+    audit_signing_key_file: Path | None = Field(
+        default=None,
+        description="The Ed25519 key (PKCS#8 PEM) that signs the audit log's tree heads. "
+        "Unset: audit-<service>.pem beside the field keys, made on first use in dev and "
+        "test; in production it must exist.",
+    )
+    audit_batch_size: int = Field(
+        default=1000, ge=1, description="Entries the audit sequencer places in one round."
+    )
+    audit_sequencer_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the audit sequencer brings new entries into the tree and "
+        "signs and publishes its head (nrm_runtime.audit_sequencer).",
+    )
+
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_in_flight_requests: int = Field(
         default=64,
@@ -237,10 +253,23 @@ class ServiceSettings(BaseSettings):
             raise ValueError("the dev field encryption keys are not accepted in production")
         if self.operating_organisation is None:
             raise ValueError("operating_organisation is required in production")
+        if (
+            self.audit_signing_key_file is not None
+            and dev_keys in self.audit_signing_key_file.resolve().parents
+        ):
+            raise ValueError("the dev audit signing key is not accepted in production")
 
     def topic(self, name: str) -> str:
         """The name of contract topic ``name`` on this deployment's cluster."""
         return f"{self.kafka_topic_prefix}{name}"
+
+    def audit_key_file(self) -> Path | None:
+        """Where the audit signing key is: as set, else (dev, test) beside the field keys."""
+        if self.audit_signing_key_file is not None:
+            return self.audit_signing_key_file
+        if self.field_keys_file is None:
+            return None
+        return self.field_keys_file.parent / f"audit-{self.service_name}.pem"
 
     @property
     def is_sqlite(self) -> bool:

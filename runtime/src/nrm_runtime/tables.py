@@ -102,12 +102,14 @@ processed_message_table = Table(
     PrimaryKeyConstraint("consumer_group", "event_source", "event_id"),
 )
 
-# The audit log: append-only, each entry chained to the previous one by its hash
-# (nrm_runtime.audit). Ids only: no personal data in clear.
+# The audit log: append-only, a verifiable log (nrm_runtime.audit): each access inserts
+# its entry with its leaf hash and no position; the sequencer gives it its position in the
+# Merkle tree (``sequence``, from 1) later. Ids only: no personal data in clear.
 audit_entry_table = Table(
     "audit_entry",
     runtime_metadata,
-    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", _sequence_id, primary_key=True, autoincrement=True),
+    Column("sequence", BigInteger, nullable=True, unique=True),
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("subject", String(200), nullable=False),
     Column("organisation", String(64), nullable=False),
@@ -116,30 +118,56 @@ audit_entry_table = Table(
     Column("resource_type", String(64), nullable=False),
     Column("resource_id", String(200), nullable=False),
     Column("purpose", String(64), nullable=False),
-    Column("previous_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False),
 )
-# Auditors ask "who touched this record", newest last.
-Index("ix_audit_entry_resource", audit_entry_table.c.resource_id, audit_entry_table.c.sequence)
+# Auditors ask "who touched this record", oldest first.
+Index("ix_audit_entry_resource", audit_entry_table.c.resource_id, audit_entry_table.c.id)
+# The sequencer's only query on entries: those not yet in the tree, in insertion order.
+Index(
+    "ix_audit_entry_pending",
+    audit_entry_table.c.id,
+    sqlite_where=audit_entry_table.c.sequence.is_(None),
+    postgresql_where=audit_entry_table.c.sequence.is_(None),
+)
 
-# One row: the chain's length and last hash. Appends lock it (a row lock on PostgreSQL,
-# the write lock on SQLite), so two writers never extend the chain from the same entry;
-# and a deleted last entry is detected against it.
-audit_chain_head_table = Table(
-    "audit_chain_head",
+# The Merkle tree's perfect subtrees of level 1 and above (level 0 is the entries' own
+# hashes): the node (level, index) covers the entries of sequence index * 2**level + 1
+# to (index + 1) * 2**level. Written once, by the sequencer; proofs read a few of them.
+audit_tree_node_table = Table(
+    "audit_tree_node",
+    runtime_metadata,
+    Column("level", Integer, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    PrimaryKeyConstraint("level", "position"),
+)
+
+# Every tree head the sequencer signed: the log's size, its root, the signature.
+audit_tree_head_table = Table(
+    "audit_tree_head",
+    runtime_metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_id", String(64), nullable=False),
+    Column("root_hash", String(64), nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("signature", String(128), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("public_key", String(64), nullable=False),
+)
+
+# One row: how many entries the tree holds. Only the sequencer writes it, and it locks
+# it first (a row lock on PostgreSQL, the write lock on SQLite): one sequencer at a time
+# extends the tree, however many replicas run one. Appends never touch it.
+audit_tree_state_table = Table(
+    "audit_tree_state",
     runtime_metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("length", BigInteger, nullable=False),
-    Column("last_hash", String(64), nullable=False),
+    Column("tree_size", BigInteger, nullable=False),
 )
-AUDIT_GENESIS_HASH = "0" * 64
-# The head row exists from the start: created with the table (tests' create_all) and by
+# The state row exists from the start: created with the table (tests' create_all) and by
 # the migration that creates it.
 event.listen(
-    audit_chain_head_table,
+    audit_tree_state_table,
     "after_create",
-    DDL(  # type: ignore[no-untyped-call]
-        "INSERT INTO audit_chain_head (id, length, last_hash) "
-        f"VALUES (1, 0, '{AUDIT_GENESIS_HASH}')"
-    ),
+    DDL("INSERT INTO audit_tree_state (id, tree_size) VALUES (1, 0)"),  # type: ignore[no-untyped-call]
 )

@@ -24,6 +24,7 @@ RESPONSE_MODELS = {
     ("/statistics/victims", "get"): "VictimStatistics",
     ("/audit", "get"): "Page_AuditEntry_",
     ("/audit/chain", "get"): "ChainStatus",
+    ("/audit/tree", "get"): "AuditTree",
     ("/proceedings", "post"): "ProceedingsPublic",
     ("/proceedings", "get"): None,  # a list of ProceedingsPublic
     ("/proceedings/{proceedings_id}", "get"): "ProceedingsPublic",
