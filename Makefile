@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := contracts runtime deploy services/identification services/referral \
-            services/shelter-registry services/repatriation
+            services/shelter-registry services/repatriation services/console
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 SETUP_STAMP := $(VENV)/.setup-stamp
 KAFKA_STAMP := .cache/kafka/.fetched
@@ -13,10 +13,13 @@ ASYNCAPI_STAMP := .tools/.asyncapi-parser
 DEV_KEYS := var/keys/dev-jwks.json var/keys/field-keys.json
 POSTGRES_STAMP := .cache/.postgres-server
 HAPROXY_STAMP := .cache/.haproxy
+CONSOLE_TOOLS_STAMP := .tools/console/.installed
+CHROMIUM_STAMP := .cache/.chromium
 
-.PHONY: setup run run-cluster run-secure test test-fast chaos lint format contracts clean bench
+.PHONY: setup run run-cluster run-secure test test-fast test-console chaos lint format contracts clean bench
 
-setup: $(SETUP_STAMP) $(KAFKA_STAMP) $(ASYNCAPI_STAMP) $(DEV_KEYS) $(POSTGRES_STAMP) $(HAPROXY_STAMP)
+setup: $(SETUP_STAMP) $(KAFKA_STAMP) $(ASYNCAPI_STAMP) $(DEV_KEYS) $(POSTGRES_STAMP) $(HAPROXY_STAMP) \
+       $(CONSOLE_TOOLS_STAMP) $(CHROMIUM_STAMP)
 
 $(SETUP_STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"' \
@@ -57,6 +60,22 @@ $(HAPROXY_STAMP): $(SETUP_STAMP)
 	       else echo "HAProxy not found: install it (Debian: sudo apt-get install haproxy)"; exit 1; fi; }
 	mkdir -p $(dir $@) && touch $@
 
+# The console's browser tests: axe-core (npm) injected into the page, and Debian's
+# chromium driven by Playwright (no browser download).
+$(CONSOLE_TOOLS_STAMP): services/console/tools/package.json services/console/tools/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 and npm (Debian: nodejs npm)"; exit 1; }
+	mkdir -p $(dir $@)
+	cp services/console/tools/package.json services/console/tools/package-lock.json $(dir $@)
+	npm ci --prefix $(dir $@) --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CHROMIUM_STAMP):
+	@command -v chromium >/dev/null \
+	  || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	       else echo "Chromium not found: install it (Debian: sudo apt-get install chromium)"; exit 1; fi; }
+	mkdir -p $(dir $@) && touch $@
+
 $(DEV_KEYS) &: $(SETUP_STAMP)
 	$(BIN)/nrm keys init
 
@@ -80,6 +99,11 @@ test: setup
 # service process (marked broker, most of them by the fixtures they use).
 test-fast: setup
 	$(BIN)/pytest -m "not broker" -q
+
+# The console alone: its in-process tests and its journeys in headless Chromium against
+# the real services (screenshots in var/console/screenshots/). make test runs them too.
+test-console: setup
+	$(BIN)/pytest services/console/tests tests/console
 
 # The chaos suite's full profile against the cluster topology (about 35 minutes): 20
 # leader kills, all brokers down 60 s and 5 min, every replica and two whole services
@@ -108,6 +132,9 @@ bench: setup
 	$(BIN)/python bench/person_matching.py --sizes 10000 --report var/bench/person-matching.json
 	$(BIN)/python bench/legacy_import.py --records 100000 --report var/bench/legacy-import.json
 	$(BIN)/python bench/live_linking.py --sizes 2000 20000 --report var/bench/live-linking.json
+	# CPU per request against a bare endpoint and a bare insert (bench/README.md).
+	$(BIN)/python bench/request_cost.py --known 20000 --requests 200 --report var/bench/request-cost
+	$(BIN)/python bench/sql_counts.py --known 2000 --requests 20 --report var/bench/sql-counts.json
 	# 50/s: at the design goal's 200/s one identification process falls behind today
 	# (see the closing note of the foundation); raise --rate to measure progress.
 	$(BIN)/python bench/backbone_latency.py --rate 50 --seconds 10

@@ -28,3 +28,6 @@ SERVICES = {
         ServiceKind("repatriation", "repatriation", "REPATRIATION_", 8004),
     )
 }
+
+CONSOLE = ServiceKind("console", "console", "CONSOLE_", 8000)
+"""The web console: a fifth deployable, not a backbone service (no database, no topic)."""

@@ -1,7 +1,8 @@
 """``nrm-stack`` (what ``make run`` runs): the whole backbone on one machine.
 
 Starts a single-node Kafka (unless ``KAFKA_BOOTSTRAP_SERVERS`` names a cluster to use),
-then the four services as uvicorn processes, waits until each answers ``/readyz``,
+then the four services as uvicorn processes and the web console (just below the first
+service's port: 8000 by default), waits until each answers ``/readyz``,
 prints where everything is, and runs until Ctrl-C or SIGTERM. Then it stops the
 services first (they flush their outbox and commit their offsets against a live
 broker) and Kafka last.
@@ -41,7 +42,7 @@ from datetime import date
 from pathlib import Path
 from types import FrameType
 
-from nrm_deploy.catalogue import SERVICES, ServiceKind
+from nrm_deploy.catalogue import CONSOLE, SERVICES, ServiceKind
 from nrm_deploy.kafka_cluster import BOOTSTRAP_ENV, KafkaCluster, external_bootstrap
 from nrm_deploy.kafka_jars import KafkaLauncherError, repo_root
 from nrm_deploy.kafka_layout import port_is_free
@@ -184,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``nrm-stack`` command line."""
     parser = argparse.ArgumentParser(
         prog="nrm-stack",
-        description="Run the NRM backbone locally: Kafka and the four services, until Ctrl-C.",
+        description="Run the NRM backbone locally: Kafka, the four services and the console, "
+        "until Ctrl-C.",
     )
     parser.add_argument(
         "--var-dir",
@@ -196,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-port",
         type=int,
         default=DEFAULT_BASE_PORT,
-        help="port of the first service; the others follow (default %(default)s)",
+        help="port of the first service; the others follow, the console is just below "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--kafka-port",
@@ -237,6 +240,11 @@ def parse_options(argv: Sequence[str] | None) -> StackOptions:
 def service_ports(base_port: int) -> dict[str, int]:
     """Each service's port: base+0..3 in catalogue order (8001..8004 by default)."""
     return {name: base_port + index for index, name in enumerate(SERVICES)}
+
+
+def console_port(base_port: int) -> int:
+    """The console's port: just below the services' (8000 by default)."""
+    return base_port - 1
 
 
 # --- starting -------------------------------------------------------------------------
@@ -295,6 +303,22 @@ def service_environment(
     return {**os.environ, **prefixed}
 
 
+def console_environment(port: int, ports: dict[str, int], keys_dir: Path) -> dict[str, str]:
+    """The console's process environment: where the four services are; in dev it signs
+    people in with its own dev issuer, using the stack's dev token key."""
+    settings = {
+        "ENVIRONMENT": "dev",
+        "PORT": str(port),
+        "PUBLIC_URL": f"http://{HOST}:{port}",
+        "DEV_KEYS_DIR": str(keys_dir),
+        **{
+            f"{name.replace('-', '_').upper()}_URL": f"http://{HOST}:{service_port}"
+            for name, service_port in ports.items()
+        },
+    }
+    return {**os.environ, **{f"{CONSOLE.env_prefix}{k}": v for k, v in settings.items()}}
+
+
 def logging_config(kind: ServiceKind) -> dict[str, object]:
     """A ``logging.dictConfig`` for uvicorn: JSON lines from the first line on.
 
@@ -333,8 +357,10 @@ def launch_service(
     bootstrap: str,
     jwks: Path,
     security: KafkaSecurity | None = None,
+    environment: dict[str, str] | None = None,
 ) -> RunningService:
-    """Start one service process (without waiting for it), its output into its log."""
+    """Start one service process (without waiting for it), its output into its log
+    (``environment``: instead of a backbone service's, e.g. the console's)."""
     log_config = options.logs_dir / f"{kind.name}.logging.json"
     log_config.write_text(json.dumps(logging_config(kind), indent=2))
     log_file = fresh_log_file(options.logs_dir, kind.name)
@@ -354,7 +380,7 @@ def launch_service(
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             command,
-            env=service_environment(kind, port, options, bootstrap, jwks, security),
+            env=environment or service_environment(kind, port, options, bootstrap, jwks, security),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -550,7 +576,12 @@ def banner(
             "",
             f"NRM backbone: all healthy in {healthy_seconds:.1f}s",
             *(
-                f"  {service.kind.name:<17} {service.url}   docs {service.url}/docs"
+                f"  {service.kind.name:<17} {service.url}   "
+                + (
+                    "sign in (dev: pick organisation and role)"
+                    if service.kind is CONSOLE
+                    else f"docs {service.url}/docs"
+                )
                 for service in services
             ),
             kafka_line(kafka, bootstrap),
@@ -570,7 +601,7 @@ def run(options: StackOptions, signals: StopSignals) -> int:
     """Start, watch, stop. Returns the exit code."""
     started_at = time.monotonic()
     ports = service_ports(options.base_port)
-    refuse_busy_ports(ports)
+    refuse_busy_ports({**ports, CONSOLE.name: console_port(options.base_port)})
     options.logs_dir.mkdir(parents=True, exist_ok=True)
     jwks = ensure_keys(options.keys_dir)
     kafka: KafkaCluster | None = None
@@ -582,6 +613,9 @@ def run(options: StackOptions, signals: StopSignals) -> int:
             if signals.requested is not None:
                 return 0
             services.append(launch_service(kind, ports[name], options, bootstrap, jwks, security))
+        port = console_port(options.base_port)
+        environment = console_environment(port, ports, options.keys_dir)
+        services.append(launch_service(CONSOLE, port, options, bootstrap, jwks, None, environment))
         if not wait_healthy(services, kafka, signals):
             return 0
         healthy_seconds = time.monotonic() - started_at
