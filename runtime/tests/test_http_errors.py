@@ -12,8 +12,12 @@ from pydantic import Field
 
 from nrm_runtime.auth import CurrentPrincipal, Principal, Role, TokenVerifier, require_roles
 from nrm_runtime.errors import (
+    Conflict,
+    DomainError,
     ErrorBody,
+    Invalid,
     NotFound,
+    NotPermitted,
     ProblemError,
     error_responses,
     install_error_handlers,
@@ -370,3 +374,30 @@ def test_a_cursor_must_decode_to_an_object(document) -> None:
 
 def test_a_page_without_more_has_no_next_cursor() -> None:
     assert Page[int](items=[1, 2]).model_dump() == {"items": [1, 2], "next_cursor": None}
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (Invalid("a date in the future", field="encounter.date"), 422, "invalid_input"),
+        (Conflict("already decided"), 409, "conflict"),
+        (Conflict("already decided", code="already_decided"), 409, "already_decided"),
+        (NotPermitted("not your facility"), 403, "forbidden"),
+        (NotFound("case"), 404, "not_found"),
+    ],
+)
+def test_a_domain_error_is_answered_with_its_status_and_the_error_shape(
+    error: DomainError, status: int, code: str
+) -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/refuse")
+    async def refuse() -> None:
+        raise error
+
+    answer = TestClient(app).get("/refuse")
+    assert answer.status_code == status
+    body = answer.json()["error"]
+    assert body["code"] == code and body["message"] == error.message
+    assert body.get("field") == error.field

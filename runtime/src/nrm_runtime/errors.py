@@ -32,8 +32,68 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class DomainError(Exception):
+    """A rule of the domain refused what was asked. Use cases raise these and never an
+    HTTP status: the runtime's handlers translate each kind to its status, once
+    (``DOMAIN_STATUS``)."""
+
+    code = "refused"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or type(self).code
+        self.field = field
+
+
+class Invalid(DomainError):
+    """The input breaks a rule that the request's schema alone cannot state; ``field``
+    names the part of the request to blame."""
+
+    code = "invalid_input"
+
+
+class Conflict(DomainError):
+    """The input is valid but the record's current state does not allow it."""
+
+    code = "conflict"
+
+
+class NotPermitted(DomainError):
+    """The caller's role or organisation may not do this to this record."""
+
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    """The record does not exist, or the caller may not know that it does (never
+    :class:`NotPermitted` there: that would tell them it exists)."""
+
+    code = "not_found"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} not found")
+
+
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    Invalid: 422,
+    Conflict: 409,
+    NotPermitted: 403,
+    NotFound: 404,
+}
+
+
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a domain error: its kind's, or 409 for a bare refusal."""
+    for kind in type(error).__mro__:
+        if kind in DOMAIN_STATUS:
+            return DOMAIN_STATUS[kind]
+    return 409
+
+
 class ProblemError(Exception):
-    """An error the caller should see, with its HTTP status."""
+    """An error the caller should see, with its HTTP status: for the HTTP layer itself
+    (authentication, paging cursors); use cases raise a :class:`DomainError`."""
 
     def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -41,13 +101,6 @@ class ProblemError(Exception):
         self.code = code
         self.message = message
         self.field = field
-
-
-class NotFound(ProblemError):
-    """Also the answer when the caller may not know the record exists (never 403 there)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(404, "not_found", f"{what} not found")
 
 
 _DESCRIPTIONS = {
@@ -98,6 +151,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _problem(_request: Request, exc: ProblemError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(_body(exc.code, exc.message, exc.field), exc.status, headers=headers)
+
+    @app.exception_handler(DomainError)
+    async def _refused(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(_body(exc.code, exc.message, exc.field), status_of(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from nrm_runtime.audit import AuditAction
 from nrm_runtime.auth import Principal
 from nrm_runtime.database import Database, UnitOfWork
-from nrm_runtime.errors import ProblemError
+from nrm_runtime.errors import DomainError, ProblemError, status_of
 from nrm_runtime.field_crypto import KeyRing
 from repatriation.privacy import audit, note_queued, open_text, person_of, seal_text, step_details
 from repatriation.sop import HOME_COUNTRY, Step
@@ -129,13 +129,12 @@ async def receive(
             case_id, status, answer = await apply(uow)
             uow.session.add(_record(keys, received, digest, now, case_id, status, answer))
             await uow.commit()
-    except ProblemError as refused:
+    except (ProblemError, DomainError) as refused:
         answer = {"error": {"code": refused.code, "message": refused.message}}
         if refused.field is not None:
             answer["error"]["field"] = refused.field
-        await _record_refusal(
-            database, keys, received, digest, now, refused.status, answer, principal
-        )
+        status = refused.status if isinstance(refused, ProblemError) else status_of(refused)
+        await _record_refusal(database, keys, received, digest, now, status, answer, principal)
         raise
     except IntegrityError:
         # The same key arrived twice at once: the other request recorded it first.
