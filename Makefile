@@ -128,7 +128,7 @@ format: setup
 # it by hand: bench/person_matching.py --sizes 10000 100000).
 bench: setup
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt \
-	  -e 'services/identification[bench]'
+	  -e 'services/identification[bench]' matplotlib
 	$(BIN)/python bench/person_matching.py --sizes 10000 --report var/bench/person-matching.json
 	$(BIN)/python bench/legacy_import.py --records 100000 --report var/bench/legacy-import.json
 	$(BIN)/python bench/live_linking.py --sizes 2000 20000 --report var/bench/live-linking.json
@@ -138,6 +138,9 @@ bench: setup
 	# 50/s: at the design goal's 200/s one identification process falls behind today
 	# (see the closing note of the foundation); raise --rate to measure progress.
 	$(BIN)/python bench/backbone_latency.py --rate 50 --seconds 10
+	# Latency against offered rate (10 to 200 decisions/s, every answer counted) and the
+	# consume -> effect -> produce rate against a bare aiokafka passthrough: table and plot.
+	$(BIN)/python bench/load_scan.py --rates 10 25 50 100 200 --seconds 10 --report var/bench/load-scan
 
 contracts: setup
 	$(BIN)/nrm-contracts generate

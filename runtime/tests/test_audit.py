@@ -572,3 +572,57 @@ async def test_a_malformed_query_is_422(audit_app, mint, params) -> None:
 
     assert response.status_code == 422
     assert "error" in response.json()
+
+
+async def test_accesses_of_a_user_or_of_the_service_itself_are_recorded_by_one_call(
+    database,
+) -> None:
+    from uuid import uuid4
+
+    from nrm_runtime.audit import record_accesses
+
+    first, second = uuid4(), uuid4()
+    system = SystemActor("referral", "mosvy")
+    async with database.unit_of_work() as uow:
+        for actor, ids in ((OFFICER, [first, second]), (system, first), (OFFICER, [])):
+            await record_accesses(
+                uow.session,
+                actor,
+                action=AuditAction.READ,
+                resource_type="needs_assessment",
+                record_ids=ids,
+                purpose="case_review",
+            )
+        await uow.commit()
+    entries = await stored_entries(database)
+    assert [(e["subject"], e["resource_id"]) for e in entries] == [
+        (OFFICER.subject, str(first)),
+        (OFFICER.subject, str(second)),
+        ("system/referral", str(first)),
+    ]
+
+
+async def test_a_queued_disclosure_is_recorded_once_per_record_in_the_queuing_transaction(
+    database,
+) -> None:
+    from uuid import uuid4
+
+    from nrm_runtime.audit import QueuedDisclosures
+
+    notices = QueuedDisclosures("referral", "referral_notice")
+    referral = uuid4()
+    async with database.unit_of_work() as uow:
+        notices.note(uow.session, referral)
+        notices.note(uow.session, referral)  # a re-route queues a second notice
+        await notices.record(uow.session, OFFICER)
+        await notices.record(uow.session, OFFICER)  # nothing noted since: nothing more
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        notices.note(uow.session, referral)
+        await notices.record(uow.session, SystemActor("referral", "mosvy"), "expiry_reroute")
+        await uow.commit()
+    entries = await stored_entries(database)
+    assert [(e["subject"], e["action"], e["purpose"]) for e in entries] == [
+        (OFFICER.subject, "disclose", "referral_notice"),
+        ("system/referral", "disclose", "expiry_reroute"),
+    ]

@@ -24,11 +24,12 @@ user behind it: :func:`record_system_access` records it for the service itself
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -173,6 +174,77 @@ async def record_system_access(
         resource_ids=resource_ids,
         purpose=purpose,
     )
+
+
+async def record_accesses(
+    session: AsyncSession,
+    actor: Principal | SystemActor,
+    *,
+    action: AuditAction,
+    resource_type: str,
+    record_ids: UUID | Iterable[UUID],
+    purpose: str,
+) -> None:
+    """One entry per record of a person's data read, written or disclosed, by a user or
+    by the service itself; none for an empty list (nobody's data was served)."""
+    ids = [str(record_ids)] if isinstance(record_ids, UUID) else [str(i) for i in record_ids]
+    if not ids:
+        return
+    if isinstance(actor, SystemActor):
+        await record_system_access(
+            session,
+            actor,
+            action=action,
+            resource_type=resource_type,
+            resource_ids=ids,
+            purpose=purpose,
+        )
+    else:
+        await record_access(
+            session,
+            actor,
+            action=action,
+            resource_type=resource_type,
+            resource_ids=ids,
+            purpose=purpose,
+        )
+
+
+@dataclass(frozen=True)
+class QueuedDisclosures:
+    """Disclosures that leave later, without a caller: a notice to a provider, a message
+    to a counterpart agency. The transaction that queues one notes it (:meth:`note`);
+    before it commits, :meth:`record` writes one disclosure entry per noted record, by
+    the user whose act queued it or by the service itself, so that what leaves the
+    service later was audited in the transaction that decided it would leave."""
+
+    resource_type: str
+    purpose: str
+
+    @property
+    def _key(self) -> str:
+        return f"audit.queued.{self.resource_type}"
+
+    def note(self, session: AsyncSession, record_id: UUID) -> None:
+        session.info.setdefault(self._key, []).append(record_id)
+
+    async def record(
+        self,
+        session: AsyncSession,
+        actor: Principal | SystemActor,
+        purpose: str | None = None,
+    ) -> None:
+        """The noted disclosures' entries (each record once); ``purpose`` overrides the
+        default one (a system act says what made it act)."""
+        queued: list[UUID] = list(dict.fromkeys(session.info.pop(self._key, [])))
+        await record_accesses(
+            session,
+            actor,
+            action=AuditAction.DISCLOSE,
+            resource_type=self.resource_type,
+            record_ids=queued,
+            purpose=purpose or self.purpose,
+        )
 
 
 async def _record(
