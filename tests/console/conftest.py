@@ -99,6 +99,8 @@ def console_stack(
                 "SHELTER_REGISTRY_URL": processes["shelter-registry"].url,
                 "REPATRIATION_URL": processes["repatriation"].url,
                 "LIVE_POLL_SECONDS": "0.5",
+                # A file, not memory: a test restarts the console and stays signed in.
+                "SESSION_DATABASE_URL": f"sqlite:///{workdir / 'console-sessions.db'}",
             }
         )
         started.append(console)

@@ -10,6 +10,7 @@ through the services' APIs, as another agency would have done it."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -23,6 +24,12 @@ pytestmark = pytest.mark.broker
 
 AXE_SCRIPT = repo_root() / ".tools" / "console" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = repo_root() / "var" / "console" / "screenshots"
+# The screenshots the documentation shows (docs/console/), written again when
+# NRM_CONSOLE_DOCS_SCREENSHOTS=1 (services/console/tools/docs-screenshots.sh): the
+# visible part of the page only, so that each stays a small PNG.
+DOCS_SCREENSHOTS = repo_root() / "docs" / "console"
+DOCS_PAGES = {"screening-form-en", "screening-result-km", "inbox-km", "registry-en"}
+DOCS_BUDGET_BYTES = 150 * 1024
 SERIOUS = {"serious", "critical"}
 KHMER_FONT = '16px "Noto Sans Khmer"'
 PAGE_BUDGET_BYTES = 100 * 1024
@@ -108,6 +115,10 @@ def page_weight(page: Any) -> dict[str, float]:
 def screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    if name in DOCS_PAGES and os.environ.get("NRM_CONSOLE_DOCS_SCREENSHOTS") == "1":
+        kept = DOCS_SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(kept), full_page=False, animations="disabled", caret="hide")
+        assert kept.stat().st_size < DOCS_BUDGET_BYTES, f"{kept.name} is too large for the docs"
 
 
 def checked(page: Any, name: str) -> None:
@@ -281,6 +292,12 @@ def test_coordinator_refers_and_only_the_addressed_ngo_sees_the_referral(
     first_candidate.locator("button[type=submit]").click()
     coordinator.wait_for_selector("[data-state=awaiting_signoff]")
 
+    # The coordinator keeps the pipeline open: the sign-off moves the case along live.
+    coordinator.goto(f"{console_stack.url}/pipeline")
+    in_column = "section[data-column={}] a[href='/pipeline/" + case_id + "']"
+    assert coordinator.locator(in_column.format("awaiting_signoff")).count() == 1
+    coordinator.evaluate("window.drawnOnce = true")
+
     referral = console_stack.call(
         ("mosvy", "case_manager"),
         "GET",
@@ -302,8 +319,12 @@ def test_coordinator_refers_and_only_the_addressed_ngo_sees_the_referral(
     officer.click("form[action$='/sign-off'] button")
     officer.wait_for_selector("[data-state=sent]")
 
-    # Live: the referral appears in the open inbox without a reload (server-sent events).
+    # Live: the referral appears in the open inbox without a reload (server-sent events),
+    # and the coordinator's pipeline shows it sent, without a reload either.
     card.wait_for(timeout=20_000)
+    coordinator.locator(in_column.format("sent")).wait_for(timeout=20_000)
+    assert coordinator.evaluate("window.drawnOnce") is True
+    assert coordinator.locator(in_column.format("awaiting_signoff")).count() == 0
     assert ngo.evaluate("window.drawnOnce") is True
     assert card.get_attribute("data-state") == "sent"
     assert "Chanthy" not in ngo.content()  # no name before acceptance
@@ -503,4 +524,47 @@ def test_a_repatriation_officer_follows_a_case_by_its_sop(
     checked(page, "repatriation-km")
     page.click(f"a[href='/repatriation/{opened['id']}']")
     assert page.locator("#allowed-steps li.card").count() >= 1  # the SOP's next step, due
+    assert page.locator("#consent-form").count() == 0  # a case manager's to change
     checked(page, "repatriation-case-km")
+
+    # Cambodia's first step, sent without its documents: refused next to them.
+    step = page.locator("#step-notification form")
+    step.locator("button[type=submit]").click()
+    error = page.locator("[id='step-notification-documents-error']")
+    assert "victim_identification_form" in error.inner_text()
+    checked(page, "repatriation-step-refused-km")
+    for document in ("victim_identification_form", "consent_to_return"):
+        step.locator(f"input[name=documents][value={document}]").check()
+    step.locator("button[type=submit]").click()
+    page.locator("#step-notification").wait_for(state="detached")
+    assert "notification" in page.inner_text("#timeline")
+
+    # Her consent withdrawn, recorded by a MOSVY case manager: a child's needs a guardian.
+    manager = signed_in(new_page, console_stack, "mosvy", "case_manager")
+    manager.goto(f"{console_stack.url}/repatriation/{opened['id']}")
+    manager.select_option("#consent-status", "withdrawn")
+    manager.select_option("#consent-basis", "own_consent")
+    manager.fill("#consent-recorded_on", date.today().isoformat())
+    manager.click("#consent-form button[type=submit]")
+    refused = manager.locator("[id='consent-basis-error']")
+    assert refused.inner_text() == (
+        "a child's return needs a guardian's consent or a best-interest decision"
+    )
+    assert manager.input_value("#consent-status") == "withdrawn"  # what was chosen stays
+    checked(manager, "repatriation-consent-refused-en")
+    manager.select_option("#consent-basis", "guardian")
+    manager.click("#consent-form button[type=submit]")
+    manager.locator("#consent-now[data-status=withdrawn]").wait_for()
+
+
+def test_a_restarted_console_keeps_its_users_signed_in(console_stack: Any, new_page: Any) -> None:
+    page = signed_in(new_page, console_stack, "mosvy", "auditor")
+    console_stack.console.stop()
+    console_stack.console.start("/readyz")
+    page.goto(f"{console_stack.url}/audit")
+    assert page.url == f"{console_stack.url}/audit"  # not sent to sign in again
+    assert "intact" in page.inner_text("#chain")
+    # Its forms still carry the session's CSRF token: signing out works.
+    page.click("form[action='/signout'] button")
+    page.goto(f"{console_stack.url}/audit")
+    assert "/dev-issuer/" in page.url

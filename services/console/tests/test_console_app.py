@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import ast
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +20,18 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from console.app import create_app
+from console.buddhist_era import buddhist_era_year
 from console.i18n import LABELS, Words, translations
 from console.pages.inbox import ACTION_TITLES
+from console.pages.pipeline import columns_of, digest_of_board
 from console.pages.problems import GENERIC
 from console.pages.registry import GAP_TITLES
 from console.pages.reviews import PERSON_FIELDS
 from console.pages.signin import JOURNEYS
 from console.pages.statistics import DIMENSION_TITLES, PERIOD_TITLES
-from console.sessions import SessionStore, SignedInUser
+from console.sessions import SessionStore, SignedInUser, engine_url, key_of
 from console.settings import ConsoleSettings
+from nrm_runtime.reference_codes import provinces
 
 BASE = "http://console.test"
 TEMPLATES = Path(__file__).parents[1] / "src" / "console" / "templates"
@@ -51,9 +57,24 @@ def services() -> Services:
     return Services()
 
 
+def console_settings(tmp_path: Path) -> ConsoleSettings:
+    return ConsoleSettings(
+        environment="test",  # type: ignore[arg-type]
+        public_url=BASE,
+        dev_keys_dir=tmp_path / "keys",
+        session_database_url=f"sqlite:///{tmp_path / 'sessions.db'}",
+    )
+
+
 @pytest.fixture
 def console(tmp_path: Path, services: Services) -> Iterator[TestClient]:
-    settings = ConsoleSettings(environment="test", public_url=BASE, dev_keys_dir=tmp_path / "keys")
+    with console_app(console_settings(tmp_path), services) as client:
+        yield client
+
+
+@contextmanager
+def console_app(settings: ConsoleSettings, services: Services) -> Iterator[TestClient]:
+    """One console process, as far as a test can tell (its own app and memory)."""
     holder: dict[str, Any] = {}
     # The console reads its own dev issuer over HTTP, as it would any provider.
     identity = httpx.ASGITransport(app=_Lazy(holder))
@@ -226,14 +247,18 @@ def test_the_screening_form_is_sent_as_the_api_names_it(
     assert "Presumed victim" in answer.text
 
 
+def age_sessions(tmp_path: Path, seconds: float) -> None:
+    """Every stored session last seen ``seconds`` earlier (as if the user had left)."""
+    with sqlite3.connect(tmp_path / "sessions.db") as database:
+        database.execute("UPDATE console_sessions SET seen_at = seen_at - ?", (seconds,))
+
+
 def test_a_form_sent_after_the_session_expired_is_kept_for_after_sign_in(
-    console: TestClient,
+    console: TestClient, tmp_path: Path
 ) -> None:
     sign_in(console, "moi-dahtjp", "screener")
     form = console.get("/screenings/new")
-    store: SessionStore = console.app.state.console.sessions  # type: ignore[attr-defined]
-    for session in store._sessions.values():
-        session.seen_at -= store.idle_seconds + 1
+    age_sessions(tmp_path, 30 * 60 + 1)
     answer = console.post(
         "/screenings",
         data={"csrf": csrf_of(form), "person.given_name": "Bopha"},
@@ -253,14 +278,60 @@ def test_a_forged_late_form_keeps_nothing(console: TestClient) -> None:
     assert 'value="X"' not in console.get("/screenings/new").text
 
 
-def test_sessions_end_after_idle_time() -> None:
+async def test_sessions_end_after_idle_time(tmp_path: Path) -> None:
     moment = [1000.0]
-    store = SessionStore(idle_seconds=60, lifetime_seconds=3600, now=lambda: moment[0])
-    session = store.new()
+    store = SessionStore(
+        f"sqlite:///{tmp_path / 's.db'}",
+        idle_seconds=60,
+        lifetime_seconds=3600,
+        now=lambda: moment[0],
+    )
+    session = await store.new()
     moment[0] += 59
-    assert store.get(session.id) is session
+    found = await store.get(session.id)
+    assert found is not None and found.csrf == session.csrf
     moment[0] += 61
-    assert store.get(session.id) is None
+    assert await store.get(session.id) is None
+    await store.close()
+
+
+def test_a_restart_keeps_the_user_signed_in_and_the_idle_timeout(
+    tmp_path: Path, services: Services
+) -> None:
+    settings = console_settings(tmp_path)
+    with console_app(settings, services) as before:
+        sign_in(before, "mosvy", "auditor")
+        cookies = dict(before.cookies)
+    with console_app(settings, services) as after:  # a restart, or another replica
+        after.cookies.update(cookies)
+        assert "Audit log" in after.get("/").text
+        age_sessions(tmp_path, 30 * 60 + 1)
+        assert "Audit log" not in after.get("/").text
+        assert after.get("/audit", follow_redirects=False).status_code == 303
+
+
+async def test_the_table_holds_no_cookie_id_and_rotates_at_sign_in(tmp_path: Path) -> None:
+    store = SessionStore(f"sqlite:///{tmp_path / 's.db'}", idle_seconds=60, lifetime_seconds=3600)
+    session = await store.new()
+    first_id = session.id
+    session.user = SignedInUser("s", "mosvy", "ministry", ("auditor",), "token", 10**12)
+    await store.rotate(session)
+    with sqlite3.connect(tmp_path / "s.db") as database:
+        keys = [row[0] for row in database.execute("SELECT key FROM console_sessions")]
+    assert keys == [key_of(session.id)] and session.id not in keys
+    assert await store.get(first_id) is None
+    found = await store.get(session.id)
+    assert found is not None and found.user == session.user
+    await store.end(found)
+    assert await store.get(session.id) is None
+    await store.close()
+
+
+def test_session_database_urls_take_the_async_drivers() -> None:
+    assert engine_url("sqlite:///var/s.db") == "sqlite+aiosqlite:///var/s.db"
+    assert engine_url("postgresql://nrm:pw@db/console") == (
+        "postgresql+asyncpg://nrm:pw@db/console"
+    )
 
 
 def test_every_message_has_a_khmer_translation() -> None:
@@ -276,8 +347,46 @@ def test_every_message_has_a_khmer_translation() -> None:
 
 
 def test_khmer_dates_use_khmer_digits_and_month_names() -> None:
-    assert Words("km").date("2026-12-07") == "ថ្ងៃទី៧ ខែធ្នូ ឆ្នាំ២០២៦"
+    assert Words("km").date("2026-12-07") == "ថ្ងៃទី៧ ខែធ្នូ ឆ្នាំ២០២៦ ព.ស. ២៥៧០"
     assert Words("en").date("2026-12-07") == "7 Dec 2026"
+    # 20:30 UTC is the next morning in Phnom Penh: the date and its BE year are Cambodia's.
+    assert Words("km").date("2026-12-07T20:30:00+00:00") == "៨ ធ្នូ ២០២៦ ព.ស. ២៥៧០ ០៣:៣០"
+
+
+@pytest.mark.parametrize(
+    ("day", "year"),
+    [
+        # The BE year begins the day after Visak Bochea (22 May 2024, 11 May 2025, 1 May 2026).
+        ("2024-05-22", 2567),
+        ("2024-05-23", 2568),
+        ("2025-01-15", 2568),
+        ("2025-05-11", 2568),
+        ("2025-05-12", 2569),
+        ("2026-05-01", 2569),
+        ("2026-05-02", 2570),
+        ("2026-12-07", 2570),
+        ("1900-05-27", 2444),  # momentkh's reference conversions
+        ("1926-04-27", 2470),
+    ],
+)
+def test_the_buddhist_era_year_changes_after_visak_bochea(day: str, year: int) -> None:
+    assert buddhist_era_year(date.fromisoformat(day)) == year
+
+
+def test_no_buddhist_era_year_is_guessed_outside_the_table() -> None:
+    assert buddhist_era_year(date(1899, 12, 31)) is None
+    assert Words("km").date("1899-12-31") == "ថ្ងៃទី៣១ ខែធ្នូ ឆ្នាំ១៨៩៩"
+
+
+def test_provinces_come_from_the_runtimes_reference_list(
+    console: TestClient, services: Services
+) -> None:
+    sign_in(console, "moi-dahtjp", "screener")
+    form = console.get("/screenings/new").text
+    codes = re.findall(r'<option value="(\d\d)"', form)
+    assert codes == [province.code for province in provinces()]
+    assert Words("km").province("15") == "ពោធិ៍សាត់" and Words("en").province("15") == "Pursat"
+    assert Words("en").province("99") == "99" and Words("en").province(None) == "—"
 
 
 @pytest.mark.parametrize(
@@ -288,6 +397,10 @@ def test_khmer_dates_use_khmer_digits_and_month_names() -> None:
         (
             {"oidc_issuer": "https://idp.example", "public_url": "http://console.example"},
             "CONSOLE_PUBLIC_URL",
+        ),
+        (
+            {"oidc_issuer": "https://idp.example", "public_url": "https://console.example"},
+            "CONSOLE_SESSION_DATABASE_URL",
         ),
     ],
 )
@@ -301,6 +414,7 @@ def test_production_has_no_dev_issuer() -> None:
         environment="production",  # type: ignore[arg-type]
         oidc_issuer="https://idp.example",
         public_url="https://console.example",
+        session_database_url="postgresql://console@db/console",
     )
     paths: list[Callable[..., Any]] = [getattr(r, "path", "") for r in create_app(settings).routes]
     assert not any(str(path).startswith("/dev-issuer") for path in paths)
@@ -340,12 +454,234 @@ def test_the_console_meets_the_services_only_over_http() -> None:
             assert not names & forbidden, path.name
 
 
-def test_dead_sessions_are_forgotten_those_never_signed_in_first() -> None:
+async def test_dead_sessions_are_forgotten_those_never_signed_in_first(tmp_path: Path) -> None:
     moment = [1000.0]
-    store = SessionStore(idle_seconds=60, lifetime_seconds=3600, now=lambda: moment[0])
-    anonymous, signed_in = store.new(), store.new()
+    store = SessionStore(
+        f"sqlite:///{tmp_path / 's.db'}",
+        idle_seconds=60,
+        lifetime_seconds=3600,
+        now=lambda: moment[0],
+    )
+    anonymous, signed_in = await store.new(), await store.new()
     signed_in.user = SignedInUser("s", "mosvy", "ministry", ("auditor",), "token", 10**9)
+    await store.save(signed_in)
     moment[0] += 120
-    store.new()
-    assert store.peek(anonymous.id) is None and anonymous.id not in store._sessions
-    assert store.expired(signed_in.id) is signed_in  # kept to recognise a late form
+    await store.new()
+    assert await store.peek(anonymous.id) is None
+    assert await store.count() == 2  # the signed-in one and the newest
+    late = await store.expired(signed_in.id)
+    assert late is not None and late.csrf == signed_in.csrf  # kept to recognise a late form
+    moment[0] += 5 * 3600
+    await store.new()
+    assert await store.count() == 1
+    await store.close()
+
+
+# --- the coordinator's live pipeline ---------------------------------------------------
+
+CASE_ID = "00000000-0000-0000-0000-0000000000c1"
+
+
+def _pipeline_answers(services: Services, state: str, due: str) -> None:
+    case = {"id": CASE_ID, "sex": "female", "age_band": "12_to_17", "province_code": "12"}
+    referral = {"id": "r1", "state": state, "answer_due_at": due, "escalated_at": None}
+    services.answers[("GET", "/referral-cases")] = (200, {"items": [case], "next_cursor": None})
+    services.answers[("GET", f"/referral-cases/{CASE_ID}/referrals")] = (200, [referral])
+    services.answers[("GET", "/gaps")] = (200, [])
+
+
+def test_the_pipeline_digest_changes_with_a_state_or_a_deadline() -> None:
+    def board(state: str, due: str) -> str:
+        case = {"id": CASE_ID, "referrals": [{"id": "r1", "state": state, "answer_due_at": due}]}
+        return digest_of_board(columns_of([case]), [])
+
+    same = board("sent", "2026-12-09T10:00:00+00:00")
+    assert board("sent", "2026-12-09T10:00:00+00:00") == same
+    assert board("accepted", "2026-12-09T10:00:00+00:00") != same
+    assert board("sent", "2026-12-10T10:00:00+00:00") != same
+
+
+def test_the_pipeline_page_streams_a_change_of_what_it_shows(
+    console: TestClient, services: Services
+) -> None:
+    sign_in(console, "mosvy", "case_manager")
+    _pipeline_answers(services, "awaiting_signoff", "2026-12-09T10:00:00+00:00")
+    page = console.get("/pipeline")
+    since = re.search(r'data-live="/pipeline/changes\?since=(\w+)"', page.text)
+    assert since is not None
+    _pipeline_answers(services, "sent", "2026-12-09T10:00:00+00:00")
+    with console.stream("GET", f"/pipeline/changes?since={since.group(1)}") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.iter_lines()
+        seen = [next(lines) for _ in range(3)]
+    assert "event: changed" in seen
+    assert since.group(1) not in seen[-1]  # the new digest, for the next comparison
+
+
+# --- the repatriation officer's forms --------------------------------------------------
+
+REPATRIATION_CASE = "00000000-0000-0000-0000-0000000000d1"
+
+
+def _repatriation_answers(services: Services) -> None:
+    step = {
+        "step": "handover",
+        "title": "Handover at the border",
+        "kind": "handover",
+        "applies_to": "all",
+        "acting_country": "KHM",
+        "agency": "MOSVY",
+        "required_documents": ["handover_record"],
+        "required_details": ["handover_date", "border_point"],
+        "due_on": "2026-12-20",
+        "overdue": False,
+    }
+    case = {
+        "id": REPATRIATION_CASE,
+        "direction": "outbound",
+        "counterpart_country": "VNM",
+        "sop": {"id": "khm-vnm-sop", "version": "2009.1", "title": "SOP"},
+        "status": "open",
+        "is_child": True,
+        "person": {"given_name": "Lan", "family_name": "Nguyen", "sex": "female"},
+        "consent_to_return": {"status": "given", "basis": "guardian", "recorded_on": "2026-12-01"},
+        "allowed_steps": [step],
+    }
+    path = f"/cases/{REPATRIATION_CASE}"
+    services.answers[("GET", path)] = (200, case)
+    services.answers[("GET", f"{path}/timeline")] = (200, {"entries": []})
+    points = [
+        {"code": "bavet-moc-bai", "name": "Bavet - Moc Bai", "counterpart_country": "VNM"},
+        {"code": "poipet-aranyaprathet", "name": "Poipet", "counterpart_country": "THA"},
+    ]
+    services.answers[("GET", "/reference/border-points")] = (200, points)
+
+
+def test_a_step_is_sent_as_the_api_names_it(console: TestClient, services: Services) -> None:
+    sign_in(console, "mosvy", "liaison_officer")
+    _repatriation_answers(services)
+    page = console.get(f"/repatriation/{REPATRIATION_CASE}")
+    assert 'value="bavet-moc-bai"' in page.text and "poipet" not in page.text  # VNM's only
+    assert 'action="/repatriation/' + REPATRIATION_CASE + '/consent"' not in page.text
+    services.answers[("POST", f"/cases/{REPATRIATION_CASE}/steps")] = (201, {})
+    answer = console.post(
+        f"/repatriation/{REPATRIATION_CASE}/steps",
+        data={
+            "csrf": csrf_of(page),
+            "step": "handover",
+            "documents": "handover_record",
+            "details.handover_date": "2026-12-20",
+            "details.border_point": "bavet-moc-bai",
+            "details.contact_name": "",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    body = httpx.Response(200, content=services.calls[-1].content).json()
+    assert body == {
+        "step": "handover",
+        "documents": ["handover_record"],
+        "details": {"handover_date": "2026-12-20", "border_point": "bavet-moc-bai"},
+    }
+
+
+def test_a_refused_step_detail_is_shown_next_to_it_in_khmer(
+    console: TestClient, services: Services
+) -> None:
+    sign_in(console, "mosvy", "liaison_officer")
+    console.post("/language", data={"language": "km", "csrf": csrf_of(console.get("/"))})
+    _repatriation_answers(services)
+    page = console.get(f"/repatriation/{REPATRIATION_CASE}")
+    services.answers[("POST", f"/cases/{REPATRIATION_CASE}/steps")] = (
+        422,
+        {
+            "error": {
+                "code": "invalid_input",
+                "message": "the handover date is in the past",
+                "field": "details.handover_date",
+            }
+        },
+    )
+    answer = console.post(
+        f"/repatriation/{REPATRIATION_CASE}/steps",
+        data={"csrf": csrf_of(page), "step": "handover", "details.handover_date": "2020-01-01"},
+    )
+    assert answer.status_code == 422
+    error = re.search(
+        r'<p class="error" id="step-handover-details.handover_date-error">([^<]+)</p>', answer.text
+    )
+    assert error is not None and error.group(1) == "កាលបរិច្ឆេទប្រគល់ខ្លួនស្ថិតនៅពេលកន្លងមក"
+    assert 'value="2020-01-01"' in answer.text  # what was typed stays
+
+
+@pytest.mark.parametrize(
+    ("field", "shown_at"),
+    [("documents[0]", "step-handover-documents-error"), ("step", None)],
+)
+def test_a_refused_list_item_or_step_is_shown_in_the_steps_form(
+    console: TestClient, services: Services, field: str, shown_at: str | None
+) -> None:
+    sign_in(console, "mosvy", "liaison_officer")
+    _repatriation_answers(services)
+    page = console.get(f"/repatriation/{REPATRIATION_CASE}")
+    services.answers[("POST", f"/cases/{REPATRIATION_CASE}/steps")] = (
+        422,
+        {"error": {"code": "invalid_input", "message": "refused", "field": field}},
+    )
+    answer = console.post(
+        f"/repatriation/{REPATRIATION_CASE}/steps",
+        data={"csrf": csrf_of(page), "step": "handover", "documents": "x"},
+    )
+    assert answer.status_code == 422
+    if shown_at:
+        assert f'id="{shown_at}"' in answer.text
+    else:
+        assert '<div class="alert" role="alert"><p>refused</p></div>' in answer.text
+
+
+def test_a_consent_change_refused_for_its_basis_is_shown_next_to_it(
+    console: TestClient, services: Services
+) -> None:
+    sign_in(console, "mosvy", "case_manager")
+    _repatriation_answers(services)
+    page = console.get(f"/repatriation/{REPATRIATION_CASE}")
+    services.answers[("POST", f"/cases/{REPATRIATION_CASE}/consent")] = (
+        422,
+        {
+            "error": {
+                "code": "invalid_input",
+                "message": "a child's return needs a guardian's consent or a best-interest "
+                "decision",
+                "field": "basis",
+            }
+        },
+    )
+    answer = console.post(
+        f"/repatriation/{REPATRIATION_CASE}/consent",
+        data={
+            "csrf": csrf_of(page),
+            "status": "withdrawn",
+            "basis": "own_consent",
+            "recorded_on": "2026-12-05",
+        },
+    )
+    assert answer.status_code == 422
+    assert 'id="consent-basis-error"' in answer.text
+    sent = [call for call in services.calls if call.method == "POST"][-1]
+    body = httpx.Response(200, content=sent.content).json()
+    assert body == {"status": "withdrawn", "basis": "own_consent", "recorded_on": "2026-12-05"}
+    assert '<option value="own_consent" selected>' in answer.text
+
+
+def test_a_liaison_officer_cannot_post_a_consent_change(
+    console: TestClient, services: Services
+) -> None:
+    sign_in(console, "mosvy", "liaison_officer")
+    _repatriation_answers(services)
+    page = console.get(f"/repatriation/{REPATRIATION_CASE}")
+    answer = console.post(
+        f"/repatriation/{REPATRIATION_CASE}/consent",
+        data={"csrf": csrf_of(page), "status": "withdrawn"},
+    )
+    assert answer.status_code == 403
+    assert not any(call.method == "POST" for call in services.calls)

@@ -36,13 +36,15 @@ from console.pages import (
 from console.pages.guard import SignInRequired, session_of
 from console.pages.problems import GENERIC, message_of
 from console.pages.rendering import render, words_of
-from console.sessions import SessionStore
+from console.sessions import COOKIE, Session, SessionStore
 from console.settings import ConsoleSettings
 from nrm_runtime.devtokens import keys_dir
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
+UNSESSIONED = ("/static/", "/healthz", "/readyz")
+LIVE_SUFFIX = "/changes"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -74,6 +76,7 @@ def create_app(
     context = ConsoleContext(
         settings=settings,
         sessions=SessionStore(
+            settings.sessions_url,
             idle_seconds=settings.session_idle_minutes * 60,
             lifetime_seconds=settings.session_max_hours * 3600,
         ),
@@ -83,9 +86,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await context.sessions.open()
         yield
         await context.backbone.close()
         await http_client.aclose()
+        await context.sessions.close()
 
     app = FastAPI(
         title="NRM console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
@@ -120,6 +125,29 @@ def create_app(
         return {"status": "ok"}
 
     @app.middleware("http")
+    async def with_session(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """The request's session read before the page and written after it if the page
+        changed it: any replica can serve any request, and a restart loses nothing."""
+        path = request.url.path
+        if path.startswith(UNSESSIONED):
+            return await call_next(request)
+        sessions = context.sessions
+        cookie = request.cookies.get(COOKIE)
+        # A live page's stream is no activity: it must not hold an idle session open.
+        loaded = await (
+            sessions.peek(cookie) if path.endswith(LIVE_SUFFIX) else sessions.get(cookie)
+        )
+        request.state.session = loaded
+        before = loaded.snapshot() if loaded is not None else None
+        response = await call_next(request)
+        current: Session | None = request.state.session
+        if current is not None and (current is not loaded or current.snapshot() != before):
+            await sessions.save(current)
+        return response
+
+    @app.middleware("http")
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
@@ -149,7 +177,7 @@ def install_answers(app: FastAPI) -> None:
     async def _expired(request: Request, exc: SessionExpired) -> Response:
         session = session_of(request)
         if session is not None:
-            context_of(request).sessions.end(session)
+            await context_of(request).sessions.end(session)
         return RedirectResponse(f"/signin?back={quote(request.url.path)}", status_code=303)
 
     @app.exception_handler(ServiceError)

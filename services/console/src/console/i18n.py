@@ -20,6 +20,9 @@ from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from console.buddhist_era import buddhist_era_year
+from nrm_runtime.reference_codes import Province, provinces
+
 LANGUAGES = ("en", "km")
 DEFAULT_LANGUAGE = "en"
 LANGUAGE_COOKIE = "nrm_console_lang"
@@ -41,6 +44,13 @@ def translations(language: str) -> gettext.NullTranslations:
     write_mo(compiled, catalog)
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
+
+
+def be_of(day: date) -> str:
+    """`` ព.ស. 2570``: the Buddhist-era year as Khmer dates write it (see
+    console.buddhist_era for when it changes); nothing outside the years tabulated."""
+    year = buddhist_era_year(day)
+    return "" if year is None else f" ព.ស. {year}"
 
 
 def chosen_language(value: str | None) -> str:
@@ -71,14 +81,28 @@ class Words:
         if isinstance(value, datetime):
             # Times are shown in Cambodia's time, whatever the server's zone.
             if self.language == "km":
-                text = format_datetime(value, "d MMMM y HH:mm", tzinfo=CAMBODIA, locale="km")
-                return text.translate(KHMER_DIGITS)
+                text = format_datetime(value, "d MMMM y", tzinfo=CAMBODIA, locale="km")
+                local = value.astimezone(CAMBODIA) if value.tzinfo else value
+                clock = format_datetime(value, "HH:mm", tzinfo=CAMBODIA, locale="km")
+                return f"{text}{be_of(local.date())} {clock}".translate(KHMER_DIGITS)
             return format_datetime(value, "d MMM y HH:mm", tzinfo=CAMBODIA, locale="en_GB")
         if self.language == "km":
-            # Khmer usage: day, month name, year, in Khmer digits (ថ្ងៃទី៧ ខែធ្នូ ឆ្នាំ២០២៦).
+            # Khmer usage: day, month name, year, in Khmer digits, and the Buddhist-era
+            # year beside the Gregorian one (ថ្ងៃទី៧ ខែធ្នូ ឆ្នាំ២០២៦ ព.ស. ២៥៧០).
             month = format_date(value, "MMMM", locale="km")
-            return f"ថ្ងៃទី{value.day} ខែ{month} ឆ្នាំ{value.year}".translate(KHMER_DIGITS)
+            text = f"ថ្ងៃទី{value.day} ខែ{month} ឆ្នាំ{value.year}{be_of(value)}"
+            return text.translate(KHMER_DIGITS)
         return format_date(value, "d MMM y", locale="en_GB")
+
+    def province(self, code: str | None) -> str:
+        """A province's name from its code (the runtime's list, the one the services
+        validate against); an unknown code as it came."""
+        if not code:
+            return "—"
+        found = provinces_by_code().get(code)
+        if found is None:
+            return code
+        return found.name_km if self.language == "km" else found.name
 
     def answer(self, text: str) -> str:
         """One of the presumptive assessment's answers (``act: harbouring``): the service
@@ -89,6 +113,16 @@ class Words:
     def number(self, value: int | None) -> str:
         text = "—" if value is None else str(value)
         return text.translate(KHMER_DIGITS) if self.language == "km" else text
+
+
+@cache
+def provinces_by_code() -> dict[str, Province]:
+    return {province.code: province for province in provinces()}
+
+
+def province_codes() -> list[str]:
+    """The codes in the NIS order, for a form's choices."""
+    return list(provinces_by_code())
 
 
 # The services answer in codes; these are their English names (msgids of the catalogue).
@@ -155,6 +189,24 @@ LABELS: dict[str, str] = {
     # repatriation
     "inbound": "Inbound (to Cambodia)",
     "outbound": "Outbound (from Cambodia)",
+    "given": "Given",
+    "withdrawn": "Withdrawn",
+    "with_family": "With the family",
+    "in_aftercare": "In aftercare",
+    "living_independently": "Living independently",
+    "not_located": "Not located",
+    # the SOPs' documents
+    "victim_identification_form": "Victim identification form",
+    "consent_to_return": "Consent to return",
+    "verification_report": "Verification report",
+    "family_assessment_report": "Family assessment report",
+    "best_interest_assessment_report": "Best-interest assessment report",
+    "travel_document": "Travel document",
+    "handover_record": "Handover record",
+    "reception_record": "Reception record",
+    "reintegration_report": "Reintegration report",
+    "legal_clearance": "Legal clearance",
+    "protection_order": "Protection order",
     # population groups
     "girls": "Girls",
     "boys": "Boys",

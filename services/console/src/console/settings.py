@@ -13,7 +13,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from nrm_runtime.settings import Environment
+from nrm_runtime.settings import Environment, default_var_dir
 
 DEV_ISSUER_PATH = "/dev-issuer"
 
@@ -50,6 +50,11 @@ class ConsoleSettings(BaseSettings):
         default=None,
         description="The dev issuer's signing key and JWKS (dev and test; var/keys if unset)",
     )
+    session_database_url: str = Field(
+        default="",
+        description="Where sessions are kept: sqlite:///path or postgresql://user@host/db "
+        "(shared by every replica); unset: var/console-sessions.db (dev and test only)",
+    )
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_max_hours: int = Field(default=10, ge=1, le=24)
     live_poll_seconds: float = Field(
@@ -59,6 +64,10 @@ class ConsoleSettings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def sessions_url(self) -> str:
+        return self.session_database_url or f"sqlite:///{default_var_dir() / 'console-sessions.db'}"
 
     @property
     def uses_dev_issuer(self) -> bool:
@@ -84,6 +93,8 @@ class ConsoleSettings(BaseSettings):
             problems.append("CONSOLE_OIDC_ISSUER must be an https URL")
         if self.dev_keys_dir is not None:
             problems.append("CONSOLE_DEV_KEYS_DIR is for dev only")
+        if not self.session_database_url:
+            problems.append("CONSOLE_SESSION_DATABASE_URL is required (where sessions live)")
         if not self.public_url.startswith("https://"):
             problems.append("CONSOLE_PUBLIC_URL must be an https URL (Secure cookies)")
         if problems:

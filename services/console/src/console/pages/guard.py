@@ -25,10 +25,9 @@ class SignInRequired(Exception):
 
 
 def session_of(request: Request) -> Session | None:
-    """The live session of the request's cookie (kept on ``request.state``)."""
-    if not hasattr(request.state, "session"):
-        request.state.session = context_of(request).sessions.get(request.cookies.get(COOKIE))
-    session: Session | None = request.state.session
+    """The live session of the request's cookie (read by the app's session middleware,
+    which also writes it back if the page changed it)."""
+    session: Session | None = getattr(request.state, "session", None)
     return session
 
 

@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from console.backbone import ServiceError
+from console.backbone import Backbone, ServiceError
 from console.context import context_of
 from console.pages.guard import checked_form, signed_in
+from console.pages.live import digest_of, event_stream
 from console.pages.problems import FORM, field_errors, message_of
 from console.pages.rendering import first, render
 from console.sessions import SignedInUser
@@ -40,18 +41,63 @@ def columns_of(cases: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return columns
 
 
-@router.get("/pipeline")
-async def pipeline(request: Request) -> Response:
-    _, user = signed_in(request, *COORDINATION)
-    backbone = context_of(request).backbone
-    page = await backbone.get(user.access_token, "referral", "/referral-cases", limit=CASE_LIMIT)
+async def board_of(
+    backbone: Backbone, token: str
+) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """The pipeline's columns and the service gaps, as the user may see them now."""
+    page = await backbone.get(token, "referral", "/referral-cases", limit=CASE_LIMIT)
     cases = page["items"]
     for case in cases:
         case["referrals"] = await backbone.get(
-            user.access_token, "referral", f"/referral-cases/{case['id']}/referrals"
+            token, "referral", f"/referral-cases/{case['id']}/referrals"
         )
-    gaps = await backbone.get(user.access_token, "referral", "/gaps")
-    return render(request, "pipeline.html", {"columns": columns_of(cases), "gaps": gaps})
+    gaps: list[dict[str, Any]] = await backbone.get(token, "referral", "/gaps")
+    return columns_of(cases), gaps
+
+
+def digest_of_board(columns: dict[str, list[dict[str, Any]]], gaps: list[dict[str, Any]]) -> str:
+    """What the page shows, reduced to a digest: each case's column, its answer deadline
+    and escalation, and the gaps. Names and needs are not in it (the page shows none)."""
+    shown = {
+        column: [
+            [
+                entry["case"]["id"],
+                entry["referral"]["id"] if entry["referral"] else None,
+                entry["referral"].get("answer_due_at") if entry["referral"] else None,
+                entry["referral"].get("escalated_at") if entry["referral"] else None,
+            ]
+            for entry in entries
+        ]
+        for column, entries in columns.items()
+    }
+    return digest_of({"columns": shown, "gaps": gaps})
+
+
+@router.get("/pipeline")
+async def pipeline(request: Request) -> Response:
+    _, user = signed_in(request, *COORDINATION)
+    columns, gaps = await board_of(context_of(request).backbone, user.access_token)
+    return render(
+        request,
+        "pipeline.html",
+        {"columns": columns, "gaps": gaps, "since": digest_of_board(columns, gaps)},
+    )
+
+
+@router.get("/pipeline/changes")
+async def pipeline_changes(request: Request, since: str) -> Response:
+    """Server-sent events: ``changed`` when the pipeline the user would be shown differs
+    from the one drawn (its digest ``since``). The referral service has no "changed
+    since" list for coordination, so the stream draws the board as the page would and
+    compares digests (see console.pages.live)."""
+    signed_in(request, *COORDINATION)
+    backbone = context_of(request).backbone
+
+    async def changes(token: str, cursor: str) -> str | None:
+        digest = digest_of_board(*await board_of(backbone, token))
+        return digest if digest != cursor else None
+
+    return event_stream(request, since, changes)
 
 
 async def _case_page(

@@ -7,6 +7,8 @@ catalogue translates those it knows, and any other is shown under a translated h
 
 from __future__ import annotations
 
+import re
+
 from fastapi import Request
 
 from console.backbone import ServiceError
@@ -48,7 +50,8 @@ def message_of(request: Request, refused: ServiceError) -> str:
 
 def field_errors(request: Request, refused: ServiceError, known: set[str]) -> dict[str, str]:
     """``{form field: message}``; a refusal of no known field goes under :data:`FORM`."""
-    field = refused.field or ""
+    # "documents[0]" (the services' list index) -> "documents.0", then the group.
+    field = re.sub(r"\[(\d+)\]", r".\1", refused.field or "")
     field = FIELD_ALIASES.get(field, field)
     if field not in known:
         # "indicators.acts.0" -> "indicators.acts": the group of checkboxes.

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from console.context import context_of
 from console.pages.guard import signed_in
 from console.pages.rendering import render
+from nrm_runtime.reference_codes import provinces
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,6 +28,22 @@ GAP_TITLES = {
 }
 
 
+def position(latitude: float, longitude: float) -> tuple[float, float]:
+    return (
+        round((longitude - WEST) / (EAST - WEST) * MAP_WIDTH, 1),
+        round((NORTH - latitude) / (NORTH - SOUTH) * MAP_HEIGHT, 1),
+    )
+
+
+def capitals() -> list[dict[str, Any]]:
+    """The provincial capitals as landmarks (the runtime's reference coordinates): without
+    province outlines, they tell the reader where on the frame a dot is."""
+    return [
+        {"code": province.code, "xy": position(province.latitude, province.longitude)}
+        for province in provinces()
+    ]
+
+
 def placed(facility: dict[str, Any]) -> dict[str, Any] | None:
     """The facility as a dot on the map (its radius grows with free beds), or None
     without coordinates."""
@@ -35,9 +52,10 @@ def placed(facility: dict[str, Any]) -> dict[str, Any] | None:
     if latitude is None or longitude is None:
         return None
     free = facility["capacity"]["beds_free"] if facility.get("capacity") else 0
+    x, y = position(latitude, longitude)
     return {
-        "x": round((longitude - WEST) / (EAST - WEST) * MAP_WIDTH, 1),
-        "y": round((NORTH - latitude) / (NORTH - SOUTH) * MAP_HEIGHT, 1),
+        "x": x,
+        "y": y,
         "r": 4 + min(free, 30) / 3,
         "free": free,
         "name": facility["name"],
@@ -70,6 +88,7 @@ async def registry(request: Request) -> Response:
         {
             "facilities": facilities,
             "dots": dots,
+            "capitals": capitals(),
             "national_gaps": national,
             "province_gaps": sorted(by_province.items()),
             "map_width": MAP_WIDTH,

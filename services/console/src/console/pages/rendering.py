@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from console.i18n import LANGUAGE_COOKIE, LANGUAGES, Words, chosen_language
-from console.provinces import province_name
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
@@ -39,7 +38,7 @@ def render(
             "date": words.date,
             "number": words.number,
             "answer": words.answer,
-            "province": lambda code: province_name(code, words.language),
+            "province": words.province,
             "lang": words.language,
             "languages": LANGUAGES,
             "user": session.user if session is not None else None,

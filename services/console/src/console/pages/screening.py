@@ -17,10 +17,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from console.backbone import ServiceError, SessionExpired
 from console.context import context_of
+from console.i18n import province_codes
 from console.pages.guard import check_csrf, session_of, set_session_cookie, signed_in
 from console.pages.problems import field_errors
 from console.pages.rendering import first, form_of, render
-from console.provinces import PROVINCES
 from console.sessions import COOKIE, Session, SignedInUser
 from nrm_contracts.events.identification import (
     ConsentBasis,
@@ -137,7 +137,7 @@ def _form_page(
             "purposes": PURPOSES,
             "bases": CONSENT_BASES,
             "needs": NEEDS,
-            "provinces": PROVINCES,
+            "provinces": province_codes(),
         },
         status_code=status_code,
     )
@@ -158,9 +158,9 @@ async def record_screening(request: Request) -> Response:
     form = await form_of(request)
     session = session_of(request)
     if session is None or session.user is None:
-        expired = context_of(request).sessions.expired(request.cookies.get(COOKIE))
+        expired = await context_of(request).sessions.expired(request.cookies.get(COOKIE))
         proven = expired is not None and hmac.compare_digest(first(form, "csrf"), expired.csrf)
-        return _keep_for_after_sign_in(request, form, expired if proven else None)
+        return await _keep_for_after_sign_in(request, form, expired if proven else None)
     check_csrf(session, form)
     user = session.user
     if not user.has(SCREENER):
@@ -168,7 +168,7 @@ async def record_screening(request: Request) -> Response:
     try:
         screening = await _send(request, user, form)
     except SessionExpired:
-        return _keep_for_after_sign_in(request, form, session)
+        return await _keep_for_after_sign_in(request, form, session)
     except ServiceError as refused:
         errors = field_errors(request, refused, known=set(form_values(form)))
         return _form_page(request, form_values(form), errors, status_code=422)
@@ -182,7 +182,7 @@ async def _send(request: Request, user: SignedInUser, form: dict[str, list[str]]
     )
 
 
-def _keep_for_after_sign_in(
+async def _keep_for_after_sign_in(
     request: Request, form: dict[str, list[str]], ended: Session | None
 ) -> Response:
     """The session (or its token) expired while the form was being filled in: keep what
@@ -190,10 +190,11 @@ def _keep_for_after_sign_in(
     session the form provably came from (its CSRF token matched): without it nothing is
     kept, so that no other site can plant a draft."""
     context = context_of(request)
-    session = context.sessions.new()
+    session = await context.sessions.new()
     if ended is not None:
         session.draft = {k: v for k, v in form.items() if k != "csrf"}
-        context.sessions.end(ended)
+        await context.sessions.save(session)
+        await context.sessions.end(ended)
     response = RedirectResponse(f"/signin?back={NEW_SCREENING_PATH}", status_code=303)
     set_session_cookie(response, request, session)
     return response

@@ -28,6 +28,7 @@ JOURNEYS: dict[str, list[tuple[str, str]]] = {
     ],
     "case_manager": [
         ("/pipeline", "Referral pipeline"),
+        ("/repatriation", "Repatriation cases"),
         ("/registry", "Facilities and free beds"),
     ],
     "provider_staff": [
@@ -61,7 +62,8 @@ async def sign_in(request: Request, back: str | None = None) -> Response:
     context = context_of(request)
     session = session_of(request)
     if session is None or session.user is not None:
-        session = context.sessions.new()
+        session = await context.sessions.new()
+        request.state.session = session  # saved with its sign-in state after the page
     verifier, challenge = pkce_pair()
     session.signin = {
         "state": secrets.token_urlsafe(24),
@@ -98,7 +100,7 @@ async def signed_in_callback(
         log.warning("sign-in refused", extra={"reason": str(failed)})
         return render(request, "signin_failed.html", {}, status_code=400)
     back = session.signin.get("back", "/")
-    session = context.sessions.rotate(session)
+    session = await context.sessions.rotate(session)
     session.signin = {}
     session.user = user
     log.info("signed in", extra={"organisation": user.organisation, "roles": list(user.roles)})
@@ -112,7 +114,7 @@ async def sign_out(request: Request) -> Response:
     await form_of_anyone(request)
     session = session_of(request)
     if session is not None:
-        context_of(request).sessions.end(session)
+        await context_of(request).sessions.end(session)
     return RedirectResponse("/", status_code=303)
 
 
