@@ -253,3 +253,64 @@ def test_a_token_claiming_a_services_own_subject_is_401(verifier, token_keys, su
     token = signed(valid_claims(sub=subject), token_keys)
 
     assert rejection(verifier, token).status == 401
+
+
+# --- remembered verifications ------------------------------------------------------------------
+
+
+def test_a_remembered_token_is_checked_again_once_it_expires(
+    verifier, token_keys, monkeypatch
+) -> None:
+    token = signed(valid_claims(exp=int(time.time()) + 30), token_keys)
+    checked: list[str] = []
+    check = verifier._verify_signature
+    monkeypatch.setattr(verifier, "_verify_signature", lambda t: checked.append(t) or check(t))
+    verifier.verify(token)
+    verifier.verify(token)
+    assert len(checked) == 1  # the second came from memory
+
+    later = time.time() + 31
+    monkeypatch.setattr(time, "time", lambda: later)
+    verifier.verify(token)  # jwt's own clock is not moved: here it still passes
+
+    assert len(checked) == 2
+
+
+def test_a_remembered_token_is_refused_once_its_key_is_retired(tmp_path) -> None:
+    verifier = verifier_for(tmp_path)
+    first = mint_token(organisation="moi-dahtjp", roles=["screener"], directory=tmp_path)
+    verifier.verify(first)
+    verifier.verify(first)  # remembered
+
+    rotate_dev_key(tmp_path)
+    rotate_dev_key(tmp_path)
+    verifier._checked_at = float("-inf")  # the reload interval has passed
+
+    assert rejection(verifier, first).status == 401
+
+
+def test_a_remembered_token_is_refused_when_another_key_takes_its_kid(tmp_path) -> None:
+    verifier = verifier_for(tmp_path)
+    token = mint_token(organisation="moi-dahtjp", roles=["screener"], directory=tmp_path)
+    verifier.verify(token)
+
+    kid = jwt.get_unverified_header(token)["kid"]
+    impostor = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(impostor.public_key()))
+    jwks = tmp_path / "dev-jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**public, "kid": kid, "alg": "RS256", "use": "sig"}]}))
+    verifier._checked_at = float("-inf")
+
+    assert rejection(verifier, token).status == 401
+
+
+def test_only_a_bounded_number_of_verified_tokens_is_remembered(
+    verifier, mint, monkeypatch
+) -> None:
+    from nrm_runtime import auth
+
+    monkeypatch.setattr(auth, "VERIFIED_TOKENS_REMEMBERED", 3)
+    for index in range(5):
+        verifier.verify(mint("mosvy", "case_manager", subject=f"officer-{index}@mosvy"))
+
+    assert len(verifier._verified) == 3

@@ -8,9 +8,11 @@ downtime. The algorithm is pinned; ``iss``, ``aud``, ``exp`` and ``sub`` are req
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
+from collections import OrderedDict
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -157,6 +159,11 @@ class JwksUrl:
         self._fetched_at = time.monotonic()
 
 
+VERIFIED_TOKENS_REMEMBERED = 4096
+"""How many verified tokens a process remembers (least recently used forgotten first):
+enough for every user active at once in a deployment, a few hundred kilobytes."""
+
+
 class TokenVerifier:
     """Verifies tokens against a JWKS document, each key with its own algorithm.
 
@@ -193,6 +200,7 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._loaded_mtime: int | None = None
         self._checked_at = float("-inf")
+        self._verified: OrderedDict[bytes, tuple[Principal, float, str, jwt.PyJWK]] = OrderedDict()
 
     def _load_keys(self) -> None:
         try:
@@ -234,10 +242,34 @@ class TokenVerifier:
             raise ProblemError(401, "invalid_token", "token signed by an unknown key") from None
 
     def verify(self, token: str) -> Principal:
-        """The principal named by a valid token; :class:`ProblemError` 401 otherwise."""
+        """The principal named by a valid token; :class:`ProblemError` 401 otherwise.
+
+        A client sends the same token with every request until it expires, and checking
+        an ES256 signature is the largest single cost of a cheap request; so a token
+        verified once is remembered (by its SHA-256) until its ``exp``, as long as the
+        key that verified it is still the one the JWKS publishes under its ``kid``: a
+        retired or replaced key ends it at once, as it would without the cache."""
+        digest = hashlib.sha256(token.encode()).digest()
+        remembered = self._verified.get(digest)
+        if remembered is not None:
+            principal, expires_at, kid, key = remembered
+            if time.time() < expires_at and self._key_for(kid) is key:
+                self._verified.move_to_end(digest)
+                if self.organisations is not None:
+                    self.organisations.recognise(principal)
+                return principal
+            del self._verified[digest]
+        principal, expires_at, kid, key = self._verify_signature(token)
+        self._verified[digest] = (principal, expires_at, kid, key)
+        if len(self._verified) > VERIFIED_TOKENS_REMEMBERED:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _verify_signature(self, token: str) -> tuple[Principal, float, str, jwt.PyJWK]:
         try:
             header = jwt.get_unverified_header(token)
-            key = self._key_for(str(header.get("kid", "")))
+            kid = str(header.get("kid", ""))
+            key = self._key_for(kid)
             # The key decides the algorithm: a token may not choose how it is checked.
             if header.get("alg") != key.algorithm_name or key.algorithm_name not in self.algorithms:
                 raise ProblemError(401, "invalid_token", "token algorithm not accepted")
@@ -271,7 +303,7 @@ class TokenVerifier:
             raise ProblemError(401, "invalid_token", "token lacks organisation or roles") from None
         if self.organisations is not None:
             self.organisations.recognise(principal)
-        return principal
+        return principal, float(claims["exp"]), kid, key
 
     async def authenticate(self, token: str) -> Principal:
         """:meth:`verify`, after refreshing the keys from the JWKS URL where needed."""
