@@ -1,6 +1,7 @@
-"""Legacy import benchmark: generate synthetic records (identification.synthetic), write
-them as a police case export (the police-case mapping's columns), import them with
-``nrm import``'s code into a fresh SQLite database, and print seconds and rows/s.
+"""Legacy import benchmark: generate synthetic records
+(identification.person_index.synthetic), write them as a police case export (the
+police-case mapping's columns), import them with ``nrm import``'s code into a fresh SQLite
+database, and print seconds and rows/s.
 
     .venv/bin/python bench/legacy_import.py --records 100000
 
@@ -20,8 +21,8 @@ from identification.legacy_import.importing import import_export
 from identification.legacy_import.mapping import Source, SourceMapping, load_mapping
 from identification.legacy_import.reading import read_export
 from identification.legacy_import.samples import write_export
+from identification.person_index.synthetic import generate
 from identification.store import tables
-from identification.synthetic import generate
 from nrm_runtime.database import Database
 from nrm_runtime.field_crypto import KeyRing, create_key_file
 from nrm_runtime.schema import history_of, runtime_history

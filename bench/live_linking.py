@@ -1,6 +1,6 @@
 """The live screening path against the size of the person index: an index of N
 generated records is imported (SQLite), then further records arrive one by one through
-the live path (:func:`identification.person_linking.link_on_arrival`), and the time of
+the live path (:func:`identification.person_index.linking.link_on_arrival`), and the time of
 each arrival is measured. Beside it, in the same run, the counting the live path did
 before ``person_word`` (distinct persons of the records joined under each word, and of
 all records): the baseline the ratio is taken against.
@@ -23,16 +23,16 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from identification.field_keys import digest_for
 from identification.legacy_import.importing import import_export
 from identification.legacy_import.mapping import Source, load_mapping
 from identification.legacy_import.reading import read_export
 from identification.legacy_import.samples import sample_screening, write_export
-from identification.person_keys import group_of, record_keys
-from identification.person_linking import features_of_screening, link_on_arrival
-from identification.sealing import open_person
+from identification.person_index.domain.keys import group_of, record_keys
+from identification.person_index.field_keys import digest_for
+from identification.person_index.linking import features_of_screening, link_on_arrival
+from identification.person_index.synthetic import generate
 from identification.store import PersonBlockKey, PersonRecord, tables
-from identification.synthetic import generate
+from identification.store.sealing import open_person
 from nrm_runtime.database import Database
 from nrm_runtime.field_crypto import KeyRing, create_key_file
 from nrm_runtime.schema import history_of, runtime_history

@@ -1,6 +1,6 @@
 """The person matcher against ground truth: precision, recall and F1 of linking at the
-auto-link threshold, on generated sets (identification.synthetic, seeded), side by side
-with an exact-match baseline and with the recordlinkage library on the same data;
+auto-link threshold, on generated sets (identification.person_index.synthetic, seeded),
+side by side with an exact-match baseline and with the recordlinkage library on the same data;
 and records per second for each.
 
 Pairs are counted over clusters: two records are "linked" when the method puts them in
@@ -27,13 +27,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from identification.field_keys import digest_for
-from identification.identity_conflicts import conflicts_between
 from identification.legacy_import.samples import sample_features
-from identification.matching import Comparison, blocking_keys, compare, probing_keys
-from identification.person_index import PersonIndex
-from identification.person_keys import probe_digests
-from identification.synthetic import SyntheticRecord, generate, true_pairs
+from identification.person_index.domain.conflicts import conflicts_between
+from identification.person_index.domain.index import PersonIndex
+from identification.person_index.domain.keys import probe_digests
+from identification.person_index.domain.matching import (
+    Comparison,
+    blocking_keys,
+    compare,
+    probing_keys,
+)
+from identification.person_index.field_keys import digest_for
+from identification.person_index.synthetic import SyntheticRecord, generate, true_pairs
 from nrm_runtime.field_crypto import KeyRing
 
 SEED = 20260302

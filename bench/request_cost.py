@@ -81,7 +81,7 @@ def synthetic_screenings(known: int, count: int) -> list[dict[str, Any]]:
     """Screenings of ``count`` synthetic persons, drawn after the ``known`` ones (so that
     some are namesakes or the same persons met again), as children with a guardian's
     consent so that each decision opens a referral case."""
-    from identification.synthetic import generate
+    from identification.person_index.synthetic import generate
 
     records = generate(known + count, seed=SEED)[known:]
     return [
@@ -113,8 +113,8 @@ def load_known_records(database: Path, field_keys: Path, known: int) -> None:
     from identification.legacy_import.mapping import Source, load_mapping
     from identification.legacy_import.reading import read_export
     from identification.legacy_import.samples import write_export
+    from identification.person_index.synthetic import generate
     from identification.store import tables
-    from identification.synthetic import generate
     from nrm_runtime.database import Database
     from nrm_runtime.field_crypto import KeyRing
     from nrm_runtime.schema import history_of, runtime_history

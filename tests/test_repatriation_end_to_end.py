@@ -30,7 +30,7 @@ import pytest
 from nrm_contracts import Envelope, Topic
 from nrm_deploy.kafka_cluster import free_port
 from nrm_deploy.testing import bearer, eventually, on_both_engines, read_topic
-from repatriation.signing import signed_headers
+from repatriation.domain.signing import signed_headers
 
 # Every test here on SQLite and on PostgreSQL (production's database).
 pytestmark = on_both_engines

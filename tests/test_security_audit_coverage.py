@@ -84,7 +84,7 @@ def _caller(policy: RoutePolicy) -> tuple[str, str]:
 
 
 def _headers(mint, organisation: str, role: str, body: bytes) -> dict[str, str]:
-    from repatriation.signing import signed_headers
+    from repatriation.domain.signing import signed_headers
 
     return {
         **bearer(mint(organisation, role)),
@@ -217,7 +217,7 @@ def _discharged_referral(client: TestClient, mint) -> dict[str, str]:
     discharged the person (follow-up visits scheduled): every personal route applies."""
     from nrm_contracts.events.identification import VictimPresumed
     from nrm_contracts.events.shelter_registry import FacilityRegistered
-    from referral.handlers import HANDLERS, reception_handlers
+    from referral.entrypoints.events import HANDLERS, reception_handlers
 
     database = client.app.state.database  # type: ignore[attr-defined]
     handlers = {**HANDLERS, **reception_handlers(client.app.state.referral)}  # type: ignore[attr-defined]

@@ -168,7 +168,7 @@ def _path(template: str, parameters: dict[str, str]) -> str:
 
 def _signed_headers(caller: Caller, body: bytes) -> dict[str, str]:
     """A counterpart agency signs its calls; others' signature headers are ignored."""
-    from repatriation.signing import signed_headers
+    from repatriation.domain.signing import signed_headers
 
     secret = REPATRIATION_SECRETS.get(caller.organisation.country, "not-a-counterpart")
     return signed_headers(secret, body, now=time.time(), idempotency_key=str(uuid.uuid4()))
@@ -336,7 +336,7 @@ SHELTER_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
 def test_no_shelter_registry_route_lets_another_organisation_act_on_a_facility(
     shelter_client, mint
 ) -> None:
-    from shelter_registry.reference.loader import reference_facility_id
+    from shelter_registry.usecases.reference_data import reference_facility_id
 
     facility = str(reference_facility_id("poipet-transit-centre"))
     owner = shelter_client.get(
@@ -426,7 +426,7 @@ def _referral_events() -> tuple[Any, Any]:
 def _referred_and_discharged(client: TestClient, mint: Callable[..., str]) -> OwnedObject:
     """A referral to ngo-shelter-a, accepted, admitted and discharged (its follow-up
     visits scheduled), of an assessed case whose wishes and notes are the canaries."""
-    from referral.handlers import HANDLERS, reception_handlers
+    from referral.entrypoints.events import HANDLERS, reception_handlers
 
     database = client.app.state.database  # type: ignore[attr-defined]
     handlers = {**HANDLERS, **reception_handlers(client.app.state.referral)}  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ import pytest
 
 from nrm_contracts import Topic
 from nrm_deploy.testing import bearer, read_topic
-from shelter_registry.reference.loader import reference_facilities, reference_facility_id
+from shelter_registry.usecases.reference_data import reference_facilities, reference_facility_id
 
 ADMISSIONS = 50
 FREE_BEDS = 10

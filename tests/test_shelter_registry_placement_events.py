@@ -15,7 +15,7 @@ import httpx
 from nrm_contracts import Actor, Envelope, Topic, dead_letter_topic
 from nrm_contracts.events.referral import PlacementStarted
 from nrm_deploy.testing import bearer, eventually, on_both_engines, produce_records, read_topic
-from shelter_registry.reference.loader import reference_facility_id
+from shelter_registry.usecases.reference_data import reference_facility_id
 
 # Every test here on SQLite and on PostgreSQL (production's database).
 pytestmark = on_both_engines

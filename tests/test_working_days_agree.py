@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from identification.deadlines import DeadlinePolicy
+from identification.domain.deadlines import DeadlinePolicy
 from nrm_runtime.working_days import cambodian_calendar
-from repatriation.deadlines import step_due_on
+from repatriation.domain.clocks import step_due_on
 
 
 @pytest.mark.parametrize(

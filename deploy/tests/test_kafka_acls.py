@@ -75,7 +75,7 @@ def usage_of(kind: ServiceKind, runtime: ServiceRuntime) -> Usage:
         usage.literal.add((Operation.WRITE, ResourceType.TOPIC, audit_topic(heads.topic)))
     if kind.name == "referral":
         from referral.context import ReferralContext
-        from referral.delivery import provider_topic
+        from referral.usecases.delivery import provider_topic
 
         context = ReferralContext.load(runtime.settings)  # type: ignore[arg-type]
         usage.provider_topic = provider_topic(context, "ngo-shelter-a")

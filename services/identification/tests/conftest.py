@@ -28,6 +28,13 @@ from nrm_runtime.field_crypto import create_key_file
 UNUSED_BROKER = "127.0.0.1:1"
 
 
+# The case events a test looks for: not the audit log's signed tree heads, which the
+# sequencer writes to the same outbox whenever its interval passes during a test.
+CASE_EVENTS_IN_OUTBOX = (
+    "SELECT * FROM outbox WHERE event_type NOT LIKE '%.audit.tree_head_signed.%' ORDER BY sequence"
+)
+
+
 @pytest.fixture
 def identification_db(tmp_path: Path) -> Path:
     return tmp_path / "identification.db"
@@ -152,7 +159,7 @@ def _rows(database: Path, query: str) -> list[sqlite3.Row]:
 @pytest.fixture
 def outbox_rows(identification_db: Path) -> Callable[[], list[sqlite3.Row]]:
     """The outbox as stored, in commit order (read with a plain sqlite3 connection)."""
-    return lambda: _rows(identification_db, "SELECT * FROM outbox ORDER BY sequence")
+    return lambda: _rows(identification_db, CASE_EVENTS_IN_OUTBOX)
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
-from identification import domain
-from identification.assessment import AgeBasis, ScreeningAnswers, assess
-from identification.domain import BirthDatePrecision
-from identification.indicators import Act, ContinuumPosition, Means, Purpose
+from identification.domain import ages
+from identification.domain.ages import BirthDatePrecision
+from identification.domain.assessment import AgeBasis, ScreeningAnswers, assess
+from identification.domain.indicators import Act, ContinuumPosition, Means, Purpose
 from nrm_contracts.events.identification import LabourSector, PresumptiveResult
 
 PRESUMED = PresumptiveResult.PRESUMED_VICTIM
@@ -250,14 +250,14 @@ def test_nothing_reported_meets_nothing() -> None:
 def test_an_imprecise_birth_date_gives_the_benefit_of_the_doubt(
     birth_date, precision, encounter, child
 ) -> None:
-    age = domain.age_at(
+    age = ages.age_at(
         birth_date=date.fromisoformat(birth_date),
         precision=precision,
         estimated_age=None,
         on=date.fromisoformat(encounter),
     )
 
-    assert domain.is_child(age) is child
+    assert ages.is_child(age) is child
 
 
 @pytest.mark.parametrize(
@@ -275,7 +275,7 @@ def test_an_estimated_age_may_not_contradict_the_birth_date(
     birth_date, estimate, contradicts
 ) -> None:
     assert (
-        domain.contradicts(
+        ages.contradicts(
             birth_date=date.fromisoformat(birth_date),
             precision=BirthDatePrecision.DAY,
             estimate=estimate,

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from identification.deadline_watcher import announce_overdue
+from identification.usecases.deadlines import announce_overdue
 
 CA = ("mosvy", "competent_authority")
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from identification import domain
+from identification.domain import ages
 from nrm_contracts import Topic
 from nrm_contracts.events.identification import ScreeningRecorded
 
@@ -344,7 +344,7 @@ def test_an_encounter_dated_today_in_cambodia_is_accepted_at_night(
     client, auth, screening_form, monkeypatch, encounter_date, status
 ) -> None:
     # "Today" once meant today in UTC, which refused Cambodian dates from 00:00 to 07:00.
-    monkeypatch.setattr(domain, "datetime", _NightInPhnomPenh)
+    monkeypatch.setattr(ages, "datetime", _NightInPhnomPenh)
     form = screening_form(encounter={"date": encounter_date})
 
     response = client.post("/screenings", json=form, headers=auth("moi-dahtjp", "screener"))

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from identification.app import create_app
-from identification.deadlines import DeadlinePolicy
+from identification.domain.deadlines import DeadlinePolicy
 from identification.settings import IdentificationSettings
 from nrm_runtime.fake_clock import FakeClock
 from nrm_runtime.reference_codes import is_province_code, provinces

@@ -7,14 +7,14 @@ from datetime import date
 
 import pytest
 
-from identification.identity_conflicts import (
+from identification.person_index.domain.conflicts import (
     AgeStatus,
     BirthSpan,
     Conflict,
     age_status,
     conflicts_between,
 )
-from identification.matching import BirthInfo
+from identification.person_index.domain.matching import BirthInfo
 
 CHILD_ADULT, APART = Conflict.CHILD_ADULT, Conflict.BIRTH_YEARS_APART
 NOV_2026 = date(2026, 11, 20)

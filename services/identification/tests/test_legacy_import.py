@@ -17,7 +17,7 @@ from identification.legacy_import import writing
 from identification.legacy_import.mapping import Source, load_mapping
 from identification.legacy_import.report import Progress
 from identification.legacy_import.samples import write_export
-from identification.synthetic import generate
+from identification.person_index.synthetic import generate
 from nrm_runtime.field_crypto import KeyRing
 
 POLICE_HEADER = (

@@ -18,11 +18,9 @@ from uuid import UUID
 import pytest
 from sqlmodel import col, select
 
-from identification.field_keys import digest_for
 from identification.legacy_import.samples import sample_names, sample_screening
-from identification.matching import DEFAULT_MODEL, Level, PersonFeatures
-from identification.person_index import PersonIndex, features_of
-from identification.person_keys import (
+from identification.person_index.domain.index import PersonIndex, features_of
+from identification.person_index.domain.keys import (
     EVERYONE,
     choose_candidates,
     name_u_from_counts,
@@ -30,9 +28,11 @@ from identification.person_keys import (
     record_words,
     word_key,
 )
-from identification.person_linking import features_of_screening, link_on_arrival
+from identification.person_index.domain.matching import DEFAULT_MODEL, Level, PersonFeatures
+from identification.person_index.field_keys import digest_for
+from identification.person_index.linking import features_of_screening, link_on_arrival
+from identification.person_index.synthetic import SyntheticRecord, generate
 from identification.store import PersonBlockKey, PersonRecord, ReviewPair, Screening, tables
-from identification.synthetic import SyntheticRecord, generate
 from nrm_runtime.database import Database
 from nrm_runtime.field_crypto import KeyRing, create_key_file
 

@@ -24,12 +24,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col, select
 
 from identification.app import create_app
-from identification.arrival_lock import PERSON_INDEX_LOCK
 from identification.legacy_import import importing
 from identification.legacy_import.importing import import_export
 from identification.legacy_import.mapping import Source, load_mapping
 from identification.legacy_import.reading import read_export
-from identification.pending_linker import link_pending
+from identification.person_index.arrival_lock import PERSON_INDEX_LOCK
+from identification.person_index.pending import link_pending
 from identification.settings import IdentificationSettings
 from identification.store import LegacyRecord, PersonRecord, Screening, tables
 from nrm_deploy.testing import bearer

@@ -21,7 +21,7 @@ import pytest
 
 from identification.legacy_import.mapping import Source, load_mapping
 from identification.legacy_import.samples import write_export
-from identification.synthetic import generate
+from identification.person_index.synthetic import generate
 from nrm_deploy.testing import ServiceProcess, bearer, eventually
 from nrm_runtime.cli import main as nrm
 

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from identification.app import create_app
-from identification.arrival_lock import advisory_lock_ids
+from identification.person_index.arrival_lock import advisory_lock_ids
 from identification.settings import IdentificationSettings
 from nrm_deploy.testing import bearer
 

@@ -7,7 +7,13 @@ from datetime import date
 
 import pytest
 
-from identification.matching import (
+from identification.person_index.domain.index import (
+    MAX_CANDIDATES,
+    PersonIndex,
+    block_digests,
+    features_of,
+)
+from identification.person_index.domain.matching import (
     DEFAULT_MODEL,
     BirthInfo,
     Candidate,
@@ -19,13 +25,7 @@ from identification.matching import (
     name_u_of,
     threshold_shift,
 )
-from identification.person_index import (
-    MAX_CANDIDATES,
-    PersonIndex,
-    block_digests,
-    features_of,
-)
-from identification.synthetic import generate, true_pairs
+from identification.person_index.synthetic import generate, true_pairs
 
 
 def _police_in_khmer() -> object:

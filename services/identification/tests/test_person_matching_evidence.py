@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import pytest
 
 from identification.legacy_import.samples import sample_features
-from identification.matching import (
+from identification.person_index.domain.index import features_of
+from identification.person_index.domain.matching import (
     DEFAULT_MODEL,
     Level,
     PersonFeatures,
@@ -21,8 +22,7 @@ from identification.matching import (
     filed_and_probing_keys,
     probing_keys,
 )
-from identification.person_index import features_of
-from identification.synthetic import generate
+from identification.person_index.synthetic import generate
 
 MET = date(2024, 3, 2)
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from identification.names import name_variant, name_variants, romanise_khmer, run_together
+from identification.person_index.domain.names import (
+    name_variant,
+    name_variants,
+    romanise_khmer,
+    run_together,
+)
 
 
 @pytest.mark.parametrize(

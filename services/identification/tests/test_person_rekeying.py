@@ -10,7 +10,7 @@ import pytest
 
 from identification.legacy_import.mapping import Source, load_mapping
 from identification.legacy_import.samples import write_export
-from identification.synthetic import generate
+from identification.person_index.synthetic import generate
 
 RECORDS = 300
 OPERATOR = ("--operator", "index-keeper@mosvy")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from identification.statistics import CountedRecord, Dimension, Period, tabulate
+from identification.domain.statistics import CountedRecord, Dimension, Period, tabulate
 
 POLICE_IN_KHMER: dict[str, Any] = {
     "given_name": None,

@@ -11,8 +11,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from identification.entrypoints.events import HANDLERS
 from identification.proceedings.store import CaseWhereabouts
-from identification.proceedings.whereabouts import HANDLERS
 from nrm_contracts import Actor, EventPayload
 from nrm_contracts.events.identification import AgeBand, Sex
 from nrm_contracts.events.referral import (

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from identification.statistics import (
+from identification.domain.statistics import (
     CountedRecord,
     Dimension,
     Key,

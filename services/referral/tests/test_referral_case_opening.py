@@ -23,7 +23,7 @@ from nrm_contracts.events.identification import (
 from nrm_contracts.events.referral import ReferralCaseOpened
 from nrm_runtime import tracing
 from nrm_runtime.database import Database
-from referral.handlers import HANDLERS, open_referral_case, record_consent_change
+from referral.entrypoints.events import HANDLERS, open_referral_case, record_consent_change
 from referral.store import AwaitingConsent, ReferralCase
 
 CASE_OPENED = "kh.nrm.referral.case.opened.v1"

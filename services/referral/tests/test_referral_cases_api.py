@@ -10,7 +10,7 @@ from uuid import uuid4
 import pytest
 
 from nrm_runtime.http import encode_cursor
-from referral import handlers
+from referral.entrypoints import events
 
 COORDINATOR = ("mosvy", "case_manager")
 
@@ -123,7 +123,7 @@ def test_cases_opened_at_the_same_instant_are_each_paged_once(
     client, auth, open_cases, monkeypatch
 ) -> None:
     same_instant = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
-    monkeypatch.setattr(handlers, "utc_now", lambda: same_instant)
+    monkeypatch.setattr(events, "utc_now", lambda: same_instant)
     opened = open_cases(5)
 
     pages = walk(client, auth(*COORDINATOR), 2)

@@ -9,8 +9,8 @@ from uuid import UUID
 from sqlmodel import select
 
 from nrm_contracts import Envelope
-from referral.directory import replay
 from referral.store import FacilityView
+from referral.usecases.directory import replay
 
 GIRLS_A = UUID("00000000-0000-4000-8000-00000000000a")
 GIRLS_B = UUID("00000000-0000-4000-8000-00000000000b")

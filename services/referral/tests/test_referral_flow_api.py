@@ -12,8 +12,8 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from referral.delivery import DeliveryWorker
-from referral.handlers import reception_handlers
+from referral.entrypoints.events import reception_handlers
+from referral.usecases.delivery import DeliveryWorker
 
 GIRLS_A = UUID("00000000-0000-4000-8000-00000000000a")
 GIRLS_B = UUID("00000000-0000-4000-8000-00000000000b")
@@ -255,7 +255,7 @@ def test_decline_needs_a_reason_from_the_list(client, case_id, coordinator, auth
 def test_an_unanswered_referral_expires_escalates_and_is_rerouted(
     client, case_id, coordinator, auth, clock, outbox_rows
 ) -> None:
-    from referral.referrals import expire_overdue
+    from referral.usecases.deadlines import expire_overdue
 
     referral_id = sent_referral(client, case_id, coordinator, auth)
     context = client.app.state.referral
@@ -524,7 +524,7 @@ def system_disclosures(client, auth, purpose: str) -> list[tuple[str, str, str, 
 def test_an_expiry_and_its_reroute_are_disclosures_audited_as_the_service_itself(
     client, case_id, coordinator, auth, clock
 ) -> None:
-    from referral.referrals import expire_overdue
+    from referral.usecases.deadlines import expire_overdue
 
     referral_id = sent_referral(client, case_id, coordinator, auth)
     context = client.app.state.referral
@@ -586,7 +586,7 @@ def legal_aid_sent(
 def test_a_reroute_sent_at_once_is_the_services_disclosure_to_the_next_provider(
     client, case_id, coordinator, auth, clock, feed_events, facility_event
 ) -> None:
-    from referral.referrals import expire_overdue
+    from referral.usecases.deadlines import expire_overdue
 
     second_legal_aid = uuid4()
     first = legal_aid_sent(
@@ -745,7 +745,7 @@ def notices_to(client, organisation: str) -> list[dict[str, Any]]:
 def test_every_change_a_provider_must_know_is_a_notice(
     client, case_id, coordinator, auth, clock
 ) -> None:
-    from referral.referrals import notice_follow_ups_due
+    from referral.usecases.deadlines import notice_follow_ups_due
 
     provider = auth("ngo-shelter-a", "provider_staff")
     referral_id = sent_referral(client, case_id, coordinator, auth)
@@ -790,7 +790,7 @@ def test_every_change_a_provider_must_know_is_a_notice(
 def test_an_expired_provider_is_told_and_told_it_was_rerouted(
     client, case_id, coordinator, auth, clock
 ) -> None:
-    from referral.referrals import expire_overdue
+    from referral.usecases.deadlines import expire_overdue
 
     sent_referral(client, case_id, coordinator, auth)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from referral.lifecycle import (
+from referral.domain.lifecycle import (
     Action,
     NotYourAction,
     Party,

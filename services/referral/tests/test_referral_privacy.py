@@ -16,7 +16,7 @@ import pytest
 
 from nrm_runtime.cli import rotate_service_data
 from nrm_runtime.field_crypto import KeyRing, add_key, key_id_of
-from referral.handlers import reception_handlers
+from referral.entrypoints.events import reception_handlers
 
 SHELTER = UUID("00000000-0000-4000-8000-0000000000aa")
 WISHES = "Canarywish: wants to stay near her sister in Battambang"

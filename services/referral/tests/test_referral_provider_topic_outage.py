@@ -21,9 +21,9 @@ from aiokafka import AIOKafkaConsumer
 
 from nrm_runtime.field_crypto import KeyRing, create_key_file
 from referral.context import ReferralContext
-from referral.delivery import ProviderTopics, provider_topic
 from referral.settings import ReferralSettings
 from referral.store import Delivery
+from referral.usecases.delivery import ProviderTopics, provider_topic
 
 DELIVERY_TIMEOUT_MS = 5_000
 OUTAGE_SECONDS = 15.0

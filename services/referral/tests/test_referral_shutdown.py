@@ -23,7 +23,7 @@ import pytest
 from fastapi import FastAPI
 
 from nrm_runtime.database import Database
-from referral.handlers import HANDLERS, reception_handlers
+from referral.entrypoints.events import HANDLERS, reception_handlers
 from referral.settings import ReferralSettings
 
 # Far above a stop's real duration (well under a second here): only a hang reaches it.

@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 from nrm_runtime.settings import Environment
-from referral.delivery import DeliveryWorker
-from referral.handlers import reception_handlers
+from referral.entrypoints.events import reception_handlers
 from referral.settings import ReferralSettings
+from referral.usecases.delivery import DeliveryWorker
 
 SHELTER = UUID("00000000-0000-4000-8000-0000000000a1")
 PROVIDER = "ngo-shelter-a"

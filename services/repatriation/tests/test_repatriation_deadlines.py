@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from repatriation.deadlines import sweep_deadlines
+from repatriation.usecases.deadlines import sweep_deadlines
 
 
 def sweep(client) -> int:

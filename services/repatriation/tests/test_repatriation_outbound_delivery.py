@@ -14,9 +14,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from repatriation.outbound import OutboundDispatcher
+from repatriation.domain.signing import verify
 from repatriation.settings import CounterpartLink
-from repatriation.signing import verify
+from repatriation.usecases.delivery import OutboundDispatcher
 
 ENDPOINT = "http://vnm.example/nrm/messages"
 NOTIFY = {"documents": ["victim_identification_form", "consent_to_return"]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repatriation.signing import signed_headers, verify
+from repatriation.domain.signing import signed_headers, verify
 
 BODY = b'{"step":"receipt_acknowledged"}'
 NOW = 1_780_000_000.0

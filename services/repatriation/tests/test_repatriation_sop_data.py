@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from nrm_contracts.events.repatriation import Direction
+from repatriation.domain.sop import BUILT_IN_DIRECTORY, SopFileInvalid, SopLibrary, load_template
 from repatriation.settings import CounterpartLink, RepatriationSettings
-from repatriation.sop import BUILT_IN_DIRECTORY, SopFileInvalid, SopLibrary, load_template
 
 LAOS_SOP = """
 schema: nrm.repatriation.sop/1

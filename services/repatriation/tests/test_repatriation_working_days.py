@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from nrm_runtime.fake_clock import FakeClock
 from nrm_runtime.working_days import CalendarNotCovered, cambodian_calendar
 from repatriation.app import create_app
-from repatriation.deadlines import step_due_on, step_overdue
+from repatriation.domain.clocks import step_due_on, step_overdue
 from repatriation.settings import RepatriationSettings
 
 CALENDAR = cambodian_calendar()

@@ -22,13 +22,22 @@ from nrm_contracts import Actor, Envelope, EventPayload
 from nrm_deploy.testing import bearer
 from nrm_runtime.database import Database
 from nrm_runtime.fake_clock import FakeClock
-from shelter_registry.app import create_app, sweep_once
-from shelter_registry.handlers import placement_handlers
-from shelter_registry.reference.loader import reference_facility_id
+from shelter_registry.app import create_app
+from shelter_registry.context import ShelterRegistryContext
+from shelter_registry.entrypoints.events import placement_handlers
 from shelter_registry.settings import ShelterRegistrySettings
+from shelter_registry.usecases.reference_data import reference_facility_id
+from shelter_registry.usecases.reservations import expire_reservations
 
 UNUSED_BROKER = "127.0.0.1:1"
 REFERRAL_SERVICE = Actor("mosvy", "case_manager")
+
+
+# The case events a test looks for: not the audit log's signed tree heads, which the
+# sequencer writes to the same outbox whenever its interval passes during a test.
+CASE_EVENTS_IN_OUTBOX = (
+    "SELECT * FROM outbox WHERE event_type NOT LIKE '%.audit.tree_head_signed.%' ORDER BY sequence"
+)
 
 
 @pytest.fixture
@@ -117,7 +126,7 @@ def outbox_events(registry_db: Path) -> Callable[..., list[Envelope]]:
     """``outbox_events("capacity.changed")``: the events recorded, in commit order."""
 
     def _events(kind: str = "") -> list[Envelope]:
-        rows = _rows(registry_db, "SELECT * FROM outbox ORDER BY sequence")
+        rows = _rows(registry_db, CASE_EVENTS_IN_OUTBOX)
         envelopes = [
             Envelope.from_kafka(
                 row["message_key"].encode(),
@@ -137,10 +146,11 @@ def rows(registry_db: Path) -> Callable[[str], list[sqlite3.Row]]:
 
 
 @pytest.fixture
-def deliver(client: TestClient, clock: FakeClock) -> Callable[[EventPayload], None]:
+def deliver(client: TestClient) -> Callable[[EventPayload], None]:
     """Deliver a consumed event as the runtime's consumer does: the handler and the
     processed-message record in one unit of work, on the app's event loop."""
-    handlers = placement_handlers(clock)
+    context: ShelterRegistryContext = client.app.state.shelter_registry  # type: ignore[attr-defined]
+    handlers = placement_handlers(context)
     database: Database = client.app.state.database  # type: ignore[attr-defined]
 
     async def _handle(event: EventPayload) -> None:
@@ -162,7 +172,7 @@ def sweep(client: TestClient, clock: FakeClock) -> Callable[[], int]:
 
     def _sweep() -> int:
         assert client.portal is not None
-        return client.portal.call(sweep_once, database, clock)
+        return client.portal.call(expire_reservations, database, clock())
 
     return _sweep
 

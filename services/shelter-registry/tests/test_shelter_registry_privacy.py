@@ -91,7 +91,7 @@ def test_a_sealed_contact_moved_onto_another_facility_does_not_open(
 ) -> None:
     staff = auth("ngo-kdei", "provider_staff")
     created = client.post("/facilities", json=_facility(phone=PHONE), headers=staff).json()
-    keys: KeyRing = client.app.state.field_keys  # type: ignore[attr-defined]
+    keys: KeyRing = client.app.state.shelter_registry.keys  # type: ignore[attr-defined]
     sealed = keys.seal(PHONE, table="facility", record_id=created["id"], field="contact_phone")
 
     other = facility_id("poipet-transit-centre")

@@ -7,8 +7,8 @@ from collections import Counter
 
 from fastapi.testclient import TestClient
 
-from shelter_registry.reference import geography
-from shelter_registry.reference.loader import reference_facilities, reference_organisations
+from shelter_registry.domain.geography import geography
+from shelter_registry.usecases.reference_data import reference_facilities, reference_organisations
 
 
 def test_the_25_provinces_with_their_official_codes() -> None:
@@ -78,7 +78,7 @@ def test_without_the_setting_the_registry_starts_empty(make_app, registrar) -> N
 
 
 def test_the_load_command_is_idempotent(tmp_path, capsys) -> None:
-    from shelter_registry.reference.__main__ import main
+    from shelter_registry.entrypoints.cli import main
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}"
 

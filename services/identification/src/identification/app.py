@@ -6,22 +6,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from identification.api import router as screening_router
-from identification.case_api import router as case_router
 from identification.context import IdentificationContext
-from identification.deadline_watcher import watch_deadlines
-from identification.deadlines import DeadlinePolicy
-from identification.pending_linker import watch_pending
-from identification.persons_api import router as persons_router
-from identification.proceedings.api import router as proceedings_router
-from identification.proceedings.whereabouts import CONSUMER_GROUP, HANDLERS
+from identification.domain.deadlines import DeadlinePolicy
+from identification.entrypoints.events import SUBSCRIPTIONS
+from identification.entrypoints.http import ROUTERS
+from identification.entrypoints.jobs import background_jobs
 from identification.settings import IdentificationSettings
-from identification.statistics_api import router as statistics_router
 from identification.store import tables
 from nrm_contracts import Topic
-from nrm_runtime.audit import SystemActor, audit_router
+from nrm_runtime.audit import audit_router
 from nrm_runtime.clock import Clock, system_clock, today_in_cambodia
-from nrm_runtime.consumer import Subscription
 from nrm_runtime.database import Database
 from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.reference_codes import reference_router
@@ -36,7 +30,6 @@ def create_app(
     settings = settings or IdentificationSettings()
     if settings.field_keys_file is None:
         raise ValueError("identification seals personal data: set IDENTIFICATION_FIELD_KEYS_FILE")
-    keys = KeyRing.load(settings.field_keys_file)
     calendar = cambodian_calendar()
     policy = DeadlinePolicy(
         calendar=calendar,
@@ -44,17 +37,10 @@ def create_app(
         final_days=settings.final_decision_days,
         recovery_days=settings.recovery_period_days,
     )
+    context = IdentificationContext(settings, policy, clock, KeyRing.load(settings.field_keys_file))
 
     async def calendar_covers_this_year(_: Database) -> None:
         check_covers_this_year(calendar, today_in_cambodia(clock))
-
-    async def deadline_watcher(database: Database) -> None:
-        await watch_deadlines(database, clock, settings.deadline_watch_seconds)
-
-    async def pending_linker(database: Database) -> None:
-        await watch_pending(
-            database, keys, SystemActor.of(settings), clock, settings.pending_link_seconds
-        )
 
     app = create_service_app(
         ServiceDefinition(
@@ -66,26 +52,12 @@ def create_app(
             tables=tables,
             migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.IDENTIFICATION,
-            routers=[
-                screening_router,
-                case_router,
-                persons_router,
-                statistics_router,
-                proceedings_router,
-                audit_router(),
-                reference_router,
-            ],
+            routers=[*ROUTERS, audit_router(), reference_router],
             on_start=[calendar_covers_this_year],
             # The whereabouts read model of the prosecution's status view.
-            subscriptions=[
-                Subscription(
-                    consumer_group=CONSUMER_GROUP,
-                    topics=(Topic.REFERRAL, Topic.REPATRIATION),
-                    handlers=HANDLERS,
-                )
-            ],
-            background=[deadline_watcher, pending_linker],
+            subscriptions=SUBSCRIPTIONS,
+            background=background_jobs(context),
         )
     )
-    app.state.identification = IdentificationContext(settings, policy, clock, keys)
+    app.state.identification = context
     return app

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from identification.deadlines import DeadlinePolicy
+from identification.domain.deadlines import DeadlinePolicy
 from identification.settings import IdentificationSettings
 from nrm_runtime.clock import Clock
 from nrm_runtime.field_crypto import KeyRing

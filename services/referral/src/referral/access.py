@@ -16,7 +16,7 @@ from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
 from nrm_runtime.errors import NotFound, ProblemError
 from nrm_runtime.policy import Objects, policy
 from referral.context import ContextDep, ReferralContext
-from referral.lifecycle import VISIBLE_TO_PROVIDER, Action, Party, ReferralState
+from referral.domain.lifecycle import VISIBLE_TO_PROVIDER, Action, Party, ReferralState
 from referral.store import Referral, ReferralCase
 
 

@@ -12,16 +12,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import Depends, Header, Request
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
-from nrm_runtime.errors import NotFound, ProblemError
+from nrm_runtime.errors import ProblemError
 from repatriation.context import Repatriation, RepatriationDep
-from repatriation.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from repatriation.store import RepatriationCase
+from repatriation.domain.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 OFFICER_ROLES = (Role.CASE_MANAGER, Role.LIAISON_OFFICER)
 
@@ -106,18 +103,3 @@ async def _counterpart(
 
 
 CounterpartCaller = Annotated[Counterpart, Depends(_counterpart)]
-
-
-async def case_for_counterpart(
-    session: AsyncSession, case_id: UUID, country: str
-) -> RepatriationCase | None:
-    """The case, if it is ``country``'s; None for another country's case as for none."""
-    case = await session.get(RepatriationCase, case_id)
-    return case if case is not None and case.counterpart_country == country else None
-
-
-async def case_for_officer(session: AsyncSession, case_id: UUID) -> RepatriationCase:
-    case = await session.get(RepatriationCase, case_id)
-    if case is None:
-        raise NotFound("repatriation case")
-    return case

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import httpx
@@ -15,13 +14,13 @@ from nrm_runtime.database import Database
 from nrm_runtime.reference_codes import reference_router
 from nrm_runtime.service import ServiceDefinition, create_service_app
 from nrm_runtime.working_days import check_covers_this_year
-from repatriation.api import router as officer_router
 from repatriation.context import Repatriation
-from repatriation.deadlines import run_deadline_sweeps
-from repatriation.liaison_api import router as liaison_router
-from repatriation.outbound import OutboundDispatcher
+from repatriation.entrypoints.events import SUBSCRIPTIONS
+from repatriation.entrypoints.http import ROUTERS
+from repatriation.entrypoints.jobs import background_jobs
 from repatriation.settings import RepatriationSettings
 from repatriation.store import tables
+from repatriation.usecases.delivery import OutboundDispatcher
 
 
 def create_app(
@@ -51,9 +50,10 @@ def create_app(
             tables=tables,
             migrations=Path(__file__).parent / "migrations",
             owned_topic=Topic.REPATRIATION,
-            routers=[officer_router, liaison_router, audit_router(), reference_router],
+            routers=[*ROUTERS, audit_router(), reference_router],
+            subscriptions=SUBSCRIPTIONS,
             on_start=[calendar_covers_this_year],
-            background=[dispatcher.run, partial(run_deadline_sweeps, context)],
+            background=background_jobs(context, dispatcher),
         )
     )
     app.state.repatriation = context

@@ -15,8 +15,8 @@ from fastapi import Depends, Request
 from nrm_runtime.clock import Clock, system_clock
 from nrm_runtime.field_crypto import KeyRing
 from nrm_runtime.working_days import WorkingCalendar, cambodian_calendar
+from repatriation.domain.sop import SopLibrary
 from repatriation.settings import RepatriationSettings
-from repatriation.sop import SopLibrary
 
 
 @dataclass(frozen=True)

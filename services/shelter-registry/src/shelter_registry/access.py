@@ -18,9 +18,36 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from nrm_contracts.events.shelter_registry import FacilityType
-from nrm_runtime.auth import OrganisationType, Principal, Role
-from nrm_runtime.errors import ProblemError
+from nrm_runtime.auth import OrganisationType, Principal, Role, require_roles
+from nrm_runtime.errors import NotPermitted
+from nrm_runtime.policy import Objects, policy
+
+# Any authenticated caller, in any role: the public directory, search and coverage.
+Reader = Annotated[Principal, require_roles(*Role)]
+# Who may change facilities (the object-level rules below decide which ones).
+Maintainer = Annotated[Principal, require_roles(Role.PROVIDER_STAFF, Role.ADMIN)]
+Registrar = Annotated[Principal, require_roles(Role.ADMIN)]
+BedHolder = Annotated[Principal, require_roles(Role.PROVIDER_STAFF, Role.CASE_MANAGER, Role.ADMIN)]
+
+
+# Each route's declared policy (nrm_runtime.policy), next to the roles it admits.
+PUBLIC_READ = policy(*Role, objects=Objects.ANY)
+"""The public directory: every authenticated caller, every facility; no person's data."""
+NEW_RECORD = policy(Role.PROVIDER_STAFF, Role.ADMIN, objects=Objects.NONE)
+"""A new organisation or facility (the registrar's, or a provider's own)."""
+OWNER_CHANGE = policy(Role.PROVIDER_STAFF, Role.ADMIN, objects=Objects.OWN_ORGANISATION)
+"""The owning organisation's staff (or MOSVY's registrar) maintain a facility."""
+OWNER_READ = policy(*Role, objects=Objects.OWN_ORGANISATION)
+"""Beds, reservations and stays of a facility: its owner and MOSVY only."""
+REGISTRAR_DECISION = policy(Role.ADMIN, objects=Objects.OWN_ORGANISATION)
+"""Registration and inspections: MOSVY's registrar only (any facility)."""
+BED_HOLDING = policy(
+    Role.PROVIDER_STAFF, Role.CASE_MANAGER, Role.ADMIN, objects=Objects.OWN_ORGANISATION
+)
+"""Holding a bed: the owner's staff, or MOSVY's coordinators (any facility)."""
 
 
 def is_registrar(principal: Principal, registrar: str) -> bool:
@@ -60,17 +87,13 @@ def sees_whereabouts(
 def require_registrar(principal: Principal, registrar: str) -> None:
     """403 unless the caller is MOSVY's registrar."""
     if not is_registrar(principal, registrar):
-        raise ProblemError(
-            403, "forbidden", "only MOSVY's registrar registers, suspends or revokes facilities"
-        )
+        raise NotPermitted("only MOSVY's registrar registers, suspends or revokes facilities")
 
 
 def require_maintainer(principal: Principal, organisation_id: str, registrar: str) -> None:
     """403 unless the caller is staff of the owning organisation or MOSVY's registrar."""
     if not (is_owner_staff(principal, organisation_id) or is_registrar(principal, registrar)):
-        raise ProblemError(
-            403,
-            "forbidden",
+        raise NotPermitted(
             "only the owning organisation's staff or MOSVY's registrar may change this facility",
         )
 
@@ -81,8 +104,13 @@ def require_bed_holder(principal: Principal, organisation_id: str, registrar: st
         {Role.CASE_MANAGER, Role.ADMIN} & principal.roles
     )
     if not (coordinator or is_owner_staff(principal, organisation_id)):
-        raise ProblemError(
-            403,
-            "forbidden",
+        raise NotPermitted(
             "only the owning organisation's staff or MOSVY's coordinators may hold beds here",
         )
+
+
+def require_owner_or_mosvy(principal: Principal, owner: str, registrar: str) -> None:
+    """403 unless the caller is of the owning organisation or MOSVY: a facility's beds,
+    reservations and stays are theirs to see."""
+    if principal.organisation not in (owner, registrar):
+        raise NotPermitted("only the owning organisation and MOSVY see the facility's beds")

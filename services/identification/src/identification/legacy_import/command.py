@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from identification.entrypoints.cli import add_database_options, open_store, operator_of
 from identification.legacy_import.mapping import Source
-from identification.terminal import add_database_options, open_store, operator_of
 
 EXIT_REJECTED = 1
 EXIT_UNUSABLE = 2

@@ -8,14 +8,15 @@ file adds nothing) and its ``person_record``. It counts in ``GET /statistics/vic
 with the source's organisation as the identifying agency.
 
 Matching is the live screenings' matcher over the whole index in memory
-(:class:`identification.person_index.PersonIndex`): the persons already known are loaded
-first (names opened in memory only), so that an imported row links to a live screening's
-person as it links to another row of the file. The import holds the person index lock
-from that load to its commit (:mod:`identification.arrival_lock`): a screening arriving
-meanwhile is recorded with its linking pending and linked after the commit, never
-missed. :mod:`.writing` then writes the rows in
-bulk; everything, the audit entry and the ``person.linked`` events of the automatic
-links (ids and scores only) included, commits together or not at all.
+(:class:`identification.person_index.domain.index.PersonIndex`): the persons already
+known are loaded first (names opened in memory only), so that an imported row links to a
+live screening's person as it links to another row of the file. The import holds the
+person index lock from that load to its commit
+(:mod:`identification.person_index.arrival_lock`): a screening arriving meanwhile is
+recorded with its linking pending and linked after the commit, never missed.
+:mod:`.writing` then writes the rows in bulk; everything, the audit entry and the
+``person.linked`` events of the automatic links (ids and scores only) included, commits
+together or not at all.
 """
 
 from __future__ import annotations
@@ -31,19 +32,19 @@ from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from identification import domain
-from identification.arrival_lock import hold_person_index
-from identification.domain import BirthDatePrecision
-from identification.field_keys import digest_for
+from identification.domain import ages
+from identification.domain.ages import BirthDatePrecision
 from identification.legacy_import.mapping import SourceMapping
 from identification.legacy_import.reading import Export, LegacyRow, Rejection
 from identification.legacy_import.writing import MatchedRow, RunWriter, insert_rows, table_of
-from identification.matching import PersonFeatures
-from identification.person_index import PersonIndex, features_of
-from identification.person_keys import record_keys
-from identification.person_linking import features_of_screening
-from identification.sealing import PersonNames, open_person, seal_person
+from identification.person_index.arrival_lock import hold_person_index
+from identification.person_index.domain.index import PersonIndex, features_of
+from identification.person_index.domain.keys import record_keys
+from identification.person_index.domain.matching import PersonFeatures
+from identification.person_index.field_keys import digest_for
+from identification.person_index.linking import features_of_screening
 from identification.store import LegacyImportRun, LegacyRecord, PersonRecord, Screening
+from identification.store.sealing import PersonNames, open_person, seal_person
 from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal, Role
 from nrm_runtime.database import Database
@@ -197,7 +198,7 @@ def _screening(
 ) -> tuple[dict[str, Any], PersonFeatures]:
     """The row's ``screening`` row (personal fields sealed) and the matcher's view of it."""
     precision = BirthDatePrecision(row.birth_date_precision or BirthDatePrecision.DAY)
-    age = domain.age_at(
+    age = ages.age_at(
         birth_date=row.birth_date,
         precision=precision,
         estimated_age=row.estimated_age,
@@ -234,8 +235,8 @@ def _screening(
         "exploitation_country_code": row.exploitation_country_code,
         "labour_sectors": [],
         "needs_hints": [],
-        "is_child": domain.is_child(age),
-        "age_band": str(domain.age_band(age)),
+        "is_child": ages.is_child(age),
+        "age_band": str(ages.age_band(age)),
         "recorded_at": now,
     }
     features = features_of(

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from identification.indicators import Purpose
+from identification.domain.indicators import Purpose
 from nrm_contracts.events.identification import EncounterType, Sex
 from nrm_runtime.auth import OrganisationType
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from identification import domain
-from identification.domain import BirthDatePrecision
+from identification.domain import ages
+from identification.domain.ages import BirthDatePrecision
 from identification.legacy_import.mapping import NAME_TARGETS, SourceMapping, Target
 from identification.legacy_import.provinces import province_code
 
@@ -84,7 +84,7 @@ def read_export(path: Path, mapping: SourceMapping, *, today: date | None = None
     Raises :class:`UnreadableExport` when the file is not UTF-8 or lacks a required
     column: then no row is imported.
     """
-    today = today or domain.latest_possible_today()
+    today = today or ages.latest_possible_today()
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -231,7 +231,7 @@ class _RowReader:
             and age is not None
             and encounter_date
             and precision
-            and domain.contradicts(
+            and ages.contradicts(
                 birth_date=birth_date,
                 precision=BirthDatePrecision(precision),
                 estimate=age,

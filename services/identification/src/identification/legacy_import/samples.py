@@ -10,11 +10,11 @@ from pathlib import Path
 from uuid import uuid4
 
 from identification.legacy_import.mapping import SourceMapping, Target
-from identification.matching import PersonFeatures
-from identification.person_index import features_of
-from identification.sealing import PersonNames, seal_person
+from identification.person_index.domain.index import features_of
+from identification.person_index.domain.matching import PersonFeatures
+from identification.person_index.synthetic import SyntheticRecord
 from identification.store import Screening
-from identification.synthetic import SyntheticRecord
+from identification.store.sealing import PersonNames, seal_person
 from nrm_runtime.field_crypto import KeyRing
 
 

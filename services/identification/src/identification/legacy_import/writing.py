@@ -17,12 +17,12 @@ from sqlalchemy import Table, insert
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from identification import person_words
 from identification.legacy_import.mapping import SourceMapping
 from identification.legacy_import.reading import LegacyRow
-from identification.matching import MatchDecision
-from identification.person_index import PersonIndex
-from identification.person_linking import (
+from identification.person_index import words as person_words
+from identification.person_index.domain.index import PersonIndex
+from identification.person_index.domain.matching import MatchDecision
+from identification.person_index.linking import (
     MATCHER,
     ReviewStatus,
     evidence_of,

@@ -7,9 +7,9 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from identification.queries import consents_of, in_force
 from identification.store import ConsentRecord
-from identification.usecases import consent_changed
+from identification.store.queries import consents_of, in_force
+from identification.usecases.screenings import consent_changed
 from nrm_contracts import EventPayload
 from nrm_contracts.events.identification import (
     ConsentChangedV2,

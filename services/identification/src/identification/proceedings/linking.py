@@ -21,7 +21,7 @@ from nrm_contracts.events.identification import (
 from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal
 from nrm_runtime.database import Database
-from nrm_runtime.errors import NotFound, ProblemError
+from nrm_runtime.errors import Conflict, Invalid, NotFound
 
 PURPOSE = "legal_proceedings"
 
@@ -52,9 +52,7 @@ async def create_proceedings(
             )
             await uow.commit()
     except IntegrityError:
-        raise ProblemError(
-            409, "conflict", f"a {form.reference_kind} with this reference is recorded already"
-        ) from None
+        raise Conflict(f"a {form.reference_kind} with this reference is recorded already") from None
     return record
 
 
@@ -75,11 +73,8 @@ async def link_case(
     404 for an unknown record or case, 409 when linked already, 422 naming what is
     missing."""
     if form.legal_basis is not None and form.legal_basis not in legal_bases:
-        raise ProblemError(
-            422,
-            "invalid_input",
-            f"not a legal basis MOSVY accepts: one of {', '.join(legal_bases)}",
-            field="legal_basis",
+        raise Invalid(
+            f"not a legal basis MOSVY accepts: one of {', '.join(legal_bases)}", field="legal_basis"
         )
     try:
         async with database.unit_of_work(actor=principal.actor) as uow:
@@ -96,13 +91,11 @@ async def link_case(
                 )
             ).first()
             if link is not None and link.unlinked_at is None:
-                raise ProblemError(409, "conflict", "the case is linked to these proceedings")
+                raise Conflict("the case is linked to these proceedings")
             if form.legal_basis is None and not await consents_to_proceedings(
                 uow.session, form.case_id
             ):
-                raise ProblemError(
-                    422,
-                    "invalid_input",
+                raise Invalid(
                     "the person has not consented to legal_proceedings: record the consent, "
                     "or give a legal_basis",
                     field="legal_basis",
@@ -147,7 +140,7 @@ async def link_case(
             answer = link_public(link)
             await uow.commit()
     except IntegrityError:
-        raise ProblemError(409, "conflict", "the case is linked to these proceedings") from None
+        raise Conflict("the case is linked to these proceedings") from None
     return answer
 
 

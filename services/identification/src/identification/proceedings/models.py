@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from identification.decisions import CaseStatus
+from identification.domain.decisions import CaseStatus
 from identification.proceedings.whereabouts import Whereabouts
 from nrm_contracts.events.identification import DecisionStage, ProceedingsLinkBasis
 from nrm_runtime.http import RequestModel

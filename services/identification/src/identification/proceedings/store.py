@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field
 
-from identification.store import IdentificationTable
+from identification.store.tables import IdentificationTable
 from nrm_runtime.tables import UtcDateTime
 
 

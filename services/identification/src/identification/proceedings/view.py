@@ -12,20 +12,26 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from identification.decisions import CaseStatus
+from identification.domain.decisions import CaseStatus
+from identification.proceedings.access import may_see
 from identification.proceedings.consent import consents_to_proceedings
+from identification.proceedings.linking import PURPOSE
 from identification.proceedings.models import (
     Contact,
     ProceedingsPublic,
+    ProceedingsVictims,
     ReferenceKind,
     VictimStatus,
 )
 from identification.proceedings.store import CaseWhereabouts, Proceedings, ProceedingsLink
 from identification.proceedings.whereabouts import Whereabouts
-from identification.queries import decisions_of
 from identification.store import IdentificationCase
+from identification.store.queries import decisions_of
 from nrm_contracts.events.identification import DecisionStage, ProceedingsLinkBasis
+from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal, Role
+from nrm_runtime.database import Database, UnitOfWork
+from nrm_runtime.errors import NotFound
 
 
 async def visible_links(session: AsyncSession, proceedings_id: UUID) -> list[ProceedingsLink]:
@@ -113,3 +119,74 @@ async def list_visible(
             return []
         query = query.where(or_(*mine))
     return (await session.exec(query)).all()
+
+
+async def visible_proceedings(
+    database: Database, principal: Principal, *, sees_all: bool
+) -> list[ProceedingsPublic]:
+    """The records the caller's organisation investigates or prosecutes (``sees_all``:
+    every record); references and counts, no victim's status."""
+    async with database.session() as session:
+        records = await list_visible(session, principal, sees_all)
+        return [
+            proceedings_public(record, len(await visible_links(session, record.id)))
+            for record in records
+        ]
+
+
+async def disclosed_proceedings(
+    database: Database, proceedings_id: UUID, principal: Principal, authorities: tuple[str, ...]
+) -> ProceedingsPublic:
+    """One record, with the number of victims' cases the prosecution may see; the read
+    and each disclosure audited."""
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        record = await _readable(uow, proceedings_id, principal, authorities)
+        links = await visible_links(uow.session, record.id)
+        await _disclose(uow, principal, record, [link.case_id for link in links])
+        await uow.commit()
+    return proceedings_public(record, len(links))
+
+
+async def disclosed_victims(
+    database: Database, proceedings_id: UUID, principal: Principal, authorities: tuple[str, ...]
+) -> ProceedingsVictims:
+    """Per linked case, the victim's status as the prosecution may see it; the read and
+    each disclosure audited. The contact for testimony is the first authority."""
+    async with database.unit_of_work(actor=principal.actor) as uow:
+        record = await _readable(uow, proceedings_id, principal, authorities)
+        victims = await victims_of(uow.session, record.id, authorities[0])
+        await _disclose(uow, principal, record, [victim.case_id for victim in victims])
+        await uow.commit()
+    return ProceedingsVictims(proceedings_id=record.id, victims=victims)
+
+
+async def _readable(
+    uow: UnitOfWork, proceedings_id: UUID, principal: Principal, authorities: tuple[str, ...]
+) -> Proceedings:
+    record = await uow.session.get(Proceedings, proceedings_id)
+    if record is None or not may_see(principal, record, authorities):
+        raise NotFound("proceedings")  # 404, not 403: do not confirm that it exists
+    return record
+
+
+async def _disclose(
+    uow: UnitOfWork, principal: Principal, record: Proceedings, case_ids: list[UUID]
+) -> None:
+    """The record read, and each victim's status disclosed, for legal proceedings."""
+    await record_access(
+        uow.session,
+        principal,
+        action=AuditAction.READ,
+        resource_type="proceedings",
+        resource_ids=str(record.id),
+        purpose=PURPOSE,
+    )
+    if case_ids:
+        await record_access(
+            uow.session,
+            principal,
+            action=AuditAction.DISCLOSE,
+            resource_type="identification_case",
+            resource_ids=[str(case_id) for case_id in case_ids],
+            purpose=PURPOSE,
+        )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 from sqlmodel import col, select
@@ -37,10 +36,7 @@ from nrm_contracts.events.repatriation import (
     RepatriationClosed,
     RepatriationProposed,
 )
-from nrm_runtime.consumer import Handler
 from nrm_runtime.database import UnitOfWork
-
-CONSUMER_GROUP = "identification"
 
 # Who may be the prosecution's contact: the NRM's case managers and Competent Authority
 # officers acting on the referral case; never a provider's staff (a shelter).
@@ -209,15 +205,3 @@ async def on_repatriation_closed(event: RepatriationClosed, uow: UnitOfWork) -> 
     ):
         return
     await _update(uow, link.case_id, event.closed_at, Whereabouts.REPATRIATED, country=link.country)
-
-
-HANDLERS: dict[Any, Handler] = {
-    ReferralCaseOpened: on_referral_case_opened,
-    ReferralOpened: on_referral_opened,
-    PlacementStarted: on_placement_started,
-    PlacementEnded: on_placement_ended,
-    RepatriationProposed: on_repatriation_proposed,
-    HandoverCompleted: on_handover_completed,
-    RepatriationClosed: on_repatriation_closed,
-}
-"""Identification's consumer: what each event does to the read model."""

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import uvicorn
 
+from repatriation.domain.sop import SopLibrary
 from repatriation.simulator.player import Counterpart
 from repatriation.simulator.server import create_simulator
-from repatriation.sop import SopLibrary
 
 ROLE = "liaison_officer"
 

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from nrm_contracts.events.repatriation import Direction
-from repatriation.signing import SENDER_HEADER, signed_headers
-from repatriation.sop import SopLibrary
+from repatriation.domain.signing import SENDER_HEADER, signed_headers
+from repatriation.domain.sop import SopLibrary
 
 log = logging.getLogger(__name__)
 

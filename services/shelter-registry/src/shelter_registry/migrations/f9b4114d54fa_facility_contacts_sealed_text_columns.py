@@ -2,7 +2,7 @@
 
 A sealed value is longer than the plaintext, so the contact columns become text. The
 values already stored in clear are sealed by the service at its next start
-(``shelter_registry.contacts.seal_clear_contacts``: a migration holds no keys).
+(``shelter_registry.usecases.contacts.seal_clear_contacts``: a migration holds no keys).
 
 Revision ID: f9b4114d54fa
 Revises: 6b23f943653a

@@ -1,0 +1,1 @@
+"""Request and response models of identification's routes, one module per area."""

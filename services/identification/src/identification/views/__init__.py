@@ -1,0 +1,2 @@
+"""Reads shaped for an audience: cases, screenings, the non-punishment check, the
+statistics."""

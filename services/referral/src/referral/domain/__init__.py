@@ -1,0 +1,1 @@
+"""Referral's pure rules: the referral lifecycle, matching, case opening on consent."""

@@ -1,0 +1,1 @@
+"""How the world reaches referral: its HTTP routes, the events it consumes, its jobs."""

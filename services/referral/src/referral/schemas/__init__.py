@@ -1,0 +1,1 @@
+"""Request and response models of referral's API (table models never leave the service)."""

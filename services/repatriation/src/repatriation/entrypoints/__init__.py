@@ -1,0 +1,1 @@
+"""How the service is reached: its HTTP routes and its background jobs."""

@@ -1,0 +1,1 @@
+"""Repatriation's request and response models (tables never leave the service)."""

@@ -1,0 +1,1 @@
+"""How the registry is reached: HTTP routes, consumed events, background jobs, commands."""
