@@ -15,8 +15,8 @@ from nrm_runtime.reference_codes import (
     languages,
     province_enum,
     provinces,
-    reference_router,
 )
+from nrm_runtime.reference_routes import reference_router
 
 
 @pytest.fixture

@@ -12,14 +12,9 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
-
-from nrm_runtime.auth import Principal, Role, require_roles
-from nrm_runtime.errors import error_responses
-from nrm_runtime.policy import Objects, policy
 
 
 class Province(BaseModel):
@@ -78,34 +73,3 @@ def province_enum(schema: dict[str, Any]) -> None:
 @cache
 def languages() -> tuple[Language, ...]:
     return tuple(Language(**entry) for entry in _document("languages.json")["languages"])
-
-
-# Codes, names and borders: no one's data, so every role may read them (a token that
-# holds none is refused, 403, as everywhere).
-EVERY_ROLE = policy(*Role, objects=Objects.NONE)
-AnyRole = Annotated[Principal, require_roles(*Role)]
-
-reference_router = APIRouter(prefix="/reference", tags=["reference"])
-
-
-@reference_router.get(
-    "/provinces",
-    response_model=list[Province],
-    responses=error_responses(401, 403),
-    openapi_extra=EVERY_ROLE,
-)
-async def list_provinces(principal: AnyRole) -> tuple[Province, ...]:
-    """Cambodia's provinces: the codes every ``province_code`` field takes."""
-    return provinces()
-
-
-@reference_router.get(
-    "/languages",
-    response_model=list[Language],
-    responses=error_responses(401, 403),
-    openapi_extra=EVERY_ROLE,
-)
-async def list_languages(principal: AnyRole) -> tuple[Language, ...]:
-    """The languages seen among the persons met and the staff who assist them, by ISO
-    639-1 code; a ``languages`` field accepts any other ISO 639-1 code as well."""
-    return languages()

@@ -18,7 +18,7 @@ from nrm_runtime.audit import audit_router
 from nrm_runtime.clock import Clock, system_clock, today_in_cambodia
 from nrm_runtime.database import Database
 from nrm_runtime.field_crypto import KeyRing
-from nrm_runtime.reference_codes import reference_router
+from nrm_runtime.reference_routes import reference_router
 from nrm_runtime.service import ServiceDefinition, create_service_app
 from nrm_runtime.working_days import cambodian_calendar, check_covers_this_year
 

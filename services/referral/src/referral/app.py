@@ -10,7 +10,7 @@ from nrm_contracts import Topic
 from nrm_runtime.audit import audit_router
 from nrm_runtime.clock import Clock
 from nrm_runtime.consumer import Subscription
-from nrm_runtime.reference_codes import reference_router
+from nrm_runtime.reference_routes import reference_router
 from nrm_runtime.service import ServiceDefinition, create_service_app
 from referral.context import ReferralContext
 from referral.entrypoints.events import HANDLERS, reception_handlers

@@ -11,7 +11,7 @@ from nrm_contracts import Topic
 from nrm_runtime.audit import audit_router
 from nrm_runtime.clock import Clock, today_in_cambodia
 from nrm_runtime.database import Database
-from nrm_runtime.reference_codes import reference_router
+from nrm_runtime.reference_routes import reference_router
 from nrm_runtime.service import ServiceDefinition, create_service_app
 from nrm_runtime.working_days import check_covers_this_year
 from repatriation.context import Repatriation

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from nrm_contracts import Topic
 from nrm_runtime.clock import Clock
 from nrm_runtime.consumer import Subscription
-from nrm_runtime.reference_codes import reference_router
+from nrm_runtime.reference_routes import reference_router
 from nrm_runtime.service import ServiceDefinition, create_service_app
 from shelter_registry.context import ShelterRegistryContext
 from shelter_registry.entrypoints.events import placement_handlers

@@ -4,12 +4,11 @@ and the public shape of its decisions and consents."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 from uuid import UUID
 
 from sqlalchemy import ColumnElement
-from sqlmodel import and_, col, or_, select
+from sqlmodel import and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from identification.domain.decisions import CaseStatus
@@ -36,9 +35,10 @@ from nrm_contracts.events.identification import DecisionStage
 from nrm_runtime.audit import AuditAction, record_access
 from nrm_runtime.auth import Principal
 from nrm_runtime.database import Database
-from nrm_runtime.errors import NotFound, ProblemError
+from nrm_runtime.errors import NotFound
 from nrm_runtime.field_crypto import KeyRing
-from nrm_runtime.http import Page, PageQuery, encode_cursor
+from nrm_runtime.http import Page, PageQuery
+from nrm_runtime.paging import oldest_first, page_of
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,7 @@ async def list_cases(
 ) -> tuple[list[IdentificationCase], str | None]:
     """One page of cases, oldest first; ``visible_to``: only that organisation's cases
     (None: all, for the Competent Authority)."""
-    query = select(IdentificationCase).order_by(
-        col(IdentificationCase.opened_at), col(IdentificationCase.id)
-    )
+    query = select(IdentificationCase)
     if visible_to is not None:
         query = query.where(_screened_by(visible_to))
     if filters.status is not None:
@@ -138,35 +136,8 @@ async def list_cases(
         query = query.where(_overdue(today))
     elif filters.overdue is False:
         query = query.where(~_overdue(today))
-    if page.cursor is not None:
-        after_time, after_id = _position(page.cursor)
-        query = query.where(
-            or_(
-                col(IdentificationCase.opened_at) > after_time,
-                and_(
-                    col(IdentificationCase.opened_at) == after_time,
-                    col(IdentificationCase.id) > after_id,
-                ),
-            )
-        )
-    cases = list((await session.exec(query.limit(page.limit + 1))).all())
-    if len(cases) <= page.limit:
-        return cases, None
-    cases = cases[: page.limit]
-    last = cases[-1]
-    return cases, encode_cursor({"opened_at": last.opened_at.isoformat(), "id": str(last.id)})
-
-
-def _position(cursor: dict[str, Any]) -> tuple[datetime, UUID]:
-    """Where the previous page ended; 422 for a cursor this list did not give out."""
-    try:
-        opened_at = datetime.fromisoformat(str(cursor["opened_at"]))
-        case_id = UUID(str(cursor["id"]))
-    except (KeyError, ValueError):
-        raise ProblemError(422, "invalid_input", "malformed cursor", field="cursor") from None
-    if opened_at.tzinfo is None:
-        raise ProblemError(422, "invalid_input", "malformed cursor", field="cursor")
-    return opened_at, case_id
+    found = (await session.exec(oldest_first(query, IdentificationCase, page))).all()
+    return page_of(found, page)
 
 
 def summary(case: IdentificationCase, today: date) -> CaseSummary:

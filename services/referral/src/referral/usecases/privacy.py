@@ -19,14 +19,14 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from nrm_runtime.audit import AuditAction, SystemActor, record_access, record_system_access
+from nrm_runtime.audit import AuditAction, QueuedDisclosures, SystemActor, record_accesses
 from nrm_runtime.auth import Principal
 
 ASSESSMENT = "needs_assessment"
 REFERRAL = "referral"
 FOLLOW_UP = "follow_up_visit"
-_NOTIFIED = "referral.notices_queued"
-"""Where a transaction's session notes the referrals it queued a provider notice about."""
+NOTICES = QueuedDisclosures(REFERRAL, "referral_notice")
+"""The notices a transaction queues to providers: the person's profile goes out later."""
 
 
 async def audit(
@@ -39,40 +39,28 @@ async def audit(
 ) -> None:
     """One entry per record of the person's data read, written or disclosed (none for
     an empty list: nobody's data was served)."""
-    found = [ids] if isinstance(ids, UUID) else list(ids)
-    if found:
-        await record_access(
-            session,
-            principal,
-            action=action,
-            resource_type=resource_type,
-            resource_ids=[str(record_id) for record_id in found],
-            purpose=purpose,
-        )
+    await record_accesses(
+        session,
+        principal,
+        action=action,
+        resource_type=resource_type,
+        record_ids=ids,
+        purpose=purpose,
+    )
 
 
 def note_notice(session: AsyncSession, referral_id: UUID) -> None:
     """Note that this transaction queues a notice about ``referral_id`` to its provider."""
-    session.info.setdefault(_NOTIFIED, []).append(referral_id)
+    NOTICES.note(session, referral_id)
 
 
 async def audit_notices(session: AsyncSession, principal: Principal) -> None:
     """A disclosure entry for every referral whose notice this transaction queued: the
     person's profile goes to the provider (a re-route's successor included)."""
-    queued: list[UUID] = list(dict.fromkeys(session.info.pop(_NOTIFIED, [])))
-    await audit(session, principal, AuditAction.DISCLOSE, REFERRAL, queued, "referral_notice")
+    await NOTICES.record(session, principal)
 
 
 async def audit_system_notices(session: AsyncSession, system: SystemActor, purpose: str) -> None:
     """As :func:`audit_notices`, for the notices the service queued of its own accord;
     ``purpose`` says what made it act (``reception_referral``...)."""
-    queued: list[UUID] = list(dict.fromkeys(session.info.pop(_NOTIFIED, [])))
-    if queued:
-        await record_system_access(
-            session,
-            system,
-            action=AuditAction.DISCLOSE,
-            resource_type=REFERRAL,
-            resource_ids=[str(referral_id) for referral_id in queued],
-            purpose=purpose,
-        )
+    await NOTICES.record(session, system, purpose)

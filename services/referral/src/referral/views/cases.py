@@ -2,43 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
-from sqlmodel import and_, col, or_, select
+from sqlmodel import col, select
 
 from nrm_runtime.database import Database
 from nrm_runtime.errors import NotFound
-from nrm_runtime.http import Page, encode_cursor
+from nrm_runtime.http import Page, PageQuery
+from nrm_runtime.paging import oldest_first, page_of
 from referral.schemas.cases import ReferralCasePublic
 from referral.store import ReferralCase
 
 
 async def referral_cases(
-    database: Database,
-    limit: int,
-    after: tuple[datetime, UUID] | None,
-    identification_case_id: UUID | None,
+    database: Database, page: PageQuery, identification_case_id: UUID | None
 ) -> Page[ReferralCasePublic]:
-    """Referral cases, oldest first, after the position ``after`` (opened at, id)."""
-    query = select(ReferralCase).order_by(col(ReferralCase.opened_at), col(ReferralCase.id))
+    """Referral cases, oldest first, from after the page's cursor."""
+    query = select(ReferralCase)
     if identification_case_id is not None:
         query = query.where(col(ReferralCase.identification_case_id) == identification_case_id)
-    if after is not None:
-        after_time, after_id = after
-        query = query.where(
-            or_(
-                col(ReferralCase.opened_at) > after_time,
-                and_(col(ReferralCase.opened_at) == after_time, col(ReferralCase.id) > after_id),
-            )
-        )
     async with database.session() as session:
-        cases = list((await session.exec(query.limit(limit + 1))).all())
-    next_cursor = None
-    if len(cases) > limit:
-        cases = cases[:limit]
-        last = cases[-1]
-        next_cursor = encode_cursor({"opened_at": last.opened_at.isoformat(), "id": str(last.id)})
+        found = (await session.exec(oldest_first(query, ReferralCase, page))).all()
+    cases, next_cursor = page_of(found, page)
     return Page(
         items=[ReferralCasePublic.model_validate(case, from_attributes=True) for case in cases],
         next_cursor=next_cursor,

@@ -11,11 +11,13 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from nrm_runtime.audit import AuditAction, SystemActor, record_access, record_system_access
+from nrm_runtime.audit import AuditAction, QueuedDisclosures, SystemActor, record_accesses
 from nrm_runtime.auth import Principal
 
 RESOURCE = "repatriation_case"
 """The audit's resource type: every entry names the case the person's data belongs to."""
+TO_COUNTERPART = QueuedDisclosures(RESOURCE, "counterpart_liaison")
+"""The messages a transaction queues to a counterpart: the person's case goes abroad."""
 
 
 async def audit(
@@ -26,32 +28,25 @@ async def audit(
     purpose: str,
 ) -> None:
     """One audit entry per case whose person was read, written or disclosed."""
-    ids = [case_ids] if isinstance(case_ids, UUID) else list(case_ids)
-    if ids:
-        await record_access(
-            session,
-            principal,
-            action=action,
-            resource_type=RESOURCE,
-            resource_ids=[str(case_id) for case_id in ids],
-            purpose=purpose,
-        )
-
-
-QUEUED = "repatriation.queued_to_counterpart"
-"""Where a transaction's session notes the cases it queued messages about."""
+    await record_accesses(
+        session,
+        principal,
+        action=action,
+        resource_type=RESOURCE,
+        record_ids=case_ids,
+        purpose=purpose,
+    )
 
 
 def note_queued(session: AsyncSession, case_id: UUID) -> None:
     """Note that this transaction queues a message about ``case_id`` to its counterpart."""
-    session.info.setdefault(QUEUED, []).append(case_id)
+    TO_COUNTERPART.note(session, case_id)
 
 
 async def audit_disclosures(session: AsyncSession, principal: Principal) -> None:
-    """A disclosure entry for every message this transaction queues to a counterpart:
-    it sends the person's case abroad (the first message, the person's names)."""
-    queued: list[UUID] = session.info.pop(QUEUED, [])
-    await audit(session, principal, AuditAction.DISCLOSE, queued, "counterpart_liaison")
+    """A disclosure entry for every case this transaction queues a message about: it
+    sends the person's case abroad (the first message, the person's names)."""
+    await TO_COUNTERPART.record(session, principal)
 
 
 async def audit_system_disclosures(
@@ -59,13 +54,4 @@ async def audit_system_disclosures(
 ) -> None:
     """As :func:`audit_disclosures`, for the messages the service queued of its own
     accord; ``purpose`` says what made it write (``deadline_reminder``)."""
-    queued: list[UUID] = list(dict.fromkeys(session.info.pop(QUEUED, [])))
-    if queued:
-        await record_system_access(
-            session,
-            system,
-            action=AuditAction.DISCLOSE,
-            resource_type=RESOURCE,
-            resource_ids=[str(case_id) for case_id in queued],
-            purpose=purpose,
-        )
+    await TO_COUNTERPART.record(session, system, purpose)

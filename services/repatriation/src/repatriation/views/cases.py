@@ -4,19 +4,19 @@ of cases; an officer's or a counterpart's read of one case is audited."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
 
-from sqlmodel import and_, col, or_, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from nrm_contracts.events.repatriation import CaseOrigin, ClosureOutcome, Direction
 from nrm_runtime.audit import AuditAction
 from nrm_runtime.auth import Principal
 from nrm_runtime.database import Database
-from nrm_runtime.errors import NotFound, ProblemError
-from nrm_runtime.http import Page, PageQuery, encode_cursor
+from nrm_runtime.errors import NotFound
+from nrm_runtime.http import Page, PageQuery
+from nrm_runtime.paging import oldest_first, page_of
 from repatriation.context import Repatriation
 from repatriation.domain import rules
 from repatriation.domain.clocks import step_overdue
@@ -208,40 +208,11 @@ async def case_page(
     status: CaseStatus | None = None,
 ) -> Page[CaseSummary]:
     """Cases oldest first, optionally of one counterpart country or status."""
-    query = select(RepatriationCase).order_by(
-        col(RepatriationCase.opened_at), col(RepatriationCase.id)
-    )
+    query = select(RepatriationCase)
     if country is not None:
         query = query.where(col(RepatriationCase.counterpart_country) == country)
     if status is not None:
         query = query.where(col(RepatriationCase.status) == status)
-    if page.cursor is not None:
-        after_time, after_id = _position(page.cursor)
-        query = query.where(
-            or_(
-                col(RepatriationCase.opened_at) > after_time,
-                and_(
-                    col(RepatriationCase.opened_at) == after_time,
-                    col(RepatriationCase.id) > after_id,
-                ),
-            )
-        )
-    cases = list((await session.exec(query.limit(page.limit + 1))).all())
-    next_cursor = None
-    if len(cases) > page.limit:
-        cases = cases[: page.limit]
-        last = cases[-1]
-        next_cursor = encode_cursor({"opened_at": last.opened_at.isoformat(), "id": str(last.id)})
+    found = (await session.exec(oldest_first(query, RepatriationCase, page))).all()
+    cases, next_cursor = page_of(found, page)
     return Page(items=[case_summary(context, case) for case in cases], next_cursor=next_cursor)
-
-
-def _position(cursor: dict[str, object]) -> tuple[datetime, UUID]:
-    """Where the previous page ended; 422 for a cursor this list did not give out."""
-    try:
-        opened_at = datetime.fromisoformat(str(cursor["opened_at"]))
-        case_id = UUID(str(cursor["id"]))
-    except (KeyError, ValueError):
-        raise ProblemError(422, "invalid_input", "malformed cursor", field="cursor") from None
-    if opened_at.tzinfo is None:
-        raise ProblemError(422, "invalid_input", "malformed cursor", field="cursor")
-    return opened_at, case_id

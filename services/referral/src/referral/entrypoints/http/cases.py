@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from nrm_runtime.errors import ProblemError, error_responses
+from nrm_runtime.errors import error_responses
 from nrm_runtime.http import DatabaseDep, Page, PageDep
 from referral.access import COORDINATION_CASE, COORDINATION_LIST, Coordinator
 from referral.schemas.cases import ReferralCasePublic
@@ -35,20 +34,7 @@ async def list_referral_cases(
     """Referral cases, oldest first; with `identification_case_id`, the one opened for that
     identification case (an empty page until identification's decision has reached
     referral)."""
-    after = _position(page.cursor) if page.cursor is not None else None
-    return await cases.referral_cases(database, page.limit, after, identification_case_id)
-
-
-def _position(cursor: dict[str, object]) -> tuple[datetime, UUID]:
-    """Where the previous page ended; 422 for a cursor this list did not give out."""
-    try:
-        opened_at = datetime.fromisoformat(str(cursor["opened_at"]))
-        case_id = UUID(str(cursor["id"]))
-    except (KeyError, ValueError):
-        opened_at = None
-    if opened_at is None or opened_at.tzinfo is None:
-        raise ProblemError(422, "invalid_input", "malformed cursor", field="cursor")
-    return opened_at, case_id
+    return await cases.referral_cases(database, page, identification_case_id)
 
 
 @router.get(

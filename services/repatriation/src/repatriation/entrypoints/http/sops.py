@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from nrm_runtime.errors import error_responses
 from nrm_runtime.policy import Objects, policy
-from nrm_runtime.reference_codes import EVERY_ROLE, AnyRole
+from nrm_runtime.reference_routes import EVERY_ROLE, AnyRole
 from repatriation.access import OFFICER_ROLES, Officer
 from repatriation.context import RepatriationDep
 from repatriation.entrypoints.http.cases import MINISTRY
