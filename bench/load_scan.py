@@ -156,12 +156,19 @@ async def one_rate(
     }
 
 
-async def copy_topic(bootstrap: str, source: str, target: str) -> int:
-    """Every record of ``source`` produced again to ``target`` (same key, value, headers)."""
+async def create_topic(bootstrap: str, topic: str) -> None:
+    """The broker creates no topic on first use (as in production): the bench does."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
-    await admin.create_topics([NewTopic(target, num_partitions=3, replication_factor=1)])
-    await admin.close()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+    finally:
+        await admin.close()
+
+
+async def copy_topic(bootstrap: str, source: str, target: str) -> int:
+    """Every record of ``source`` produced again to ``target`` (same key, value, headers)."""
+    await create_topic(bootstrap, target)
     consumer = AIOKafkaConsumer(
         source, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
     )
@@ -191,6 +198,7 @@ async def raw_passthrough(bootstrap: str, source: str, count: int) -> float:
     """Records per second a bare consumer group reads from ``source`` and produces each to
     another topic (idempotent producer, offsets committed after each batch)."""
     target = f"{source}.floor.{uuid.uuid4().hex[:6]}"
+    await create_topic(bootstrap, target)
     consumer = AIOKafkaConsumer(
         source,
         bootstrap_servers=bootstrap,
